@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SESSION_SECRET: z.string().min(32).optional(),
+  ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, 'ENCRYPTION_KEY must be 64 hex characters (32 bytes)')
+    .optional(),
+  TRUST_PROXY: bool.default(false),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  IMPORT_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  SIGN_IN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  SIGN_IN_MAX_PER_IP: z.coerce.number().int().min(1).default(50),
+  SIGN_IN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+});
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  databasePoolSize: number;
+  publicUrl: string;
+  logLevel: string;
+  secrets: { session: string; encryptionKey: string };
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  importLimitBytes: number;
+  signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
+};
+
+const SecretsFile = z.object({ sessionSecret: z.string().min(32), encryptionKey: z.string().regex(/^[0-9a-f]{64}$/i) });
+
+/** Development secrets are generated once and kept in the data folder, so `npm start` needs no configuration. */
+function loadOrCreateDevSecrets(dataDir: string): z.infer<typeof SecretsFile> {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return SecretsFile.parse(JSON.parse(readFileSync(file, 'utf8')));
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = { sessionSecret: randomBytes(32).toString('hex'), encryptionKey: randomBytes(32).toString('hex') };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once. The only place in the code base that reads `process.env`. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  let session = e.SESSION_SECRET;
+  let encryptionKey = e.ENCRYPTION_KEY;
+  if (e.NODE_ENV === 'production') {
+    const missing = [!session && 'SESSION_SECRET', !encryptionKey && 'ENCRYPTION_KEY', !e.PUBLIC_URL && 'PUBLIC_URL'].filter(Boolean);
+    if (missing.length) throw new ConfigError(`Refusing to start in production without ${missing.join(', ')}`);
+  } else if (!session || !encryptionKey) {
+    const dev = loadOrCreateDevSecrets(path.resolve(e.DATA_DIR));
+    session ??= dev.sessionSecret;
+    encryptionKey ??= dev.encryptionKey;
+  }
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    logLevel: e.LOG_LEVEL,
+    secrets: { session: session!, encryptionKey: encryptionKey! },
+    trustProxy: e.TRUST_PROXY,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    importLimitBytes: e.IMPORT_LIMIT_BYTES,
+    signIn: { maxPerAccount: e.SIGN_IN_MAX_PER_ACCOUNT, maxPerIp: e.SIGN_IN_MAX_PER_IP, windowSeconds: e.SIGN_IN_WINDOW_SECONDS },
+    ...overrides,
+  };
+}

@@ -1,0 +1,266 @@
+// Drizzle table definitions mirroring the committed SQL migrations (src/db/migrations).
+// The migrations are the source of truth; test/schema.test.ts checks these columns exist there.
+import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const created = () => ts('created_at').notNull().defaultNow();
+const updated = () => ts('updated_at').notNull().defaultNow();
+/** organization_id first, then id: the tenant primary key shape. */
+const tenantKey = () => ({
+  organizationId: uuid('organization_id').notNull(),
+  id: uuid('id').notNull().defaultRandom(),
+});
+const tenantPk = (t: { organizationId: any; id: any }) => [primaryKey({ columns: [t.organizationId, t.id] })];
+
+export const organizations = pgTable('organizations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  plan: text('plan').notNull().default('free'),
+  stripeCustomerId: text('stripe_customer_id'),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  email: text('email').notNull(),
+  name: text('name').notNull(),
+  passwordHash: text('password_hash').notNull(),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const sessions = pgTable('sessions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tokenHash: text('token_hash').notNull(),
+  userId: uuid('user_id').notNull(),
+  activeOrganizationId: uuid('active_organization_id'),
+  ip: text('ip'),
+  userAgent: text('user_agent'),
+  createdAt: created(),
+  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+});
+
+export const processedWebhookEvents = pgTable(
+  'processed_webhook_events',
+  {
+    provider: text('provider').notNull(),
+    eventId: text('event_id').notNull(),
+    organizationId: uuid('organization_id'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  { ...tenantKey(), userId: uuid('user_id').notNull(), role: text('role').$type<Role>().notNull(), createdAt: created() },
+  tenantPk,
+);
+
+export const invitations = pgTable(
+  'invitations',
+  {
+    ...tenantKey(),
+    email: text('email').notNull(),
+    role: text('role').$type<'admin' | 'member'>().notNull(),
+    invitedByUserId: uuid('invited_by_user_id'),
+    createdAt: created(),
+    expiresAt: ts('expires_at').notNull(),
+    acceptedAt: ts('accepted_at'),
+  },
+  tenantPk,
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    role: text('role').$type<'admin' | 'member'>().notNull(),
+    createdByUserId: uuid('created_by_user_id'),
+    createdAt: created(),
+    lastUsedAt: ts('last_used_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  tenantPk,
+);
+
+export const customers = pgTable(
+  'customers',
+  {
+    ...tenantKey(),
+    email: text('email'),
+    phone: text('phone'),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    emailOptIn: boolean('email_opt_in').notNull().default(false),
+    smsOptIn: boolean('sms_opt_in').notNull().default(false),
+    emailStatus: text('email_status').$type<'active' | 'bounced' | 'complained'>().notNull().default('active'),
+    unsubscribedAt: ts('unsubscribed_at'),
+    tags: text('tags').array().notNull().default([]),
+    attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled' | 'failed';
+export type Audience = { tags?: string[] };
+
+export const emailCampaigns = pgTable(
+  'email_campaigns',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    subject: text('subject').notNull().default(''),
+    preheader: text('preheader'),
+    fromName: text('from_name'),
+    fromEmail: text('from_email'),
+    replyTo: text('reply_to'),
+    html: text('html').notNull().default(''),
+    text: text('text'),
+    audience: jsonb('audience').$type<Audience>().notNull().default({}),
+    status: text('status').$type<CampaignStatus>().notNull().default('draft'),
+    scheduledAt: ts('scheduled_at'),
+    startedAt: ts('started_at'),
+    sentAt: ts('sent_at'),
+    cancelledAt: ts('cancelled_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export const emailMessages = pgTable(
+  'email_messages',
+  {
+    ...tenantKey(),
+    campaignId: uuid('campaign_id').notNull(),
+    customerId: uuid('customer_id'),
+    toEmail: text('to_email').notNull(),
+    status: text('status').notNull().default('queued'),
+    providerMessageId: text('provider_message_id'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    sentAt: ts('sent_at'),
+    deliveredAt: ts('delivered_at'),
+    openedAt: ts('opened_at'),
+    clickedAt: ts('clicked_at'),
+    bouncedAt: ts('bounced_at'),
+    complainedAt: ts('complained_at'),
+    unsubscribedAt: ts('unsubscribed_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export const emailEvents = pgTable(
+  'email_events',
+  {
+    ...tenantKey(),
+    messageId: uuid('message_id').notNull(),
+    type: text('type').notNull(),
+    url: text('url'),
+    providerEventId: text('provider_event_id'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    occurredAt: ts('occurred_at').notNull().defaultNow(),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+export const smsCampaigns = pgTable(
+  'sms_campaigns',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    body: text('body').notNull().default(''),
+    audience: jsonb('audience').$type<Audience>().notNull().default({}),
+    status: text('status').$type<CampaignStatus>().notNull().default('draft'),
+    scheduledAt: ts('scheduled_at'),
+    startedAt: ts('started_at'),
+    sentAt: ts('sent_at'),
+    cancelledAt: ts('cancelled_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export const smsMessages = pgTable(
+  'sms_messages',
+  {
+    ...tenantKey(),
+    campaignId: uuid('campaign_id'),
+    customerId: uuid('customer_id'),
+    toPhone: text('to_phone').notNull(),
+    body: text('body').notNull(),
+    status: text('status').notNull().default('queued'),
+    providerMessageId: text('provider_message_id'),
+    error: text('error'),
+    sentAt: ts('sent_at'),
+    deliveredAt: ts('delivered_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export const ivrFlows = pgTable(
+  'ivr_flows',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    phoneNumber: text('phone_number'),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull().default({}),
+    active: boolean('active').notNull().default(true),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export const calls = pgTable(
+  'calls',
+  {
+    ...tenantKey(),
+    direction: text('direction').$type<'inbound' | 'outbound'>().notNull(),
+    fromNumber: text('from_number').notNull(),
+    toNumber: text('to_number').notNull(),
+    status: text('status').notNull().default('queued'),
+    customerId: uuid('customer_id'),
+    ivrFlowId: uuid('ivr_flow_id'),
+    providerCallId: text('provider_call_id'),
+    durationSeconds: integer('duration_seconds'),
+    notes: text('notes'),
+    startedAt: ts('started_at'),
+    endedAt: ts('ended_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    ...tenantKey(),
+    actorType: text('actor_type').$type<'user' | 'api_key' | 'system'>().notNull(),
+    actorId: uuid('actor_id'),
+    action: text('action').notNull(),
+    resourceType: text('resource_type').notNull(),
+    resourceId: uuid('resource_id'),
+    changes: jsonb('changes').$type<Record<string, unknown> | null>(),
+    requestId: text('request_id'),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+export type Role = 'owner' | 'admin' | 'member';

@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { Role, Tx } from '../db/index.js';
+import { AppError } from './errors.js';
+
+/**
+ * Every route declares how it is reached. Registering a route without one throws (default deny).
+ * org      — a session cookie or API key resolved to a member of an organization
+ * user     — a signed-in user, organization optional (session, creating and switching organizations)
+ * provider — an inbound webhook; the handler verifies the provider's signature on the raw body first
+ * public   — health, sign-up/in, tracking links (signed tokens)
+ */
+export type AccessMode = 'org' | 'user' | 'provider' | 'public';
+
+export interface AccessConfig {
+  access: AccessMode;
+  /** Minimum role for `org` routes (default member). */
+  role?: Role;
+}
+
+export interface Principal {
+  kind: 'session' | 'api_key';
+  userId: string | null;
+  userEmail: string | null;
+  apiKeyId: string | null;
+  sessionId: string | null;
+  organizationId: string | null;
+  role: Role | null;
+}
+
+/** Who did it, for the audit log; taken from the verified principal only. */
+export interface TenantContext {
+  organizationId: string;
+  actor: { type: 'user' | 'api_key'; id: string };
+  requestId: string;
+  role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: AccessMode;
+    role?: Role;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** Runs fn inside the caller's organization (RLS-scoped transaction). `org` routes only. */
+    tenant<T>(fn: (tx: Tx, ctx: TenantContext) => Promise<T>): Promise<T>;
+  }
+}
+
+const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
+export const roleAtLeast = (role: Role | null, min: Role) => role !== null && RANK[role] >= RANK[min];
+
+export interface RouteRecord {
+  method: string;
+  url: string;
+  access: AccessMode;
+  role?: Role;
+}
+
+/** Route prefixes registered by documentation plugins, which cannot declare an access mode themselves. */
+const DOC_PREFIXES = ['/api/docs'];
+
+/** Records every route with its access mode and refuses a route that declares none. */
+export function enforceAccessModes(app: FastifyInstance, table: RouteRecord[]) {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const config = (route.config ?? {}) as AccessConfig;
+    if (!config.access) {
+      if (DOC_PREFIXES.some((p) => route.url.startsWith(p))) {
+        route.config = { ...(route.config as object), access: 'public' } as any;
+      } else {
+        throw new Error(`Route ${String(route.method)} ${route.url} declares no access mode (config.access)`);
+      }
+    }
+    const access = (route.config as AccessConfig).access;
+    if (config.role && access !== 'org') throw new Error(`Route ${route.url}: a role applies to org routes only`);
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      table.push({ method, url: route.url, access, role: config.role });
+    }
+  });
+}
+
+export function requireOrg(req: FastifyRequest, minRole: Role = 'member'): TenantContext {
+  const p = req.principal;
+  if (!p) throw new AppError('unauthorized');
+  if (!p.organizationId || !p.role) throw new AppError('no_organization');
+  if (!roleAtLeast(p.role, minRole)) throw new AppError('forbidden', 'Forbidden - Insufficient role');
+  return {
+    organizationId: p.organizationId,
+    actor: p.kind === 'api_key' ? { type: 'api_key', id: p.apiKeyId! } : { type: 'user', id: p.userId! },
+    requestId: req.id,
+    role: p.role,
+  };
+}

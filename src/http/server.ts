@@ -1,0 +1,94 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Database } from '../db/index.js';
+import { registerModules } from '../modules/index.js';
+import { registerPrincipal } from '../modules/auth/principal.js';
+import { enforceAccessModes, type RouteRecord } from './access.js';
+import { sendError } from './errors.js';
+import type { App } from './types.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every registered route with its access mode; the isolation tests walk it. */
+    routeTable: RouteRecord[];
+  }
+}
+
+export interface ServerOptions {
+  config: Config;
+  db: Database;
+  logger?: boolean;
+}
+
+export async function buildServer({ config, db, logger = true }: ServerOptions): Promise<App> {
+  const app = Fastify({
+    logger: logger ? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'requestId',
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('routeTable', [] as RouteRecord[]);
+  enforceAccessModes(app, app.routeTable);
+
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'Not found', code: 'not_found' }));
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.register(fastifyCookie, { secret: config.secrets.session });
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyMultipart, { limits: { files: 1, fields: 10, fileSize: config.importLimitBytes } });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Switchboard API', version: '0.1.0', description: 'Multi-tenant customer-engagement platform. See the contract in API.md.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sb_…`' },
+          session: { type: 'apiKey', in: 'cookie', name: 'sb_session' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+
+  registerPrincipal(app, { db, config });
+
+  app.get('/api/health', {
+    config: { access: 'public' },
+    schema: {
+      tags: ['platform'],
+      summary: 'Liveness and database reachability',
+      response: { 200: z.object({ status: z.literal('ok'), database: z.literal('up') }), 503: z.object({ status: z.literal('degraded'), database: z.literal('down') }) },
+    },
+    handler: async (_req, reply) =>
+      (await db.ping()) ? { status: 'ok' as const, database: 'up' as const } : reply.code(503).send({ status: 'degraded' as const, database: 'down' as const }),
+  });
+
+  app.get('/api/openapi.json', {
+    config: { access: 'public' },
+    schema: { hide: true },
+    handler: async () => app.swagger(),
+  });
+
+  registerModules(app, { db, config });
+  return app;
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { IdParams, orgErrors, type App } from '../../http/types.js';
+import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
+
+const ApiKeyOut = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  role: z.enum(['admin', 'member']),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+
+export function registerApiKeyRoutes(app: App) {
+  app.get('/api/api-keys', {
+    config: { access: 'org', role: 'admin' },
+    schema: { tags: ['api-keys'], summary: 'API keys of the organization (prefix only)', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx)),
+  });
+
+  app.post('/api/api-keys', {
+    config: { access: 'org', role: 'admin' },
+    schema: {
+      tags: ['api-keys'],
+      summary: 'Create an API key; the secret is in this response only',
+      body: z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'member']).default('member') }),
+      response: { 201: ApiKeyOut.extend({ key: z.string() }), ...orgErrors },
+    },
+    handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createApiKey(tx, ctx, req.body))),
+  });
+
+  app.delete('/api/api-keys/:id', {
+    config: { access: 'org', role: 'admin' },
+    schema: { tags: ['api-keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: z.null(), ...orgErrors } },
+    handler: async (req, reply) => {
+      await req.tenant((tx, ctx) => revokeApiKey(tx, ctx, req.params.id));
+      return reply.code(204).send(null);
+    },
+  });
+}

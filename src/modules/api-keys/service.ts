@@ -1,0 +1,47 @@
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import { schema, type Tx } from '../../db/index.js';
+import { roleAtLeast, type TenantContext } from '../../http/access.js';
+import { AppError, notFound } from '../../http/errors.js';
+import { newApiKey } from '../auth/crypto.js';
+import { recordAudit } from '../audit/service.js';
+
+const { apiKeys } = schema;
+
+const toDto = (k: typeof apiKeys.$inferSelect) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  role: k.role,
+  createdAt: k.createdAt.toISOString(),
+  lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+});
+
+export async function listApiKeys(tx: Tx, ctx: TenantContext) {
+  const rows = await tx.select().from(apiKeys).where(eq(apiKeys.organizationId, ctx.organizationId)).orderBy(desc(apiKeys.createdAt));
+  return { data: rows.map(toDto), nextCursor: null };
+}
+
+/** The secret is returned here once; only its SHA-256 is stored. A key cannot outrank its creator. */
+export async function createApiKey(tx: Tx, ctx: TenantContext, input: { name: string; role: 'admin' | 'member' }) {
+  if (!roleAtLeast(ctx.role, input.role)) throw new AppError('forbidden', 'Forbidden - a key cannot have a higher role than its creator');
+  const { key, prefix, hash } = newApiKey(ctx.organizationId);
+  const [row] = await tx.insert(apiKeys).values({
+    organizationId: ctx.organizationId,
+    name: input.name,
+    prefix,
+    keyHash: hash,
+    role: input.role,
+    createdByUserId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+  }).returning();
+  await recordAudit(tx, ctx, { action: 'api_key.created', resourceType: 'api_key', resourceId: row.id, changes: { name: input.name, role: input.role } });
+  return { ...toDto(row), key };
+}
+
+export async function revokeApiKey(tx: Tx, ctx: TenantContext, id: string) {
+  const rows = await tx.update(apiKeys).set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.organizationId, ctx.organizationId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  if (!rows.length) throw notFound();
+  await recordAudit(tx, ctx, { action: 'api_key.revoked', resourceType: 'api_key', resourceId: id });
+}

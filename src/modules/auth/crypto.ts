@@ -1,0 +1,40 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+
+// OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+const ARGON2ID = { algorithm: 2 as const, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+export const hashPassword = (password: string) => hash(password, ARGON2ID as any);
+export const verifyPassword = (stored: string, password: string) => verify(stored, password).catch(() => false);
+
+/** Compared against when the account does not exist, so a miss costs the same time as a wrong password. */
+let dummyHash: Promise<string> | undefined;
+export const dummyVerify = async (password: string) => {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(await dummyHash, password);
+  return false;
+};
+
+export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
+
+/**
+ * API keys look like `sb_<organization>_<secret>`: the organization part (the id's 16 bytes,
+ * base64url) lets the key be checked inside that organization's RLS scope without any
+ * cross-tenant lookup; the 256-bit secret is what makes it unguessable. Only SHA-256 is stored.
+ */
+export function newApiKey(organizationId: string) {
+  const org = Buffer.from(organizationId.replace(/-/g, ''), 'hex').toString('base64url');
+  const secret = randomToken(32);
+  const key = `sb_${org}_${secret}`;
+  return { key, prefix: `sb_${org.slice(0, 6)}…${secret.slice(0, 6)}`, hash: sha256(key) };
+}
+
+export function parseApiKey(key: string): { organizationId: string; hash: string } | null {
+  const m = /^sb_([A-Za-z0-9_-]{22})_([A-Za-z0-9_-]{43})$/.exec(key);
+  if (!m) return null;
+  const hex = Buffer.from(m[1], 'base64url').toString('hex');
+  if (hex.length !== 32) return null;
+  const organizationId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return { organizationId, hash: sha256(key) };
+}

@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { AppError } from '../../http/errors.js';
+import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
+import { importCustomers } from './import.js';
+import { CustomerCreate, CustomerListQuery, CustomerOut, CustomerPage, CustomerPatch, CustomerReplace, ImportResult } from './schemas.js';
+import { createCustomer, deleteCustomer, getCustomer, listCustomers, updateCustomer } from './service.js';
+
+export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
+  // CSV arrives as a stream; the import reads it row by row under its own size limit.
+  app.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+
+  app.get('/api/customers', {
+    config: { access: 'org' },
+    schema: { tags: ['customers'], summary: 'List customers (filters q, tag, emailOptIn, smsOptIn; cursor pagination)', querystring: CustomerListQuery, response: { 200: CustomerPage, ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => listCustomers(tx, ctx, req.query)),
+  });
+
+  app.post('/api/customers', {
+    config: { access: 'org' },
+    schema: { tags: ['customers'], summary: 'Create a customer', body: CustomerCreate, response: { 201: CustomerOut, 409: ErrorOut, ...orgErrors } },
+    handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createCustomer(tx, ctx, req.body))),
+  });
+
+  app.get('/api/customers/:id', {
+    config: { access: 'org' },
+    schema: { tags: ['customers'], summary: 'Get a customer', params: IdParams, response: { 200: CustomerOut, ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => getCustomer(tx, ctx, req.params.id)),
+  });
+
+  app.put('/api/customers/:id', {
+    config: { access: 'org' },
+    schema: { tags: ['customers'], summary: 'Replace a customer (omitted fields reset)', params: IdParams, body: CustomerReplace, response: { 200: CustomerOut, 409: ErrorOut, ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => updateCustomer(tx, ctx, req.params.id, req.body, 'replace')),
+  });
+
+  app.patch('/api/customers/:id', {
+    config: { access: 'org' },
+    schema: { tags: ['customers'], summary: 'Update some fields of a customer', params: IdParams, body: CustomerPatch, response: { 200: CustomerOut, 409: ErrorOut, ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => updateCustomer(tx, ctx, req.params.id, req.body, 'patch')),
+  });
+
+  app.delete('/api/customers/:id', {
+    config: { access: 'org' },
+    schema: { tags: ['customers'], summary: 'Delete a customer', params: IdParams, response: { 204: z.null(), ...orgErrors } },
+    handler: async (req, reply) => {
+      await req.tenant((tx, ctx) => deleteCustomer(tx, ctx, req.params.id));
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/api/customers/import', {
+    config: { access: 'org' },
+    bodyLimit: config.importLimitBytes,
+    schema: {
+      tags: ['customers'],
+      summary: 'Import customers from CSV (text/csv body or multipart "file"); re-import updates by email',
+      consumes: ['text/csv', 'multipart/form-data'],
+      response: { 200: ImportResult.extend({ rejectedCount: z.number() }), 413: ErrorOut, 415: ErrorOut, ...orgErrors },
+    },
+    handler: async (req) => {
+      let stream: Readable;
+      if (req.isMultipart()) {
+        const file = await req.file({ limits: { fileSize: config.importLimitBytes, files: 1 } });
+        if (!file || file.fieldname !== 'file') throw new AppError('validation_failed', 'Upload the CSV as a multipart field named "file"');
+        stream = file.file;
+        stream.on('limit', () => stream.destroy(new AppError('payload_too_large', `CSV larger than ${config.importLimitBytes} bytes`)));
+      } else if (req.body && typeof (req.body as Readable).pipe === 'function') {
+        stream = req.body as Readable;
+      } else {
+        throw new AppError('unsupported_media_type', 'Send the CSV as text/csv or as multipart/form-data with a "file" field');
+      }
+      return importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes);
+    },
+  });
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { pageOf, pageQuery } from '../../lib/pagination.js';
+
+const MAX_ATTRIBUTES_BYTES = 16 * 1024;
+
+export const Email = z.email().max(254);
+export const Phone = z.string().trim().regex(/^\+?[0-9 ().-]{4,32}$/, 'Invalid phone number');
+export const Tags = z.array(z.string().trim().min(1).max(64)).max(50);
+export const Attributes = z
+  .record(z.string().max(64), z.unknown())
+  .refine((a) => JSON.stringify(a).length <= MAX_ATTRIBUTES_BYTES, `attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON`);
+
+const fields = {
+  email: Email.nullable().optional(),
+  phone: Phone.nullable().optional(),
+  firstName: z.string().trim().max(200).nullable().optional(),
+  lastName: z.string().trim().max(200).nullable().optional(),
+  emailOptIn: z.boolean().optional(),
+  smsOptIn: z.boolean().optional(),
+  tags: Tags.optional(),
+  attributes: Attributes.optional(),
+};
+
+const reachable = (c: { email?: string | null; phone?: string | null }) => Boolean(c.email || c.phone);
+const reachableIssue = { message: 'A customer needs an email or a phone number', path: ['email'] };
+
+export const CustomerCreate = z.strictObject(fields).refine(reachable, reachableIssue);
+/** PUT replaces the customer: omitted fields go back to their defaults. */
+export const CustomerReplace = CustomerCreate;
+export const CustomerPatch = z.strictObject(fields);
+export type CustomerInput = z.infer<typeof CustomerPatch>;
+
+const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
+export const CustomerListQuery = z.strictObject({
+  ...pageQuery,
+  q: z.string().trim().min(1).max(200).optional(),
+  tag: z.string().trim().min(1).max(64).optional(),
+  emailOptIn: boolString.optional(),
+  smsOptIn: boolString.optional(),
+});
+export type CustomerListQuery = z.infer<typeof CustomerListQuery>;
+
+export const CustomerOut = z.object({
+  id: z.uuid(),
+  email: z.string().nullable(),
+  phone: z.string().nullable(),
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  emailOptIn: z.boolean(),
+  smsOptIn: z.boolean(),
+  emailStatus: z.enum(['active', 'bounced', 'complained']),
+  tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const CustomerPage = pageOf(CustomerOut);
+
+export const ImportResult = z.object({
+  created: z.number(),
+  updated: z.number(),
+  rejected: z.array(z.object({ row: z.number(), error: z.string() })),
+});

@@ -1,0 +1,107 @@
+import { and, arrayContains, desc, eq, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
+import { schema, type Tx } from '../../db/index.js';
+import type { TenantContext } from '../../http/access.js';
+import { notFound } from '../../http/errors.js';
+import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { recordAudit } from '../audit/service.js';
+import type { CustomerInput, CustomerListQuery } from './schemas.js';
+
+const { customers } = schema;
+type Row = typeof customers.$inferSelect;
+
+export const toCustomerDto = (c: Row) => ({
+  id: c.id,
+  email: c.email,
+  phone: c.phone,
+  firstName: c.firstName,
+  lastName: c.lastName,
+  emailOptIn: c.emailOptIn,
+  smsOptIn: c.smsOptIn,
+  emailStatus: c.emailStatus,
+  tags: c.tags,
+  attributes: c.attributes,
+  createdAt: c.createdAt.toISOString(),
+  updatedAt: c.updatedAt.toISOString(),
+});
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
+
+export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQuery) {
+  const cursor = q.cursor ? decodeCursor(q.cursor) : null;
+  const filters: (SQL | undefined)[] = [eq(customers.organizationId, ctx.organizationId)];
+  if (q.q) {
+    const like = `%${escapeLike(q.q)}%`;
+    filters.push(or(ilike(customers.email, like), ilike(customers.firstName, like), ilike(customers.lastName, like), ilike(customers.phone, like)));
+  }
+  if (q.tag) filters.push(arrayContains(customers.tags, [q.tag]));
+  if (q.emailOptIn !== undefined) filters.push(eq(customers.emailOptIn, q.emailOptIn));
+  if (q.smsOptIn !== undefined) filters.push(eq(customers.smsOptIn, q.smsOptIn));
+  if (cursor) {
+    const ts = sql`${cursor.ts}::timestamptz`;
+    filters.push(or(lt(customers.createdAt, ts), and(eq(customers.createdAt, ts), lt(customers.id, cursor.id))));
+  }
+  const rows = await tx
+    .select({ row: customers, cursorTs: sql<string>`${customers.createdAt}::text` })
+    .from(customers)
+    .where(and(...filters))
+    .orderBy(desc(customers.createdAt), desc(customers.id))
+    .limit(q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map((r) => toCustomerDto(r.row)),
+    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursorTs, last.row.id) : null,
+  };
+}
+
+export async function getCustomer(tx: Tx, ctx: TenantContext, id: string) {
+  const [row] = await tx.select().from(customers).where(and(eq(customers.organizationId, ctx.organizationId), eq(customers.id, id)));
+  if (!row) throw notFound();
+  return toCustomerDto(row);
+}
+
+/** Column values for an input; `replace` resets omitted fields (PUT), otherwise only given fields change (PATCH). */
+function columns(input: CustomerInput, replace: boolean) {
+  const pick = <K extends keyof CustomerInput>(k: K, dflt: NonNullable<CustomerInput[K]> | null) =>
+    input[k] !== undefined ? input[k] : replace ? dflt : undefined;
+  return {
+    email: pick('email', null),
+    phone: pick('phone', null),
+    firstName: pick('firstName', null),
+    lastName: pick('lastName', null),
+    emailOptIn: pick('emailOptIn', false),
+    smsOptIn: pick('smsOptIn', false),
+    tags: pick('tags', []),
+    attributes: pick('attributes', {}),
+  } as Partial<typeof customers.$inferInsert>;
+}
+
+export async function createCustomer(tx: Tx, ctx: TenantContext, input: CustomerInput) {
+  const [row] = await tx
+    .insert(customers)
+    .values({ ...columns(input, true), organizationId: ctx.organizationId })
+    .returning();
+  await recordAudit(tx, ctx, { action: 'customer.created', resourceType: 'customer', resourceId: row.id, changes: { ...input } });
+  return toCustomerDto(row);
+}
+
+/** One statement keyed on (organization_id, id): another organization's id simply matches nothing. */
+export async function updateCustomer(tx: Tx, ctx: TenantContext, id: string, input: CustomerInput, mode: 'replace' | 'patch') {
+  const [row] = await tx
+    .update(customers)
+    .set({ ...columns(input, mode === 'replace'), updatedAt: sql`now()` })
+    .where(and(eq(customers.organizationId, ctx.organizationId), eq(customers.id, id)))
+    .returning();
+  if (!row) throw notFound();
+  await recordAudit(tx, ctx, { action: 'customer.updated', resourceType: 'customer', resourceId: id, changes: { ...input } });
+  return toCustomerDto(row);
+}
+
+export async function deleteCustomer(tx: Tx, ctx: TenantContext, id: string) {
+  const rows = await tx
+    .delete(customers)
+    .where(and(eq(customers.organizationId, ctx.organizationId), eq(customers.id, id)))
+    .returning({ id: customers.id, email: customers.email });
+  if (!rows.length) throw notFound();
+  await recordAudit(tx, ctx, { action: 'customer.deleted', resourceType: 'customer', resourceId: id, changes: { email: rows[0].email } });
+}

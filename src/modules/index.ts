@@ -1,0 +1,15 @@
+import type { App, ModuleDeps } from '../http/types.js';
+import { registerApiKeyRoutes } from './api-keys/routes.js';
+import { registerAuditRoutes } from './audit/routes.js';
+import { registerAuthRoutes } from './auth/routes.js';
+import { registerCustomerRoutes } from './customers/routes.js';
+import { registerOrganizationRoutes } from './organizations/routes.js';
+
+/** Each module registers its own routes from the few dependencies it needs. */
+export function registerModules(app: App, deps: ModuleDeps) {
+  registerAuthRoutes(app, deps);
+  registerOrganizationRoutes(app, deps);
+  registerApiKeyRoutes(app);
+  registerAuditRoutes(app);
+  registerCustomerRoutes(app, deps);
+}

@@ -1,0 +1,29 @@
+import { schema, type Database } from './db/index.js';
+import { signUp } from './modules/auth/service.js';
+
+/** Two demo organizations with a user and a few customers each, created through the same services the API uses. */
+export async function seedDemo(db: Database) {
+  const lines: string[] = [];
+  for (const [org, who] of [['Acme', 'alice'], ['Globex', 'bob']] as const) {
+    const email = `${who}@${org.toLowerCase()}.example`;
+    try {
+      const { organization } = await signUp(db, { email, password: 'demo-password-123', name: who, organizationName: org }, { requestId: 'seed-demo' });
+      await db.withTenant(organization!.id, async (tx) => {
+        await tx.insert(schema.customers).values(
+          Array.from({ length: 5 }, (_, i) => ({
+            organizationId: organization!.id,
+            email: `customer${i + 1}@shared.example`,
+            firstName: `Customer ${i + 1}`,
+            emailOptIn: i % 2 === 0,
+            smsOptIn: i % 3 === 0,
+            phone: `+1555000${org.length}${i}`,
+          })),
+        );
+      });
+      lines.push(`${org}: sign in as ${email} / demo-password-123`);
+    } catch (err) {
+      lines.push(`${org}: ${(err as Error).message}`);
+    }
+  }
+  return lines.join('\n');
+}
