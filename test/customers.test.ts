@@ -30,9 +30,9 @@ describe('customers', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.app.inject({ url: `/api/customers?limit=3${cursor ? `&cursor=${cursor}` : ''}`, headers: key.headers });
+      const res: any = await t.app.inject({ url: `/api/customers?limit=3${cursor ? `&cursor=${cursor}` : ''}`, headers: key.headers });
       expect(res.statusCode).toBe(200);
-      const page = res.json();
+      const page: any = res.json();
       seen.push(...page.data.map((c: any) => c.id));
       cursor = page.nextCursor;
     } while (cursor);

@@ -55,6 +55,9 @@ export interface RouteRecord {
   url: string;
   access: AccessMode;
   role?: Role;
+  /** Whether the route takes a request body, and the example body its schema declares (`.meta({ example })`). */
+  hasBody: boolean;
+  bodyExample?: unknown;
 }
 
 /** Route prefixes registered by documentation plugins, which cannot declare an access mode themselves. */
@@ -74,9 +77,10 @@ export function enforceAccessModes(app: FastifyInstance, table: RouteRecord[]) {
     const access = (route.config as AccessConfig).access;
     if (config.role && access !== 'org') throw new Error(`Route ${route.url}: a role applies to org routes only`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const body = (route.schema as { body?: { meta?: () => { example?: unknown } | undefined } } | undefined)?.body;
     for (const method of methods) {
       if (method === 'HEAD') continue;
-      table.push({ method, url: route.url, access, role: config.role });
+      table.push({ method, url: route.url, access, role: config.role, hasBody: Boolean(body), bodyExample: body?.meta?.()?.example });
     }
   });
 }

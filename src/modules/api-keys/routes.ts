@@ -24,7 +24,9 @@ export function registerApiKeyRoutes(app: App) {
     schema: {
       tags: ['api-keys'],
       summary: 'Create an API key; the secret is in this response only',
-      body: z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'member']).default('member') }),
+      body: z
+        .strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'member']).default('member') })
+        .meta({ example: { name: 'CRM sync', role: 'member' } }),
       response: { 201: ApiKeyOut.extend({ key: z.string() }), ...orgErrors },
     },
     handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createApiKey(tx, ctx, req.body))),

@@ -6,8 +6,10 @@ export const SignUpBody = z.strictObject({
   password: z.string().min(10, 'Password must be at least 10 characters').max(256),
   name: z.string().trim().min(1).max(200),
   organizationName: z.string().trim().min(1).max(200).optional(),
-});
-export const SignInBody = z.strictObject({ email, password: z.string().min(1).max(256) });
+}).meta({ example: { email: 'ada@example.com', password: 'correct horse battery', name: 'Ada', organizationName: 'Acme' } });
+export const SignInBody = z
+  .strictObject({ email, password: z.string().min(1).max(256) })
+  .meta({ example: { email: 'ada@example.com', password: 'correct horse battery' } });
 
 export const UserOut = z.object({ id: z.uuid(), email: z.string(), name: z.string(), createdAt: z.string() });
 export const RoleEnum = z.enum(['owner', 'admin', 'member']);

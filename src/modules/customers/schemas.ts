@@ -24,10 +24,21 @@ const fields = {
 const reachable = (c: { email?: string | null; phone?: string | null }) => Boolean(c.email || c.phone);
 const reachableIssue = { message: 'A customer needs an email or a phone number', path: ['email'] };
 
-export const CustomerCreate = z.strictObject(fields).refine(reachable, reachableIssue);
+const example = {
+  email: 'ada@example.com',
+  phone: '+15551234567',
+  firstName: 'Ada',
+  lastName: 'Lovelace',
+  emailOptIn: true,
+  smsOptIn: false,
+  tags: ['vip'],
+  attributes: { plan: 'pro' },
+};
+
+export const CustomerCreate = z.strictObject(fields).refine(reachable, reachableIssue).meta({ example });
 /** PUT replaces the customer: omitted fields go back to their defaults. */
 export const CustomerReplace = CustomerCreate;
-export const CustomerPatch = z.strictObject(fields);
+export const CustomerPatch = z.strictObject(fields).meta({ example: { firstName: 'Augusta', tags: ['vip', 'newsletter'] } });
 export type CustomerInput = z.infer<typeof CustomerPatch>;
 
 const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');

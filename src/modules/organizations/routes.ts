@@ -17,7 +17,7 @@ export function registerOrganizationRoutes(app: App, { db }: ModuleDeps) {
     schema: {
       tags: ['organizations'],
       summary: 'Create an organization; the caller becomes its owner and it becomes active',
-      body: z.strictObject({ name: z.string().trim().min(1).max(200) }),
+      body: z.strictObject({ name: z.string().trim().min(1).max(200) }).meta({ example: { name: 'Acme' } }),
       response: { 201: OrganizationOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut },
     },
     handler: async (req, reply) => {
@@ -39,7 +39,7 @@ export function registerOrganizationRoutes(app: App, { db }: ModuleDeps) {
     schema: {
       tags: ['organizations'],
       summary: 'Make another of your organizations the active one',
-      body: z.strictObject({ organizationId: z.uuid() }),
+      body: z.strictObject({ organizationId: z.uuid() }).meta({ example: { organizationId: '00000000-0000-4000-8000-000000000000' } }),
       response: { 200: SessionOut, ...orgErrors },
     },
     handler: async (req) => {
@@ -64,7 +64,9 @@ export function registerOrganizationRoutes(app: App, { db }: ModuleDeps) {
     schema: {
       tags: ['organizations'],
       summary: 'Add an existing user, or invite an address to join on sign-up (owner/admin)',
-      body: z.strictObject({ email: z.email().max(254), role: z.enum(['admin', 'member']).default('member') }),
+      body: z
+        .strictObject({ email: z.email().max(254), role: z.enum(['admin', 'member']).default('member') })
+        .meta({ example: { email: 'grace@example.com', role: 'member' } }),
       response: {
         201: z.object({ status: z.enum(['added', 'invited']), member: MemberOut.nullable(), invitation: InvitationOut.nullable() }),
         409: ErrorOut,
