@@ -22,6 +22,7 @@ const EnvSchema = z.object({
     .regex(/^[0-9a-f]{64}$/i, 'ENCRYPTION_KEY must be 64 hex characters (32 bytes)')
     .optional(),
   TRUST_PROXY: bool.default(false),
+  METRICS_TOKEN: z.string().min(16).optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   IMPORT_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   SIGN_IN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
@@ -40,6 +41,8 @@ export type Config = {
   logLevel: string;
   secrets: { session: string; encryptionKey: string };
   trustProxy: boolean;
+  /** Bearer token for GET /metrics; without one, /metrics is open in development and off in production. */
+  metricsToken?: string;
   bodyLimitBytes: number;
   importLimitBytes: number;
   signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: e.LOG_LEVEL,
     secrets: { session: session!, encryptionKey: encryptionKey! },
     trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     importLimitBytes: e.IMPORT_LIMIT_BYTES,
     signIn: { maxPerAccount: e.SIGN_IN_MAX_PER_ACCOUNT, maxPerIp: e.SIGN_IN_MAX_PER_IP, windowSeconds: e.SIGN_IN_WINDOW_SECONDS },

@@ -13,6 +13,7 @@ import { registerModules } from '../modules/index.js';
 import { registerPrincipal } from '../modules/auth/principal.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
 import { sendError } from './errors.js';
+import { registerMetrics } from './metrics.js';
 import type { App } from './types.js';
 
 declare module 'fastify' {
@@ -37,7 +38,6 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'requestId',
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -71,6 +71,7 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
   registerPrincipal(app, { db, config });
+  registerMetrics(app, config);
 
   app.get('/api/health', {
     config: { access: 'public' },
@@ -85,7 +86,7 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
 
   app.get('/api/openapi.json', {
     config: { access: 'public' },
-    schema: { hide: true },
+    schema: { tags: ['platform'], summary: 'This OpenAPI document' },
     handler: async () => app.swagger(),
   });
 

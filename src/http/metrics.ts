@@ -1,0 +1,50 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { AppError } from './errors.js';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics: per-organization request, error and latency figures, labelled by the
+ * route pattern (never the raw URL, so ids do not explode the label set).
+ */
+export function registerMetrics(app: FastifyInstance, config: Config) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status', 'organization'] as const;
+  const requests = new Counter({ name: 'switchboard_http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
+  const errors = new Counter({ name: 'switchboard_http_errors_total', help: 'HTTP responses with status >= 400', labelNames, registers: [registry] });
+  const latency = new Histogram({
+    name: 'switchboard_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'organization'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    if (route === '/metrics') return;
+    const organization = req.principal?.organizationId ?? 'none';
+    const labels = { method: req.method, route, status: String(reply.statusCode), organization };
+    requests.inc(labels);
+    if (reply.statusCode >= 400) errors.inc(labels);
+    latency.observe({ method: req.method, route, organization }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', {
+    config: { access: 'public' },
+    schema: { tags: ['platform'], summary: 'Prometheus metrics (text format)' },
+    handler: async (req, reply) => {
+      // Per-organization figures are operator data: token-protected, and off in production without a token.
+      if (config.metricsToken) {
+        const given = Buffer.from(req.headers.authorization ?? '');
+        const want = Buffer.from(`Bearer ${config.metricsToken}`);
+        if (given.length !== want.length || !timingSafeEqual(given, want)) throw new AppError('unauthorized');
+      } else if (config.env === 'production') {
+        throw new AppError('not_found');
+      }
+      return reply.type(registry.contentType).send(await registry.metrics());
+    },
+  });
+}
