@@ -4,6 +4,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import { registerOrganizationRoutes } from './organizations/routes.js';
+import { registerSmsRoutes } from './sms/routes.js';
 
 /** Each module registers its own routes from the few dependencies it needs. */
 export function registerModules(app: App, deps: ModuleDeps) {
@@ -12,4 +13,5 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerApiKeyRoutes(app);
   registerAuditRoutes(app);
   registerCustomerRoutes(app, deps);
+  registerSmsRoutes(app);
 }
