@@ -132,6 +132,10 @@ export const emailCampaigns = pgTable(
     cancelledAt: ts('cancelled_at'),
     createdAt: created(),
     updatedAt: updated(),
+    recipientsResolvedAt: ts('recipients_resolved_at'),
+    trackedLinks: text('tracked_links').array().notNull().default([]),
+    failedAt: ts('failed_at'),
+    error: text('error'),
   },
   tenantPk,
 );
@@ -156,6 +160,9 @@ export const emailMessages = pgTable(
     unsubscribedAt: ts('unsubscribed_at'),
     createdAt: created(),
     updatedAt: updated(),
+    nextAttemptAt: ts('next_attempt_at'),
+    claimedAt: ts('claimed_at'),
+    failedAt: ts('failed_at'),
   },
   tenantPk,
 );
@@ -264,3 +271,23 @@ export const auditLog = pgTable(
 );
 
 export type Role = 'owner' | 'admin' | 'member';
+
+/** Durable jobs (0003_email.sql): one organization each, claimed by workers with a lease. */
+export const jobs = pgTable(
+  'jobs',
+  {
+    ...tenantKey(),
+    queue: text('queue').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    singletonKey: text('singleton_key'),
+    state: text('state').$type<'queued' | 'active' | 'completed' | 'failed' | 'cancelled'>().notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(10),
+    runAt: ts('run_at').notNull().defaultNow(),
+    lockedUntil: ts('locked_until'),
+    lastError: text('last_error'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);

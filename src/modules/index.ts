@@ -3,6 +3,7 @@ import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
+import { registerEmailModule } from './email/index.js';
 import { registerOrganizationRoutes } from './organizations/routes.js';
 import { registerSmsRoutes } from './sms/routes.js';
 
@@ -13,5 +14,6 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerApiKeyRoutes(app);
   registerAuditRoutes(app);
   registerCustomerRoutes(app, deps);
+  registerEmailModule(app, deps);
   registerSmsRoutes(app);
 }

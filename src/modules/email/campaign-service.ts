@@ -1,0 +1,163 @@
+import { and, desc, eq, inArray, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { schema, type Tx } from '../../db/index.js';
+import type { TenantContext } from '../../http/access.js';
+import { AppError, notFound } from '../../http/errors.js';
+import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { recordAudit } from '../audit/service.js';
+import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
+
+const { emailCampaigns: campaigns, emailMessages: messages } = schema;
+type Row = typeof campaigns.$inferSelect;
+
+/** A campaign in these states has messages on their way or gone: its content is frozen. */
+const LOCKED = ['sending', 'sent'] as const;
+
+const emptyStats = (): CampaignStats => ({ recipients: 0, sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, complained: 0, unsubscribed: 0, failed: 0 });
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export const toCampaignDto = (c: Row, stats: CampaignStats = emptyStats()) => ({
+  id: c.id,
+  name: c.name,
+  subject: c.subject,
+  preheader: c.preheader,
+  fromName: c.fromName,
+  fromEmail: c.fromEmail,
+  replyTo: c.replyTo,
+  html: c.html,
+  text: c.text,
+  audience: c.audience,
+  status: c.status,
+  scheduledAt: iso(c.scheduledAt),
+  startedAt: iso(c.startedAt),
+  sentAt: iso(c.sentAt),
+  cancelledAt: iso(c.cancelledAt),
+  failedAt: iso(c.failedAt),
+  error: c.error,
+  stats,
+  createdAt: c.createdAt.toISOString(),
+  updatedAt: c.updatedAt.toISOString(),
+});
+
+/** Stats are derived from message rows every time, never stored as counters. */
+export async function campaignStats(tx: Tx, organizationId: string, campaignIds: string[]): Promise<Map<string, CampaignStats>> {
+  const out = new Map<string, CampaignStats>();
+  if (!campaignIds.length) return out;
+  const m = messages;
+  const rows = await tx
+    .select({
+      campaignId: m.campaignId,
+      recipients: sql<number>`count(*)::int`,
+      sent: sql<number>`count(${m.sentAt})::int`,
+      delivered: sql<number>`count(${m.deliveredAt})::int`,
+      opened: sql<number>`count(${m.openedAt})::int`,
+      clicked: sql<number>`count(${m.clickedAt})::int`,
+      bounced: sql<number>`count(${m.bouncedAt})::int`,
+      complained: sql<number>`count(${m.complainedAt})::int`,
+      unsubscribed: sql<number>`count(${m.unsubscribedAt})::int`,
+      failed: sql<number>`count(*) filter (where ${m.status} = 'failed')::int`,
+    })
+    .from(m)
+    .where(and(eq(m.organizationId, organizationId), inArray(m.campaignId, campaignIds)))
+    .groupBy(m.campaignId);
+  for (const { campaignId, ...s } of rows) out.set(campaignId, s);
+  return out;
+}
+
+export async function listCampaigns(tx: Tx, ctx: TenantContext, q: CampaignListQuery) {
+  const cursor = q.cursor ? decodeCursor(q.cursor) : null;
+  const filters: (SQL | undefined)[] = [eq(campaigns.organizationId, ctx.organizationId)];
+  if (q.status) filters.push(eq(campaigns.status, q.status));
+  if (cursor) {
+    const ts = sql`${cursor.ts}::timestamptz`;
+    filters.push(or(lt(campaigns.createdAt, ts), and(eq(campaigns.createdAt, ts), lt(campaigns.id, cursor.id))));
+  }
+  const rows = await tx
+    .select({ row: campaigns, cursorTs: sql<string>`${campaigns.createdAt}::text` })
+    .from(campaigns)
+    .where(and(...filters))
+    .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
+    .limit(q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const stats = await campaignStats(tx, ctx.organizationId, page.map((r) => r.row.id));
+  const last = page[page.length - 1];
+  return {
+    data: page.map((r) => toCampaignDto(r.row, stats.get(r.row.id))),
+    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursorTs, last.row.id) : null,
+  };
+}
+
+export async function findCampaign(tx: Tx, organizationId: string, id: string) {
+  const [row] = await tx.select().from(campaigns).where(and(eq(campaigns.organizationId, organizationId), eq(campaigns.id, id)));
+  return row;
+}
+
+export async function getCampaign(tx: Tx, ctx: TenantContext, id: string) {
+  const row = await findCampaign(tx, ctx.organizationId, id);
+  if (!row) throw notFound();
+  return toCampaignDto(row, (await campaignStats(tx, ctx.organizationId, [id])).get(id));
+}
+
+function columns(input: CampaignInput, replace: boolean) {
+  const pick = <K extends keyof CampaignInput>(k: K, dflt: unknown) => (input[k] !== undefined ? input[k] : replace ? dflt : undefined);
+  const scheduledAt = pick('scheduledAt', null) as string | null | undefined;
+  return {
+    name: pick('name', undefined),
+    subject: pick('subject', ''),
+    preheader: pick('preheader', null),
+    fromName: pick('fromName', null),
+    fromEmail: pick('fromEmail', null),
+    replyTo: pick('replyTo', null),
+    html: pick('html', ''),
+    text: pick('text', null),
+    audience: pick('audience', {}),
+    scheduledAt: scheduledAt === undefined ? undefined : scheduledAt === null ? null : new Date(scheduledAt),
+  } as Partial<typeof campaigns.$inferInsert>;
+}
+
+export async function createCampaign(tx: Tx, ctx: TenantContext, input: CampaignInput) {
+  const [row] = await tx
+    .insert(campaigns)
+    .values({ ...columns(input, true), name: input.name!, organizationId: ctx.organizationId })
+    .returning();
+  await recordAudit(tx, ctx, { action: 'email_campaign.created', resourceType: 'email_campaign', resourceId: row.id, changes: { name: row.name } });
+  return toCampaignDto(row);
+}
+
+/** 404 when the campaign is not this organization's, 409 when it exists but is sending or sent. */
+async function lockedOrMissing(tx: Tx, ctx: TenantContext, id: string): Promise<never> {
+  const row = await findCampaign(tx, ctx.organizationId, id);
+  if (!row) throw notFound();
+  throw new AppError('conflict', `Campaign is ${row.status}; it can no longer be changed`);
+}
+
+/** One statement keyed on (organization_id, id) that also refuses a sending or sent campaign. */
+export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, input: CampaignInput, mode: 'replace' | 'patch') {
+  const [row] = await tx
+    .update(campaigns)
+    .set({ ...columns(input, mode === 'replace'), updatedAt: sql`now()` })
+    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED])))
+    .returning();
+  if (!row) return lockedOrMissing(tx, ctx, id);
+  if (row.status === 'scheduled') {
+    // A scheduled send waits in the job table; it follows the campaign's new time.
+    await tx
+      .update(schema.jobs)
+      .set({ runAt: row.scheduledAt ?? sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(schema.jobs.organizationId, ctx.organizationId), eq(schema.jobs.singletonKey, `email-campaign:${id}`), eq(schema.jobs.state, 'queued')));
+  }
+  await recordAudit(tx, ctx, { action: 'email_campaign.updated', resourceType: 'email_campaign', resourceId: id, changes: { fields: Object.keys(input) } });
+  return toCampaignDto(row, (await campaignStats(tx, ctx.organizationId, [id])).get(id));
+}
+
+export async function deleteCampaign(tx: Tx, ctx: TenantContext, id: string) {
+  const rows = await tx
+    .delete(campaigns)
+    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED])))
+    .returning({ id: campaigns.id, name: campaigns.name });
+  if (!rows.length) return lockedOrMissing(tx, ctx, id);
+  await tx
+    .update(schema.jobs)
+    .set({ state: 'cancelled', updatedAt: sql`now()` })
+    .where(and(eq(schema.jobs.organizationId, ctx.organizationId), eq(schema.jobs.singletonKey, `email-campaign:${id}`), inArray(schema.jobs.state, ['queued'])));
+  await recordAudit(tx, ctx, { action: 'email_campaign.deleted', resourceType: 'email_campaign', resourceId: id, changes: { name: rows[0].name } });
+}
