@@ -3,6 +3,7 @@ import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
+import { registerDashboardRoutes } from './dashboard/routes.js';
 import { registerEmailModule } from './email/index.js';
 import { registerOrganizationRoutes } from './organizations/routes.js';
 import { registerSmsRoutes } from './sms/routes.js';
@@ -16,4 +17,5 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerCustomerRoutes(app, deps);
   registerEmailModule(app, deps);
   registerSmsRoutes(app);
+  registerDashboardRoutes(app);
 }
