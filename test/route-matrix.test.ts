@@ -165,7 +165,7 @@ beforeAll(async () => {
 
   // Populate B with one of everything the route table lets an organization create: every
   // collection POST of an org route, called with its own example body.
-  await addMember(t.app, b, 'member', 'matrix-b-member');
+  await addMember(t.app, b, 'member');
   await createApiKey(t.app, b, 'member');
   const ids = new Set<string>();
   const creations: string[] = [];
