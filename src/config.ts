@@ -28,6 +28,16 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   SIGN_IN_MAX_PER_IP: z.coerce.number().int().min(1).default(50),
   SIGN_IN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+  // Email: no SMTP_URL → messages go to the local outbox folder in DATA_DIR.
+  SMTP_URL: z.string().url().optional(),
+  EMAIL_FROM: z.email().default('no-reply@switchboard.local'),
+  EMAIL_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+  EMAIL_RATE_PER_SECOND: z.coerce.number().min(0).default(0),
+  EMAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  EMAIL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().min(1).optional(),
+  JOBS_IN_PROCESS: bool.default(true),
+  JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
 });
 
 export type Config = {
@@ -46,6 +56,19 @@ export type Config = {
   bodyLimitBytes: number;
   importLimitBytes: number;
   signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
+  email: {
+    smtpUrl?: string;
+    from: string;
+    /** Parallel SMTP sends per campaign job (and pooled connections). */
+    concurrency: number;
+    /** Messages per second per organization and worker process; 0 = unlimited. */
+    ratePerSecond: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    sendgridWebhookPublicKey?: string;
+  };
+  /** Durable job workers: in the server process by default, or `npm run worker`. */
+  jobs: { inProcess: boolean; pollMs: number };
 };
 
 const SecretsFile = z.object({ sessionSecret: z.string().min(32), encryptionKey: z.string().regex(/^[0-9a-f]{64}$/i) });
@@ -64,7 +87,8 @@ export class ConfigError extends Error {}
 
 /** Parses the environment once. The only place in the code base that reads `process.env`. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const parsed = EnvSchema.safeParse(env);
+  // An empty variable (`DATABASE_URL=`) means unset, as in most tools.
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
@@ -94,6 +118,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     importLimitBytes: e.IMPORT_LIMIT_BYTES,
     signIn: { maxPerAccount: e.SIGN_IN_MAX_PER_ACCOUNT, maxPerIp: e.SIGN_IN_MAX_PER_IP, windowSeconds: e.SIGN_IN_WINDOW_SECONDS },
+    email: {
+      smtpUrl: e.SMTP_URL,
+      from: e.EMAIL_FROM,
+      concurrency: e.EMAIL_CONCURRENCY,
+      ratePerSecond: e.EMAIL_RATE_PER_SECOND,
+      maxAttempts: e.EMAIL_MAX_ATTEMPTS,
+      retryBaseMs: e.EMAIL_RETRY_BASE_MS,
+      sendgridWebhookPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
+    },
+    jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS },
     ...overrides,
   };
 }
