@@ -155,7 +155,7 @@ describe('schema rules (ARCHITECTURE.md)', () => {
   });
 
   it('has every column of the Drizzle tables in src/db/schema.ts, with the same type and nullability', async () => {
-    const drizzleTables = Object.values(schema).filter((v): v is PgTable => is(v, PgTable));
+    const drizzleTables = Object.values(schema as Record<string, unknown>).filter((v): v is PgTable => is(v, PgTable));
     expect(drizzleTables.length).toBeGreaterThanOrEqual(10);
     const dbCols = await q<{ table: string; name: string; type: string; not_null: boolean }>(
       `SELECT c.relname::text AS table, a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
