@@ -34,11 +34,34 @@ async function serve() {
   app.log.info(`Switchboard on ${config.publicUrl} (database: ${db.kind}${db.kind === 'pglite' ? ` in ${config.dataDir}/pglite` : ''}); API reference at /api/docs`);
 }
 
+/** Job workers on their own (scale-out): `npm run worker`; run the servers with JOBS_IN_PROCESS=false. */
+async function worker() {
+  const config = loadConfig();
+  const db = await open(config, { migrate: true });
+  const { createJobRunner } = await import('./jobs/index.js');
+  const log = { info: (o: unknown, m?: string) => console.log(m ?? '', o), error: (o: unknown, m?: string) => console.error(m ?? '', o) };
+  const runner = createJobRunner({ db, config, log }).start();
+  console.log(`Switchboard worker running (database: ${db.kind})`);
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    setTimeout(() => process.exit(1), 60_000).unref();
+    await runner.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}
+
 async function main() {
   const command = process.argv[2] ?? 'serve';
   switch (command) {
     case 'serve':
       return serve();
+    case 'worker':
+      return worker();
     case 'migrate': {
       const config = loadConfig();
       const db = await open(config, { migrate: false });
@@ -54,7 +77,7 @@ async function main() {
       return db.close();
     }
     default:
-      console.error(`Unknown command "${command}". Commands: serve, migrate, seed-demo`);
+      console.error(`Unknown command "${command}". Commands: serve, worker, migrate, seed-demo`);
       process.exit(2);
   }
 }

@@ -24,6 +24,10 @@ export const APP_ROLE = 'switchboard_app';
 export const SYSTEM_REASONS = [
   'seed-demo',
   'bench-setup',
+  // Claiming due jobs across organizations; each job then runs inside withTenant (src/jobs).
+  'job-scheduler',
+  // Finding which organization a provider's email event belongs to, by our message id.
+  'resolve-email-webhook',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

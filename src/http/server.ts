@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
+import { createJobRunner } from '../jobs/index.js';
 import { registerModules } from '../modules/index.js';
 import { registerPrincipal } from '../modules/auth/principal.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
@@ -48,6 +49,8 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'Not found', code: 'not_found' }));
+  // JSON is the API's body format (routes that take another add their own parser); a text/plain body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -91,5 +94,13 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
   });
 
   registerModules(app, { db, config });
+
+  // Job workers run in the server process unless JOBS_IN_PROCESS=false (then `npm run worker`).
+  const jobs = config.jobs.inProcess ? createJobRunner({ db, config, log: app.log }) : null;
+  app.decorate('jobs', jobs);
+  if (jobs) {
+    app.addHook('onReady', async () => void jobs.start());
+    app.addHook('onClose', async () => jobs.stop());
+  }
   return app;
 }

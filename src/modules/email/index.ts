@@ -1,7 +1,22 @@
 import type { App, ModuleDeps } from '../../http/types.js';
+import { registerAnalyticsRoutes } from './analytics.js';
 import { registerCampaignRoutes } from './campaign-routes.js';
+import { createMailer } from './mailer.js';
+import { registerOutboxRoutes } from './outbox-routes.js';
+import { registerSendRoutes } from './send-routes.js';
+import { TokenSigner } from './tokens.js';
+import { registerTrackingRoutes } from './tracking.js';
+import { registerEmailWebhook } from './webhook.js';
 
 /** The email channel: campaign records, sending, tracking, provider webhooks and analytics. */
-export function registerEmailModule(app: App, _deps: ModuleDeps) {
+export function registerEmailModule(app: App, { config, db }: ModuleDeps) {
+  const mailer = createMailer(config);
+  const signer = new TokenSigner(config.secrets.encryptionKey);
+  app.addHook('onClose', async () => mailer.close());
   registerCampaignRoutes(app);
+  registerSendRoutes(app, { config, mailer, signer });
+  registerOutboxRoutes(app, config);
+  registerTrackingRoutes(app, { db, signer });
+  registerEmailWebhook(app, { db, config });
+  registerAnalyticsRoutes(app);
 }

@@ -66,7 +66,8 @@ export function renderCampaign(t: CompiledCampaign, vars: RenderVars): Rendered 
   return { subject, html, text };
 }
 
-export const htmlToText = (html: string) => convert(html, { wordwrap: 100, selectors: [{ selector: 'img', format: 'skip' }] });
+export const htmlToText = (html: string, options?: Parameters<typeof convert>[1]) =>
+  convert(html, options ?? { wordwrap: 100, selectors: [{ selector: "img", format: "skip" }] });
 
 export const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);

@@ -1,0 +1,196 @@
+import { sql } from 'drizzle-orm';
+import { schema, type Database, type Tx } from '../db/index.js';
+
+/**
+ * Durable jobs in PostgreSQL (the `jobs` table of 0003_email.sql). A job belongs to one
+ * organization and its handler runs its queries inside withTenant(job.organizationId).
+ * Claiming is the only cross-organization step (withSystem('job-scheduler')): due rows are
+ * taken with FOR UPDATE SKIP LOCKED and a lease; a running handler renews the lease, and a job
+ * whose worker died is claimed again once its lease has expired.
+ */
+export interface Job {
+  id: string;
+  organizationId: string;
+  queue: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  maxAttempts: number;
+}
+
+export interface JobContext {
+  /** Aborted when the worker stops: finish what is in flight, record it, and return. */
+  signal: AbortSignal;
+}
+
+export type JobHandler = (job: Job, ctx: JobContext) => Promise<JobResult | void>;
+/** A handler may ask to run again later (e.g. a scheduled send whose time moved). */
+export type JobResult = { retryAt: Date };
+
+export interface EnqueueOptions {
+  runAt?: Date | null;
+  /** At most one queued or active job per key and organization. */
+  singletonKey?: string;
+  maxAttempts?: number;
+}
+
+/** Enqueues a job in the caller's tenant transaction, so it commits or rolls back with the change that asked for it. */
+export async function enqueueJob(tx: Tx, organizationId: string, queue: string, payload: Record<string, unknown>, opts: EnqueueOptions = {}) {
+  await tx
+    .insert(schema.jobs)
+    .values({
+      organizationId,
+      queue,
+      payload,
+      singletonKey: opts.singletonKey ?? null,
+      runAt: opts.runAt ?? sql`now()`,
+      maxAttempts: opts.maxAttempts ?? 10,
+    })
+    .onConflictDoNothing();
+}
+
+export interface WorkerOptions {
+  db: Database;
+  handlers: Record<string, JobHandler>;
+  pollMs?: number;
+  /** Jobs run at once by this worker. */
+  concurrency?: number;
+  leaseMs?: number;
+  log?: { info: (o: unknown, m?: string) => void; error: (o: unknown, m?: string) => void };
+}
+
+const backoffMs = (attempt: number) => Math.min(1000 * 2 ** attempt, 10 * 60_000);
+
+export class Worker {
+  private running = new Map<string, Promise<void>>();
+  private abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private stopped = true;
+  private readonly pollMs: number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+
+  constructor(private readonly opts: WorkerOptions) {
+    this.pollMs = opts.pollMs ?? 1000;
+    this.concurrency = opts.concurrency ?? 4;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+  }
+
+  start() {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.abort = new AbortController();
+    this.schedule(0);
+    return this;
+  }
+
+  /** Stops claiming, lets running handlers finish their in-flight work, and hands their jobs back to the queue. */
+  async stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.polling;
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Claims and runs due jobs now (tests and the CLI use it instead of waiting for the next poll). */
+  poke() {
+    if (!this.stopped && !this.polling) this.schedule(0);
+  }
+
+  private schedule(ms: number) {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.polling = this.poll().finally(() => {
+        this.polling = null;
+        this.schedule(this.pollMs);
+      });
+    }, ms);
+  }
+
+  private async poll() {
+    const free = this.concurrency - this.running.size;
+    if (free <= 0 || this.stopped) return;
+    let jobs: Job[];
+    try {
+      jobs = await this.claim(free);
+    } catch (err) {
+      this.opts.log?.error({ err }, 'job claim failed');
+      return;
+    }
+    for (const job of jobs) {
+      const p = this.run(job).finally(() => {
+        this.running.delete(job.id);
+        this.poke();
+      });
+      this.running.set(job.id, p);
+    }
+  }
+
+  private async claim(limit: number): Promise<Job[]> {
+    const queues = Object.keys(this.opts.handlers);
+    const lease = `${this.leaseMs} milliseconds`;
+    const rows = await this.opts.db.withSystem('job-scheduler', (tx) =>
+      tx.execute(sql`
+        update jobs j set state = 'active', attempts = j.attempts + 1, locked_until = now() + ${lease}::interval, updated_at = now()
+        from (
+          select organization_id, id from jobs
+          where queue = any(${sql.param(queues)}::text[])
+            and ((state = 'queued' and run_at <= now()) or (state = 'active' and locked_until < now()))
+          order by run_at
+          limit ${limit}
+          for update skip locked
+        ) due
+        where j.organization_id = due.organization_id and j.id = due.id
+        returning j.id, j.organization_id, j.queue, j.payload, j.attempts, j.max_attempts`),
+    );
+    return (rows as unknown as { rows: any[] }).rows.map((r) => ({
+      id: r.id,
+      organizationId: r.organization_id,
+      queue: r.queue,
+      payload: r.payload,
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+    }));
+  }
+
+  /** Job bookkeeping runs inside the job's own organization. */
+  private finish(job: Job, set: ReturnType<typeof sql>) {
+    return this.opts.db.withTenant(job.organizationId, (tx) =>
+      tx.execute(sql`update jobs set ${set}, updated_at = now() where organization_id = ${job.organizationId} and id = ${job.id}`),
+    );
+  }
+
+  private async run(job: Job) {
+    const renew = setInterval(() => {
+      this.finish(job, sql`locked_until = now() + ${`${this.leaseMs} milliseconds`}::interval`).catch(() => {});
+    }, Math.max(100, this.leaseMs / 3));
+    try {
+      const handler = this.opts.handlers[job.queue];
+      const result = await handler(job, { signal: this.abort.signal });
+      if (result?.retryAt) {
+        await this.finish(job, sql`state = 'queued', run_at = ${result.retryAt.toISOString()}::timestamptz, attempts = attempts - 1, locked_until = null`);
+      } else if (this.abort.signal.aborted) {
+        // Stopped mid-run: the handler returned early; the job is handed back to be resumed at once.
+        await this.finish(job, sql`state = 'queued', run_at = now(), attempts = attempts - 1, locked_until = null`);
+      } else {
+        await this.finish(job, sql`state = 'completed', locked_until = null`);
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.opts.log?.error({ err, jobId: job.id, queue: job.queue, organizationId: job.organizationId }, 'job failed');
+      const last = job.attempts >= job.maxAttempts;
+      const retryAt = new Date(Date.now() + backoffMs(job.attempts)).toISOString();
+      await this.finish(
+        job,
+        last
+          ? sql`state = 'failed', last_error = ${message}, locked_until = null`
+          : sql`state = 'queued', run_at = ${retryAt}::timestamptz, last_error = ${message}, locked_until = null`,
+      ).catch(() => {});
+    } finally {
+      clearInterval(renew);
+    }
+  }
+}

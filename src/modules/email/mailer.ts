@@ -1,0 +1,90 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../../config.js';
+
+export interface OutgoingMail {
+  organizationId: string;
+  /** Our message id; also names the outbox file. */
+  id: string;
+  from: string;
+  to: string;
+  replyTo?: string | null;
+  subject: string;
+  html: string;
+  text: string;
+  headers: Record<string, string | { prepared: true; value: string }>;
+  messageIdHeader: string;
+}
+
+export interface SendResult {
+  /** The id the server gave the message ("250 Ok: queued as <id>"), when it said one. */
+  providerMessageId: string | null;
+  response: string;
+}
+
+export interface Mailer {
+  kind: 'smtp' | 'outbox';
+  send(mail: OutgoingMail): Promise<SendResult>;
+  close(): void;
+}
+
+/** SMTP errors the server answered with 5xx are permanent; anything else (4xx, network) is worth retrying. */
+export function classifySendError(err: unknown): { permanent: boolean; reply: string } {
+  const e = err as { responseCode?: number; response?: string; message?: string; code?: string };
+  const reply = (e.response ?? e.message ?? String(err)).slice(0, 1000);
+  return { permanent: typeof e.responseCode === 'number' && e.responseCode >= 500, reply };
+}
+
+const toNodemailer = (m: OutgoingMail) => ({
+  from: m.from,
+  to: m.to,
+  replyTo: m.replyTo ?? undefined,
+  subject: m.subject,
+  html: m.html,
+  text: m.text,
+  headers: m.headers,
+  messageId: m.messageIdHeader,
+});
+
+export function outboxDir(config: Config, organizationId?: string) {
+  const base = path.join(config.dataDir, 'outbox');
+  return organizationId ? path.join(base, organizationId) : base;
+}
+
+/** SMTP through a pooled nodemailer transport when SMTP_URL is set; otherwise .eml files in DATA_DIR/outbox/<organization>. */
+export function createMailer(config: Config): Mailer {
+  if (config.email.smtpUrl) {
+    const transport: Transporter = nodemailer.createTransport({
+      url: config.email.smtpUrl,
+      pool: true,
+      maxConnections: config.email.concurrency,
+      maxMessages: Infinity,
+    } as any);
+    return {
+      kind: 'smtp',
+      async send(m) {
+        const info = await transport.sendMail(toNodemailer(m));
+        const response = String(info.response ?? '');
+        return { providerMessageId: /queued as\s+<?([^\s>]+)/i.exec(response)?.[1] ?? null, response };
+      },
+      close: () => transport.close(),
+    };
+  }
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const made = new Set<string>();
+  return {
+    kind: 'outbox',
+    async send(m) {
+      const info = await transport.sendMail(toNodemailer(m));
+      const dir = outboxDir(config, m.organizationId);
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
+      writeFileSync(path.join(dir, `${Date.now()}-${m.id}.eml`), info.message as Buffer);
+      return { providerMessageId: null, response: 'written to outbox' };
+    },
+    close() {},
+  };
+}

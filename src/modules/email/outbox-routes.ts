@@ -1,0 +1,69 @@
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Config } from '../../config.js';
+import { requireOrg } from '../../http/access.js';
+import { notFound } from '../../http/errors.js';
+import { orgErrors, type App } from '../../http/types.js';
+import { outboxDir } from './mailer.js';
+
+const tags = ['email'];
+const FileId = z.string().regex(/^\d+-[0-9a-f-]{36}\.eml$/);
+const OutboxItem = z.object({ id: z.string(), to: z.string(), subject: z.string(), date: z.string(), size: z.number() });
+
+/** Reads the header block of an .eml file (first 16 KiB), unfolding continuation lines. */
+function headersOf(file: string) {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(16 * 1024);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const head = buf.subarray(0, n).toString('utf8').split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
+  const get = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1] ?? '';
+  return { to: get('To'), subject: get('Subject') };
+}
+
+/**
+ * The local outbox (no SMTP_URL configured): each organization reads only its own folder,
+ * named by the organization id of the verified principal.
+ */
+export function registerOutboxRoutes(app: App, config: Config) {
+  app.get('/api/email/outbox', {
+    config: { access: 'org' },
+    schema: {
+      tags,
+      summary: 'Messages delivered to the local outbox (development transport), newest first',
+      querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      response: { 200: z.object({ data: z.array(OutboxItem) }), ...orgErrors },
+    },
+    handler: async (req) => {
+      const dir = outboxDir(config, requireOrg(req).organizationId);
+      let files: string[] = [];
+      try {
+        files = readdirSync(dir).filter((f) => FileId.safeParse(f).success);
+      } catch {
+        return { data: [] };
+      }
+      files.sort((x, y) => Number(y.split('-')[0]) - Number(x.split('-')[0]) || (x < y ? 1 : -1));
+      const data = files.slice(0, req.query.limit).map((id) => {
+        const file = path.join(dir, id);
+        return { id, ...headersOf(file), date: new Date(Number(id.split('-')[0])).toISOString(), size: statSync(file).size };
+      });
+      return { data };
+    },
+  });
+
+  app.get('/api/email/outbox/:id', {
+    config: { access: 'org' },
+    schema: { tags, summary: 'One outbox message as raw RFC 5322 (message/rfc822)', params: z.object({ id: FileId }) },
+    handler: async (req, reply) => {
+      const file = path.join(outboxDir(config, requireOrg(req).organizationId), req.params.id);
+      let body: Buffer;
+      try {
+        body = readFileSync(file);
+      } catch {
+        throw notFound();
+      }
+      return reply.type('message/rfc822').send(body);
+    },
+  });
+}

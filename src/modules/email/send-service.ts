@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import { schema, type Tx } from '../../db/index.js';
+import type { TenantContext } from '../../http/access.js';
+import { AppError, notFound } from '../../http/errors.js';
+import { enqueueJob } from '../../jobs/queue.js';
+import { recordAudit } from '../audit/service.js';
+import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
+import { composeMessage, prepareCampaign } from './compose.js';
+import { classifySendError, type Mailer } from './mailer.js';
+import { CAMPAIGN_QUEUE, campaignJobKey } from './sender.js';
+import type { TokenSigner } from './tokens.js';
+
+const { emailCampaigns: campaigns, emailMessages: messages } = schema;
+
+async function conflictOrMissing(tx: Tx, ctx: TenantContext, id: string, verb: string): Promise<never> {
+  const row = await findCampaign(tx, ctx.organizationId, id);
+  if (!row) throw notFound();
+  throw new AppError('conflict', `Campaign is ${row.status}; it cannot be ${verb}`);
+}
+
+/**
+ * draft → sending (or scheduled when scheduledAt is in the future) and a send job, in one
+ * transaction. Only a draft can be sent, so a second send is a 409.
+ */
+export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string) {
+  const current = await findCampaign(tx, ctx.organizationId, id);
+  if (!current) throw notFound();
+  if (current.status === 'draft') {
+    const missing = [!current.subject.trim() && 'subject', !current.html.trim() && 'html'].filter(Boolean) as string[];
+    if (missing.length) {
+      throw new AppError('validation_failed', 'The campaign is not ready to send', missing.map((path) => ({ in: 'body', path, message: 'Required before sending' })));
+    }
+  }
+  const [row] = await tx
+    .update(campaigns)
+    .set({
+      status: sql`case when ${campaigns.scheduledAt} > now() then 'scheduled' else 'sending' end`,
+      startedAt: sql`case when ${campaigns.scheduledAt} > now() then null else now() end`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), eq(campaigns.status, 'draft')))
+    .returning();
+  if (!row) return conflictOrMissing(tx, ctx, id, 'sent again');
+  await enqueueJob(tx, ctx.organizationId, CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: campaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
+  await recordAudit(tx, ctx, { action: row.status === 'scheduled' ? 'email_campaign.scheduled' : 'email_campaign.sent', resourceType: 'email_campaign', resourceId: id, changes: { scheduledAt: row.scheduledAt?.toISOString() ?? null } });
+  return toCampaignDto(row);
+}
+
+/** scheduled or sending → cancelled: messages not yet handed to the server are not sent. */
+export async function cancelCampaign(tx: Tx, ctx: TenantContext, id: string) {
+  const [row] = await tx
+    .update(campaigns)
+    .set({ status: 'cancelled', cancelledAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), inArray(campaigns.status, ['scheduled', 'sending'])))
+    .returning();
+  if (!row) return conflictOrMissing(tx, ctx, id, 'cancelled');
+  await tx
+    .update(messages)
+    .set({ status: 'cancelled', updatedAt: sql`now()` })
+    .where(and(eq(messages.organizationId, ctx.organizationId), eq(messages.campaignId, id), eq(messages.status, 'queued')));
+  await tx
+    .update(schema.jobs)
+    .set({ state: 'cancelled', updatedAt: sql`now()` })
+    .where(and(eq(schema.jobs.organizationId, ctx.organizationId), eq(schema.jobs.singletonKey, campaignJobKey(id)), eq(schema.jobs.state, 'queued')));
+  await recordAudit(tx, ctx, { action: 'email_campaign.cancelled', resourceType: 'email_campaign', resourceId: id });
+  return toCampaignDto(row, (await campaignStats(tx, ctx.organizationId, [id])).get(id));
+}
+
+export interface TestSendDeps {
+  config: Config;
+  mailer: Mailer;
+  signer: TokenSigner;
+}
+
+/**
+ * One preview to one address, rendered for the organization's customer with that address when
+ * there is one (else with empty fields). Not recorded as a campaign message; its links are the
+ * original ones and its unsubscribe link is inert.
+ */
+export async function sendTestEmail(tx: Tx, ctx: TenantContext, id: string, to: string, deps: TestSendDeps) {
+  const campaign = await findCampaign(tx, ctx.organizationId, id);
+  if (!campaign) throw notFound();
+  const [customer] = await tx
+    .select()
+    .from(schema.customers)
+    .where(and(eq(schema.customers.organizationId, ctx.organizationId), sql`lower(${schema.customers.email}) = lower(${to})`));
+  const mail = composeMessage(
+    prepareCampaign(campaign),
+    { messageId: randomUUID(), organizationId: ctx.organizationId, toEmail: to, customer: customer ?? { email: to, firstName: null, lastName: null } },
+    deps.signer,
+    deps.config,
+    { preview: true },
+  );
+  await recordAudit(tx, ctx, { action: 'email_campaign.test_sent', resourceType: 'email_campaign', resourceId: id, changes: { to } });
+  let res;
+  try {
+    res = await deps.mailer.send({ ...mail, subject: `[Test] ${mail.subject}` });
+  } catch (err) {
+    throw new AppError('unavailable', `The mail server did not accept the message: ${classifySendError(err).reply}`);
+  }
+  return { accepted: true, to, response: res.response };
+}

@@ -1,0 +1,69 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Tracking and unsubscribe tokens: the organization, message and link index, encrypted
+ * (AES-256-CTR, random IV) so a token reveals no ids, then signed (HMAC-SHA-256, truncated to
+ * 128 bits) so it cannot be forged or altered. Both keys are derived from the configured
+ * encryption secret with HKDF, each for this one purpose.
+ */
+export type TokenKind = 'open' | 'click' | 'unsubscribe';
+const KIND_BYTE: Record<TokenKind, number> = { open: 1, click: 2, unsubscribe: 3 };
+const KIND_OF = new Map(Object.entries(KIND_BYTE).map(([k, v]) => [v, k as TokenKind]));
+
+export interface TokenClaims {
+  kind: TokenKind;
+  organizationId: string;
+  messageId: string;
+  /** Index into the campaign's tracked links (click tokens). */
+  link: number;
+}
+
+const IV = 16;
+const MAC = 16;
+const BODY = 1 + 16 + 16 + 2;
+
+const uuidBytes = (u: string) => Buffer.from(u.replace(/-/g, ''), 'hex');
+const bytesUuid = (b: Buffer) => {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+
+export class TokenSigner {
+  private readonly encKey: Buffer;
+  private readonly macKey: Buffer;
+
+  constructor(secret: string) {
+    const ikm = Buffer.from(secret, 'utf8');
+    this.encKey = Buffer.from(hkdfSync('sha256', ikm, 'switchboard', 'email-token-encryption-v1', 32));
+    this.macKey = Buffer.from(hkdfSync('sha256', ikm, 'switchboard', 'email-token-mac-v1', 32));
+  }
+
+  sign(c: TokenClaims): string {
+    const body = Buffer.alloc(BODY);
+    body[0] = KIND_BYTE[c.kind];
+    uuidBytes(c.organizationId).copy(body, 1);
+    uuidBytes(c.messageId).copy(body, 17);
+    body.writeUInt16BE(c.link, 33);
+    const iv = randomBytes(IV);
+    const cipher = createCipheriv('aes-256-ctr', this.encKey, iv);
+    const ct = Buffer.concat([cipher.update(body), cipher.final()]);
+    const mac = createHmac('sha256', this.macKey).update(iv).update(ct).digest().subarray(0, MAC);
+    return Buffer.concat([iv, ct, mac]).toString('base64url');
+  }
+
+  /** The claims of a genuine token of the expected kind, or null for anything else. */
+  verify(token: string, kind: TokenKind): TokenClaims | null {
+    if (typeof token !== 'string' || token.length > 200 || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
+    const raw = Buffer.from(token, 'base64url');
+    if (raw.length !== IV + BODY + MAC) return null;
+    const iv = raw.subarray(0, IV);
+    const ct = raw.subarray(IV, IV + BODY);
+    const mac = raw.subarray(IV + BODY);
+    const expected = createHmac('sha256', this.macKey).update(iv).update(ct).digest().subarray(0, MAC);
+    if (!timingSafeEqual(mac, expected)) return null;
+    const decipher = createDecipheriv('aes-256-ctr', this.encKey, iv);
+    const body = Buffer.concat([decipher.update(ct), decipher.final()]);
+    if (KIND_OF.get(body[0]) !== kind) return null;
+    return { kind, organizationId: bytesUuid(body.subarray(1, 17)), messageId: bytesUuid(body.subarray(17, 33)), link: body.readUInt16BE(33) };
+  }
+}

@@ -1,0 +1,189 @@
+import { EventWebhook, EventWebhookHeader } from '@sendgrid/eventwebhook';
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Config } from '../../config.js';
+import type { Database, Tx } from '../../db/index.js';
+import { AppError } from '../../http/errors.js';
+import { ErrorOut, type App } from '../../http/types.js';
+import { arr, rowsOf } from './send-store.js';
+
+/**
+ * SendGrid Event Webhook. Order: signature on the raw body (SDK) and timestamp tolerance →
+ * parse → resolve each event's organization by our message id (system lookup, the one
+ * cross-tenant read) → per organization, inside withTenant: dedupe on sg_event_id, store the
+ * events, move message state forward, apply consent effects to that organization's customer.
+ */
+const TOLERANCE_SECONDS = 5 * 60;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const Event = z.looseObject({
+  event: z.string().max(64),
+  sg_event_id: z.string().max(200).optional(),
+  sg_message_id: z.string().max(300).optional(),
+  sb_message_id: z.string().max(100).optional(),
+  timestamp: z.number().optional(),
+  type: z.string().max(64).optional(),
+  url: z.string().max(4000).optional(),
+  reason: z.string().max(2000).optional(),
+});
+const Events = z.array(Event).max(50_000);
+type SgEvent = z.infer<typeof Event>;
+
+interface Resolved {
+  org: string;
+  messageId: string;
+  eventId: string;
+  e: SgEvent;
+}
+
+/** Looks up, across organizations, which one owns each message id; nothing else is read this way. */
+async function resolveOrganizations(db: Database, events: SgEvent[]) {
+  const ids = [...new Set(events.map((e) => e.sb_message_id).filter((x): x is string => !!x && UUID.test(x)))];
+  const providerIds = [...new Set(events.filter((e) => !e.sb_message_id && e.sg_message_id).map((e) => e.sg_message_id!.split('.')[0]))];
+  return db.withSystem('resolve-email-webhook', async (tx) => {
+    const byId = new Map<string, { org: string; id: string }>();
+    const byProvider = new Map<string, { org: string; id: string }>();
+    if (ids.length) {
+      for (const r of rowsOf<any>(await tx.execute(sql`select organization_id, id from email_messages where id = any(${arr(ids)}::uuid[])`))) byId.set(r.id, { org: r.organization_id, id: r.id });
+    }
+    if (providerIds.length) {
+      for (const r of rowsOf<any>(await tx.execute(sql`select organization_id, id, provider_message_id from email_messages where provider_message_id = any(${arr(providerIds)}::text[])`))) {
+        byProvider.set(r.provider_message_id, { org: r.organization_id, id: r.id });
+      }
+    }
+    return { byId, byProvider };
+  });
+}
+
+const eventIdOf = (e: SgEvent, raw: string) => e.sg_event_id ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+
+/** Applies one organization's events in one transaction; returns how many were new. */
+async function applyEvents(tx: Tx, org: string, items: Resolved[]) {
+  const fresh = new Set(
+    rowsOf<{ event_id: string }>(
+      await tx.execute(sql`insert into processed_webhook_events (provider, event_id, organization_id)
+        select 'sendgrid', unnest(${arr(items.map((i) => i.eventId))}::text[]), ${org}
+        on conflict do nothing returning event_id`),
+    ).map((r) => r.event_id),
+  );
+  const todo = items.filter((i) => fresh.delete(i.eventId));
+  if (!todo.length) return 0;
+  const rows = todo.map((i) => ({
+    m: i.messageId,
+    t: i.e.event === 'bounce' && i.e.type === 'blocked' ? 'blocked' : i.e.event,
+    u: typeof i.e.url === 'string' ? i.e.url : null,
+    id: i.eventId,
+    at: new Date((typeof i.e.timestamp === 'number' ? i.e.timestamp : Date.now() / 1000) * 1000).toISOString(),
+    p: i.e,
+  }));
+  await tx.execute(sql`
+    insert into email_events (organization_id, message_id, type, url, provider_event_id, payload, occurred_at)
+    select ${org}, x.m, x.t, x.u, x.id, x.p, x.at from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as x(m uuid, t text, u text, id text, p jsonb, at timestamptz)`);
+  // Message state: timestamps keep the earliest occurrence; status only moves forward.
+  await tx.execute(sql`
+    with e as (
+      select x.m,
+        min(x.at) filter (where x.t = 'delivered') as delivered,
+        min(x.at) filter (where x.t = 'open') as opened,
+        min(x.at) filter (where x.t = 'click') as clicked,
+        min(x.at) filter (where x.t = 'bounce') as bounced,
+        min(x.at) filter (where x.t = 'spamreport') as complained,
+        min(x.at) filter (where x.t in ('unsubscribe', 'group_unsubscribe')) as unsubscribed,
+        max(case x.t when 'bounce' then 5 when 'dropped' then 5 when 'blocked' then 5 when 'delivered' then 4 when 'deferred' then 2 when 'processed' then 1 else 0 end) as rank,
+        (array_agg(x.t order by case x.t when 'bounce' then 3 when 'dropped' then 2 when 'blocked' then 1 else 0 end desc))[1] as final,
+        (array_agg(x.r) filter (where x.t in ('bounce', 'dropped', 'blocked', 'deferred')))[1] as reason
+      from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ m: r.m, t: r.t, at: r.at, r: r.p.reason ?? null })))}::jsonb) as x(m uuid, t text, at timestamptz, r text)
+      group by x.m)
+    update email_messages m set
+      delivered_at = least(m.delivered_at, e.delivered), opened_at = least(m.opened_at, e.opened, e.clicked), clicked_at = least(m.clicked_at, e.clicked),
+      bounced_at = least(m.bounced_at, e.bounced), complained_at = least(m.complained_at, e.complained), unsubscribed_at = least(m.unsubscribed_at, e.unsubscribed),
+      status = case
+        when m.status in ('bounced', 'dropped') then m.status
+        when e.rank = 5 then case e.final when 'dropped' then 'dropped' else 'bounced' end
+        when e.rank = 4 then 'delivered'
+        when e.rank = 2 and m.status in ('queued', 'sending', 'sent') then 'deferred'
+        else m.status end,
+      error = coalesce(e.reason, m.error),
+      updated_at = now()
+    from e where m.organization_id = ${org} and m.id = e.m`);
+  // Consent effects, inside this organization only: a hard bounce makes the address
+  // undeliverable; a spam report or an unsubscribe clears the opt-in.
+  await tx.execute(sql`
+    with e as (select x.m, x.t from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ m: r.m, t: r.t })))}::jsonb) as x(m uuid, t text)
+               where x.t in ('bounce', 'spamreport', 'unsubscribe', 'group_unsubscribe')),
+    c as (select m.customer_id, bool_or(e.t = 'bounce') as bounced, bool_or(e.t = 'spamreport') as complained,
+                 bool_or(e.t in ('spamreport', 'unsubscribe', 'group_unsubscribe')) as unsubscribed
+          from e join email_messages m on m.organization_id = ${org} and m.id = e.m
+          where m.customer_id is not null group by m.customer_id)
+    update customers cu set
+      email_status = case when cu.email_status <> 'active' then cu.email_status when c.complained then 'complained' when c.bounced then 'bounced' else cu.email_status end,
+      email_opt_in = case when c.unsubscribed then false else cu.email_opt_in end,
+      unsubscribed_at = case when c.unsubscribed then coalesce(cu.unsubscribed_at, now()) else cu.unsubscribed_at end,
+      updated_at = now()
+    from c where cu.organization_id = ${org} and cu.id = c.customer_id`);
+  return todo.length;
+}
+
+function verify(config: Config, raw: string, headers: Record<string, unknown>) {
+  const key = config.email.sendgridWebhookPublicKey;
+  if (!key) throw new AppError('unavailable', 'Email event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)');
+  const signature = headers[EventWebhookHeader.SIGNATURE().toLowerCase()];
+  const timestamp = headers[EventWebhookHeader.TIMESTAMP().toLowerCase()];
+  if (typeof signature !== 'string' || typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp)) throw new AppError('unauthorized');
+  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > TOLERANCE_SECONDS) throw new AppError('unauthorized', 'Unauthorized - stale timestamp');
+  let ok = false;
+  try {
+    const ew = new EventWebhook();
+    ok = ew.verifySignature(ew.convertPublicKeyToECDSA(key), raw, signature, timestamp);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new AppError('unauthorized');
+}
+
+export function registerEmailWebhook(app: App, { db, config }: { db: Database; config: Config }) {
+  app.register(async (scope) => {
+    // The signature covers the exact bytes: keep the body as the raw string for this route.
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+    scope.post('/api/webhooks/email', {
+      config: { access: 'provider' },
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'SendGrid Event Webhook (ECDSA-signed JSON array of events)',
+        response: { 200: z.object({ received: z.number(), applied: z.number(), duplicates: z.number(), unknown: z.number() }), 400: ErrorOut, 401: ErrorOut, 503: ErrorOut },
+      },
+      handler: async (req) => {
+        const raw = typeof req.body === 'string' ? req.body : '';
+        verify(config, raw, req.headers);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          throw new AppError('bad_request', 'Body is not JSON');
+        }
+        const events = Events.safeParse(parsed);
+        if (!events.success) throw new AppError('validation_failed', 'Expected a JSON array of SendGrid events');
+        const { byId, byProvider } = await resolveOrganizations(db, events.data);
+        const perOrg = new Map<string, Resolved[]>();
+        let unknown = 0;
+        events.data.forEach((e, i) => {
+          const hit = (e.sb_message_id && byId.get(e.sb_message_id.toLowerCase())) || (e.sg_message_id && byProvider.get(e.sg_message_id.split('.')[0]));
+          if (!hit) {
+            unknown++;
+            return;
+          }
+          const list = perOrg.get(hit.org) ?? [];
+          list.push({ org: hit.org, messageId: hit.id, eventId: eventIdOf(e, JSON.stringify((parsed as unknown[])[i])), e });
+          perOrg.set(hit.org, list);
+        });
+        if (unknown) req.log.warn({ unknown }, 'email webhook: events for unknown messages acknowledged and ignored');
+        let applied = 0;
+        for (const [org, items] of perOrg) applied += await db.withTenant(org, (tx) => applyEvents(tx, org, items));
+        return { received: events.data.length, applied, duplicates: events.data.length - unknown - applied, unknown };
+      },
+    });
+  });
+}
