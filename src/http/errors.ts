@@ -95,14 +95,14 @@ export function toErrorResponse(err: unknown, req: FastifyRequest): { status: nu
   }
   if (fe?.statusCode === 413) return { status: 413, body: { error: 'Request body too large', code: 'payload_too_large' } };
   if (fe?.statusCode === 415) return { status: 415, body: { error: 'Unsupported content type', code: 'unsupported_media_type' } };
-  switch (pgCode(err)) {
+  const sqlState = pgCode(err);
+  // Class 22 is "data exception": a value the database cannot store (a NUL character, a number out of range...) — bad input.
+  if (sqlState?.startsWith('22')) return { status: 400, body: { error: 'Invalid value', code: 'bad_request' } };
+  switch (sqlState) {
     case '23505':
       return { status: 409, body: { error: 'A conflicting resource already exists', code: 'conflict' } };
     case '23503':
       return { status: 404, body: { error: 'Not found', code: 'not_found' } };
-    case '22P02':
-    case '22007':
-    case '22008':
     case '23514':
       return { status: 400, body: { error: 'Invalid value', code: 'bad_request' } };
   }

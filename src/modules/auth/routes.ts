@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App, ModuleDeps } from '../../http/types.js';
 import { ErrorOut } from '../../http/types.js';
@@ -22,15 +22,22 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
     });
 
   const window = config.signIn.windowSeconds * 1000;
-  const tooMany = () => ({ statusCode: 429, code: 'rate_limited', error: 'Too many sign-in attempts', message: 'Too many sign-in attempts' });
-  const perIp = app.rateLimit({ max: config.signIn.maxPerIp, timeWindow: window, groupId: 'sign-in-ip', errorResponseBuilder: tooMany });
-  const perAccount = app.rateLimit({
+  // createRateLimit, not rateLimit: the plugin's rateLimit() handlers mark the request once one has
+  // run, so a second one on the same route (per account after per IP) would silently never count.
+  const limiter = (check: (req: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const r = await check(req);
+      if (!r.isAllowed && r.isExceeded) {
+        reply.header('retry-after', String(r.ttlInSeconds ?? config.signIn.windowSeconds));
+        throw new AppError('rate_limited', 'Too many sign-in attempts');
+      }
+    };
+  const perIp = limiter(app.createRateLimit({ max: config.signIn.maxPerIp, timeWindow: window }));
+  const perAccount = limiter(app.createRateLimit({
     max: config.signIn.maxPerAccount,
     timeWindow: window,
-    groupId: 'sign-in-account',
     keyGenerator: (req) => `account:${String((req.body as { email?: string })?.email ?? '').toLowerCase()}`,
-    errorResponseBuilder: tooMany,
-  });
+  }));
 
   app.post('/api/auth/sign-up', {
     config: { access: 'public' },
