@@ -1,0 +1,213 @@
+/**
+ * Shared pieces of the benchmark suites: the result shape, a throwaway PostgreSQL database,
+ * a closed-loop load generator for in-process work (raw `pg`), and the summary table.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+
+/** One measured workload, or one comparison between two of them. */
+export type Result =
+  | {
+      kind: 'load';
+      suite: string;
+      name: string;
+      connections: number;
+      seconds: number;
+      requests: number;
+      rps: number;
+      p50Ms: number;
+      p99Ms: number;
+      /** Failed or wrong answers (non-2xx, wrong row count, driver errors). */
+      errors: number;
+    }
+  | {
+      kind: 'ratio';
+      suite: string;
+      name: string;
+      value: number;
+      /** The target, e.g. ">= 0.5". */
+      aim: string;
+      met: boolean;
+      detail: string;
+    };
+
+/** A suite is a module exporting `run()`; bench/run.ts lists them. */
+export interface SuiteModule {
+  run(): Promise<Result[]>;
+}
+
+/** Knobs shared by every suite; override with BENCH_DURATION / BENCH_CONNECTIONS / BENCH_WARMUP. */
+export const settings = {
+  adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  seconds: Number(process.env.BENCH_DURATION ?? 10),
+  warmupSeconds: Number(process.env.BENCH_WARMUP ?? 3),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 16),
+};
+
+export const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+// Cleanups run on normal exit paths (the suites' finally blocks) and on Ctrl-C / SIGTERM,
+// so an interrupted run does not leave bench_* databases behind.
+const cleanups = new Set<() => Promise<void>>();
+async function runCleanups() {
+  for (const fn of [...cleanups].reverse()) {
+    cleanups.delete(fn);
+    await fn().catch((err) => log(`cleanup failed: ${(err as Error).message}`));
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: cleaning up`);
+    void runCleanups().finally(() => process.exit(130));
+  });
+}
+
+function withDatabase(url: string, name: string) {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  /** Drops the database (FORCE ends leftover connections). Safe to call twice. */
+  drop(): Promise<void>;
+}
+
+/** Creates `bench_<random>` on the server behind settings.adminUrl. */
+export async function createBenchDatabase(): Promise<BenchDatabase> {
+  const name = `bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: settings.adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    cleanups.delete(drop);
+    const a = new pg.Client({ connectionString: settings.adminUrl });
+    await a.connect();
+    try {
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } finally {
+      await a.end();
+    }
+  };
+  cleanups.add(drop);
+  return { name, url: withDatabase(settings.adminUrl, name), drop };
+}
+
+/** Registers a cleanup (closing a server or pool) that also runs on Ctrl-C; returns an unregistering runner. */
+export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+  let done = false;
+  const once = async () => {
+    if (done) return;
+    done = true;
+    cleanups.delete(once);
+    await fn();
+  };
+  cleanups.add(once);
+  return once;
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/**
+ * Closed-loop load: `connections` workers each run `op(i)` back to back for `seconds`,
+ * the same shape as autocannon's connections. `op` returns false (or throws) for a wrong answer.
+ */
+export async function closedLoop(
+  suite: string,
+  name: string,
+  opts: { connections: number; seconds: number },
+  op: (i: number) => Promise<boolean>,
+): Promise<Extract<Result, { kind: 'load' }>> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let seq = 0;
+  const start = performance.now();
+  const deadline = start + opts.seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const i = seq++;
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        ok = await op(i);
+      } catch {
+        ok = false;
+      }
+      latencies.push(performance.now() - t0);
+      if (!ok) errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.connections }, worker));
+  const elapsed = (performance.now() - start) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    kind: 'load',
+    suite,
+    name,
+    connections: opts.connections,
+    seconds: elapsed,
+    requests: latencies.length,
+    rps: latencies.length / elapsed,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    errors,
+  };
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+export function formatResults(results: Result[]): string {
+  const loads = results.filter((r): r is Extract<Result, { kind: 'load' }> => r.kind === 'load');
+  const ratios = results.filter((r): r is Extract<Result, { kind: 'ratio' }> => r.kind === 'ratio');
+  const out: string[] = [];
+  if (loads.length) {
+    out.push(
+      table([
+        ['workload', 'conns', 'secs', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+        ...loads.map((r) => [
+          `${r.suite}: ${r.name}`,
+          String(r.connections),
+          fmt(r.seconds),
+          String(r.requests),
+          fmt(r.rps, 0),
+          fmt(r.p50Ms, 2),
+          fmt(r.p99Ms, 2),
+          String(r.errors),
+        ]),
+      ]),
+    );
+  }
+  if (ratios.length) {
+    out.push('');
+    for (const r of ratios) {
+      out.push(`${r.suite}: ${r.name}: ${r.value.toFixed(2)}x — ${r.detail} (aim ${r.aim}: ${r.met ? 'met' : 'NOT met'})`);
+    }
+  }
+  return out.join('\n');
+}
+
+export const ms = fmt;
