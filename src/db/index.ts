@@ -22,8 +22,6 @@ export const APP_ROLE = 'switchboard_app';
  * test/with-system.test.ts holds the call sites of withSystem against this list.
  */
 export const SYSTEM_REASONS = [
-  'seed-demo',
-  'bench-setup',
   // Claiming due jobs across organizations; each job then runs inside withTenant (src/jobs).
   'job-scheduler',
   // Finding which organization a provider's email event belongs to, by our message id.
@@ -65,6 +63,22 @@ export interface OpenOptions {
 // citus.propagate_set_commands = 'local'). set_config(..., true) is transaction-local,
 // so nothing survives into a pooled connection's next use. Besides the with* helpers below only the
 // auth module calls it, to narrow one request's transaction from a session to that user's membership.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The same settings as one literal statement, for drivers that send `BEGIN` and the scope in one
+ * round trip (simple query protocol, so no parameters: ids must be UUIDs, the email is escaped).
+ */
+function scopeStatement(scope: Scope, escapeLiteral: (s: string) => string): string {
+  for (const id of [scope.organizationId, scope.userId]) {
+    if (id && !UUID.test(id)) throw new Error('scope ids must be UUIDs');
+  }
+  return `select set_config('role', '${APP_ROLE}', true),
+    set_config('app.org_id', '${scope.organizationId ?? ''}', true),
+    set_config('app.user_id', '${scope.userId ?? ''}', true),
+    set_config('app.user_email', ${escapeLiteral(scope.userEmail ?? '')}, true)`;
+}
+
 export async function setScope(tx: Tx, scope: Scope) {
   await tx.execute(
     sql`select set_config('role', ${APP_ROLE}, true),
@@ -77,6 +91,8 @@ export async function setScope(tx: Tx, scope: Scope) {
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   let db: Drizzle;
   let owner: OwnerExecutor;
+  /** Runs fn in one transaction, scoped when a scope is given (the owner's, unscoped, for withSystem). */
+  let transact: <T>(scope: Scope | null, fn: (tx: Tx) => Promise<T>) => Promise<T>;
   let close: () => Promise<void>;
   let kind: Database['kind'];
 
@@ -95,6 +111,54 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     };
     close = () => pool.end();
     kind = 'postgres';
+    // One Drizzle handle per pooled connection, reused: building one per request costs more than the query.
+    const handles = new WeakMap<pg.PoolClient, Drizzle>();
+    const handleFor = (client: pg.PoolClient) => {
+      let h = handles.get(client);
+      if (!h) {
+        h = drizzlePg({ client, schema }) as unknown as Drizzle;
+        // The handle already runs inside our transaction, where a nested BEGIN/COMMIT would end it
+        // early: a nested transaction is a savepoint, as in Drizzle's own transaction objects.
+        let depth = 0;
+        const handle = h;
+        (h as any).transaction = async <T>(fn: (tx: Tx) => Promise<T>) => {
+          const name = `sp${++depth}`;
+          await client.query(`SAVEPOINT ${name}`);
+          try {
+            const result = await fn(handle as unknown as Tx);
+            await client.query(`RELEASE SAVEPOINT ${name}`);
+            return result;
+          } catch (err) {
+            await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+            throw err;
+          } finally {
+            depth--;
+          }
+        };
+        handles.set(client, h);
+      }
+      return h;
+    };
+    // BEGIN and the scope travel in one round trip; with the query and COMMIT that is three per request.
+    transact = async (scope, fn) => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query(scope ? `BEGIN; ${scopeStatement(scope, (s) => client.escapeLiteral(s))}` : 'BEGIN');
+        const result = await fn(handleFor(client) as unknown as Tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error; // the connection is unusable: drop it rather than return it to the pool
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    };
   } else {
     let client: PGlite;
     if (opts.memory) client = await PGlite.create();
@@ -113,15 +177,16 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     };
     close = () => client.close();
     kind = 'pglite';
+    transact = (scope, fn) =>
+      db.transaction(async (tx) => {
+        if (scope) await setScope(tx as Tx, scope);
+        return fn(tx as Tx);
+      });
   }
 
   if (opts.migrate !== false) await migrate(owner);
 
-  const scoped = <T>(scope: Scope, fn: (tx: Tx) => Promise<T>) =>
-    db.transaction(async (tx) => {
-      await setScope(tx as Tx, scope);
-      return fn(tx as Tx);
-    });
+  const scoped = <T>(scope: Scope, fn: (tx: Tx) => Promise<T>) => transact(scope, fn);
 
   return {
     kind,
@@ -138,7 +203,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     },
     withSystem(reason, fn) {
       if (!SYSTEM_REASONS.includes(reason)) throw new Error(`withSystem: unknown reason ${reason}`);
-      return db.transaction((tx) => fn(tx as Tx));
+      return transact(null, fn);
     },
     async ping() {
       try {

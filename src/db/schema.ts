@@ -1,5 +1,5 @@
 // Drizzle table definitions mirroring the committed SQL migrations (src/db/migrations).
-// The migrations are the source of truth; test/schema.test.ts checks these columns exist there.
+// The migrations are the source of truth; test/schema-rules.test.ts checks these columns exist there.
 import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });

@@ -12,7 +12,7 @@ import { registerSmsRoutes } from './sms/routes.js';
 export function registerModules(app: App, deps: ModuleDeps) {
   registerAuthRoutes(app, deps);
   registerOrganizationRoutes(app, deps);
-  registerApiKeyRoutes(app);
+  registerApiKeyRoutes(app, deps);
   registerAuditRoutes(app);
   registerCustomerRoutes(app, deps);
   registerEmailModule(app, deps);

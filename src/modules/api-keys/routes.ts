@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IdParams, orgErrors, type App } from '../../http/types.js';
+import { IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
+import { forgetApiKey } from '../auth/service.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
 const ApiKeyOut = z.object({
@@ -12,7 +13,7 @@ const ApiKeyOut = z.object({
   revokedAt: z.string().nullable(),
 });
 
-export function registerApiKeyRoutes(app: App) {
+export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
   app.get('/api/api-keys', {
     config: { access: 'org', role: 'admin' },
     schema: { tags: ['api-keys'], summary: 'API keys of the organization (prefix only)', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
@@ -37,6 +38,8 @@ export function registerApiKeyRoutes(app: App) {
     schema: { tags: ['api-keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: z.null(), ...orgErrors } },
     handler: async (req, reply) => {
       await req.tenant((tx, ctx) => revokeApiKey(tx, ctx, req.params.id));
+      // After the commit: a request racing the revocation cannot re-cache the key.
+      forgetApiKey(db, req.params.id);
       return reply.code(204).send(null);
     },
   });

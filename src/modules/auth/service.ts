@@ -139,10 +139,39 @@ export async function resolveSession(db: Database, token: string): Promise<Princ
   });
 }
 
+/**
+ * Verified keys are remembered for a few seconds so a busy integration does not pay a database
+ * transaction per request. Revoking a key forgets it in this process at once; other processes
+ * stop accepting it within API_KEY_CACHE_MS. Misses are never cached.
+ */
+export const API_KEY_CACHE_MS = 10_000;
+const API_KEY_CACHE_MAX = 10_000;
+const keyCaches = new WeakMap<Database, Map<string, { principal: Principal; until: number }>>();
+
+export function forgetApiKey(db: Database, apiKeyId: string) {
+  const cache = keyCaches.get(db);
+  if (!cache) return;
+  for (const [hash, entry] of cache) if (entry.principal.apiKeyId === apiKeyId) cache.delete(hash);
+}
+
 /** Resolves an API key inside the organization it names: a key of another organization is simply not there. */
 export async function resolveApiKey(db: Database, key: string): Promise<Principal | null> {
   const parsed = parseApiKey(key);
   if (!parsed) return null;
+  let cache = keyCaches.get(db);
+  if (!cache) keyCaches.set(db, (cache = new Map()));
+  const hit = cache.get(parsed.hash);
+  if (hit && hit.until > Date.now()) return hit.principal;
+  const principal = await lookUpApiKey(db, parsed);
+  cache.delete(parsed.hash);
+  if (principal) {
+    if (cache.size >= API_KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(parsed.hash, { principal, until: Date.now() + API_KEY_CACHE_MS });
+  }
+  return principal;
+}
+
+async function lookUpApiKey(db: Database, parsed: { organizationId: string; hash: string }): Promise<Principal | null> {
   return db.withTenant(parsed.organizationId, async (tx) => {
     const [k] = await tx
       .select({ id: apiKeys.id, role: apiKeys.role, lastUsedAt: apiKeys.lastUsedAt })
@@ -154,7 +183,7 @@ export async function resolveApiKey(db: Database, key: string): Promise<Principa
       await tx.update(apiKeys).set({ lastUsedAt: new Date() })
         .where(and(eq(apiKeys.organizationId, parsed.organizationId), eq(apiKeys.id, k.id)));
     }
-    return {
+    return <Principal>{
       kind: 'api_key',
       userId: null,
       userEmail: null,
