@@ -49,6 +49,7 @@ function toRow(record: Record<string, string>, line: number): ImportRow {
   const row: ImportRow = { line, email: null, phone: null, first_name: null, last_name: null, email_opt_in: null, sms_opt_in: null, tags: null, attributes: null };
   for (const [header, raw] of Object.entries(record)) {
     const value = (raw ?? '').trim();
+    if (value.includes('\u0000')) throw new Error(`${header.slice(0, 64)} contains a NUL character`);
     const field = HEADER_ALIASES[header.toLowerCase().replace(/[\s_-]/g, '')];
     if (!field) {
       // Unknown columns are kept as attributes (e.g. "city" → attributes.city).

@@ -61,7 +61,9 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
     handler: async (req) => {
       let stream: Readable;
       if (req.isMultipart()) {
-        const file = await req.file({ limits: { fileSize: config.importLimitBytes, files: 1 } });
+        // One byte over the limit: busboy truncates a file at exactly fileSize, which the import's own
+        // byte counter (bytes > limit) would take for a file that fits and import the truncated rows.
+        const file = await req.file({ limits: { fileSize: config.importLimitBytes + 1, files: 1 } });
         if (!file || file.fieldname !== 'file') throw new AppError('validation_failed', 'Upload the CSV as a multipart field named "file"');
         stream = file.file;
         stream.on('limit', () => stream.destroy(new AppError('payload_too_large', `CSV larger than ${config.importLimitBytes} bytes`)));
