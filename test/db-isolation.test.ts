@@ -456,3 +456,20 @@ describe('the tenant is transaction-local', () => {
     expect(err.code).toBe('22P02');
   });
 });
+
+describe('processed webhook events', () => {
+  it('dedupe globally, but a tenant sees only the events applied to its own organization', async () => {
+    const eventB = `evt-${randomUUID()}`;
+    const insert = (tx: Tx, org: Org, id: string) =>
+      rowsOf<{ event_id: string }>(tx, sql`insert into processed_webhook_events (provider, event_id, organization_id)
+        values ('sendgrid', ${id}, ${org.id}) on conflict do nothing returning event_id`);
+    expect(await db.withTenant(B.id, (tx) => insert(tx, B, eventB))).toHaveLength(1);
+    // A replay of B's event id from A's scope is a duplicate: nothing inserted, nothing revealed.
+    expect(await db.withTenant(A.id, (tx) => insert(tx, A, eventB))).toHaveLength(0);
+    const seenByA = await db.withTenant(A.id, (tx) => rowsOf(tx, sql`select * from processed_webhook_events`));
+    expect(seenByA.filter((r) => r.organization_id !== A.id)).toEqual([]);
+    expect(await db.withPlatform((tx) => rowsOf(tx, sql`select * from processed_webhook_events`))).toEqual([]);
+    // Recording an event under another organization's id is refused.
+    await expect(db.withTenant(A.id, (tx) => insert(tx, B, `evt-${randomUUID()}`))).rejects.toThrow();
+  });
+});
