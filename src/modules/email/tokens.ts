@@ -55,7 +55,8 @@ export class TokenSigner {
   verify(token: string, kind: TokenKind): TokenClaims | null {
     if (typeof token !== 'string' || token.length > 200 || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
     const raw = Buffer.from(token, 'base64url');
-    if (raw.length !== IV + BODY + MAC) return null;
+    // Only the canonical encoding: base64url's spare bits in the last character must not make a second spelling valid.
+    if (raw.length !== IV + BODY + MAC || raw.toString('base64url') !== token) return null;
     const iv = raw.subarray(0, IV);
     const ct = raw.subarray(IV, IV + BODY);
     const mac = raw.subarray(IV + BODY);
