@@ -7,6 +7,7 @@ import { formatResults, log, settings, type Result, type SuiteModule } from './l
 
 const suites: Record<string, () => Promise<SuiteModule>> = {
   customers: () => import('./customers.js'),
+  email: () => import('./email.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -53,19 +53,35 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
     const prepared = prepareCampaign(begun.content);
 
     const concurrency = config.email.concurrency;
-    const batch = Math.max(50, concurrency * 10);
+    const batch = Math.max(500, concurrency * 50);
+    const lowWater = batch / 2;
     const buffer: Claimed[] = [];
     const inflight = new Set<Promise<void>>();
     const outcomes: Outcome[] = [];
     let lastFlush = Date.now();
     let drained = false;
     let cancelled = false;
+    // Claims and outcome writes run beside the SMTP sends, never in their way; each is one at a time.
+    let claiming: Promise<void> | null = null;
+    let flushing: Promise<void> = Promise.resolve();
 
-    const flush = async () => {
-      if (!outcomes.length) return;
+    const flush = () => {
+      if (!outcomes.length) return flushing;
       const chunk = outcomes.splice(0);
-      await db.withTenant(org, (tx) => recordOutcomes(tx, org, chunk));
       lastFlush = Date.now();
+      flushing = flushing.then(() => db.withTenant(org, (tx) => recordOutcomes(tx, org, chunk)));
+      return flushing;
+    };
+    const claim = () => {
+      claiming ??= db
+        .withTenant(org, (tx) => claimMessages(tx, org, campaignId, batch))
+        .then((got) => {
+          if (got === null) cancelled = true;
+          else if (got.length === 0) drained = true;
+          else buffer.push(...got);
+        })
+        .finally(() => (claiming = null));
+      return claiming;
     };
     const start = (m: Claimed) => {
       const p = sendOne(deps, prepared, m).then((o) => void outcomes.push(o));
@@ -74,16 +90,15 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
     };
 
     for (;;) {
-      if (!signal.aborted && !drained && !cancelled && buffer.length < batch) {
-        const got = await db.withTenant(org, (tx) => claimMessages(tx, org, campaignId, batch));
-        if (got === null) cancelled = true;
-        else if (got.length === 0) drained = true;
-        else buffer.push(...got);
-      }
+      if (!signal.aborted && !drained && !cancelled && buffer.length < lowWater) void claim();
       while (!signal.aborted && !cancelled && inflight.size < concurrency && buffer.length) start(buffer.shift()!);
-      if (outcomes.length >= batch || (outcomes.length && Date.now() - lastFlush > 250)) await flush();
+      if (outcomes.length >= batch || (outcomes.length && Date.now() - lastFlush > 250)) void flush();
       if (inflight.size) {
         await Promise.race(inflight);
+        continue;
+      }
+      if (claiming) {
+        await claiming;
         continue;
       }
       if (signal.aborted || cancelled) break;
@@ -104,6 +119,7 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
     }
     // Stopped or cancelled: what was sent is recorded; what was claimed but not started goes back.
     await Promise.all(inflight);
+    await claiming;
     for (const m of buffer.splice(0)) outcomes.push({ id: m.messageId, status: cancelled ? 'cancelled' : 'queued' });
     await flush();
   };
