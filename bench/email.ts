@@ -129,9 +129,9 @@ export async function run(): Promise<Result[]> {
     }
     const secs = (performance.now() - t0) / 1000;
     await runner.stop();
+    const delivered = sink.count() - before;
     log(`email: bare nodemailer loop, ${BASELINE / 2} messages (after)`);
     const bare = (bareBefore + (await bareLoop(sink.url, BASELINE / 2, config))) / 2;
-    const delivered = sink.count() - before;
     const rate = RECIPIENTS / secs;
     results.push({ kind: 'load', suite: SUITE, name: `campaign ${RECIPIENTS} recipients (worker)`, connections: CONCURRENCY, seconds: secs, requests: delivered, rps: rate, p50Ms: NaN, p99Ms: NaN, errors: RECIPIENTS - delivered });
     results.push({ kind: 'load', suite: SUITE, name: `bare nodemailer loop (${BASELINE})`, connections: CONCURRENCY, seconds: BASELINE / bare, requests: BASELINE, rps: bare, p50Ms: NaN, p99Ms: NaN, errors: 0 });

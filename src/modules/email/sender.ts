@@ -63,6 +63,7 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
     let cancelled = false;
     // Claims and outcome writes run beside the SMTP sends, never in their way; each is one at a time.
     let claiming: Promise<void> | null = null;
+    let after: string | null = null;
     let flushing: Promise<void> = Promise.resolve();
 
     const flush = () => {
@@ -74,11 +75,15 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
     };
     const claim = () => {
       claiming ??= db
-        .withTenant(org, (tx) => claimMessages(tx, org, campaignId, batch))
+        .withTenant(org, (tx) => claimMessages(tx, org, campaignId, batch, after))
         .then((got) => {
           if (got === null) cancelled = true;
-          else if (got.length === 0) drained = true;
-          else buffer.push(...got);
+          // The end of the id range: one more pass from the start picks up retries that came due.
+          else if (got.length === 0) after === null ? (drained = true) : (after = null);
+          else {
+            buffer.push(...got);
+            after = got.reduce((max, m) => (m.messageId > max ? m.messageId : max), got[0].messageId);
+          }
         })
         .finally(() => (claiming = null));
       return claiming;
@@ -115,6 +120,7 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
         if (wait > 2000) return { retryAt: left.next! };
         await sleep(Math.max(wait, 20), signal);
         drained = false;
+        after = null;
       }
     }
     // Stopped or cancelled: what was sent is recorded; what was claimed but not started goes back.
