@@ -1,7 +1,7 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
-import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { keysetPage } from '../../lib/pagination.js';
 
 export interface AuditEntry {
   action: string;
@@ -26,24 +26,13 @@ export async function recordAudit(tx: Tx, ctx: TenantContext, entry: AuditEntry)
 
 export async function listAudit(tx: Tx, ctx: TenantContext, q: { limit: number; cursor?: string; resourceType?: string; resourceId?: string }) {
   const a = schema.auditLog;
-  const c = q.cursor ? decodeCursor(q.cursor) : null;
-  const rows = await tx
-    .select({ row: a, cursorTs: sql<string>`${a.createdAt}::text` })
-    .from(a)
-    .where(
-      and(
-        eq(a.organizationId, ctx.organizationId),
-        q.resourceType ? eq(a.resourceType, q.resourceType) : undefined,
-        q.resourceId ? eq(a.resourceId, q.resourceId) : undefined,
-        c ? or(lt(a.createdAt, sql`${c.ts}::timestamptz`), and(eq(a.createdAt, sql`${c.ts}::timestamptz`), lt(a.id, c.id))) : undefined,
-      ),
-    )
-    .orderBy(desc(a.createdAt), desc(a.id))
-    .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
+  const { rows, nextCursor } = await keysetPage(tx, a, q, [
+    eq(a.organizationId, ctx.organizationId),
+    q.resourceType ? eq(a.resourceType, q.resourceType) : undefined,
+    q.resourceId ? eq(a.resourceId, q.resourceId) : undefined,
+  ]);
   return {
-    data: page.map(({ row }) => ({
+    data: rows.map((row) => ({
       id: row.id,
       actorType: row.actorType,
       actorId: row.actorId,
@@ -54,6 +43,6 @@ export async function listAudit(tx: Tx, ctx: TenantContext, q: { limit: number; 
       requestId: row.requestId,
       createdAt: row.createdAt.toISOString(),
     })),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursorTs, last.row.id) : null,
+    nextCursor,
   };
 }

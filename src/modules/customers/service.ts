@@ -1,8 +1,8 @@
-import { and, arrayContains, desc, eq, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayContains, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { notFound } from '../../http/errors.js';
-import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import type { CustomerInput, CustomerListQuery } from './schemas.js';
 
@@ -27,7 +27,6 @@ export const toCustomerDto = (c: Row) => ({
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
 export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQuery) {
-  const cursor = q.cursor ? decodeCursor(q.cursor) : null;
   const filters: (SQL | undefined)[] = [eq(customers.organizationId, ctx.organizationId)];
   if (q.q) {
     const like = `%${escapeLike(q.q)}%`;
@@ -36,22 +35,8 @@ export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQ
   if (q.tag) filters.push(arrayContains(customers.tags, [q.tag]));
   if (q.emailOptIn !== undefined) filters.push(eq(customers.emailOptIn, q.emailOptIn));
   if (q.smsOptIn !== undefined) filters.push(eq(customers.smsOptIn, q.smsOptIn));
-  if (cursor) {
-    const ts = sql`${cursor.ts}::timestamptz`;
-    filters.push(or(lt(customers.createdAt, ts), and(eq(customers.createdAt, ts), lt(customers.id, cursor.id))));
-  }
-  const rows = await tx
-    .select({ row: customers, cursorTs: sql<string>`${customers.createdAt}::text` })
-    .from(customers)
-    .where(and(...filters))
-    .orderBy(desc(customers.createdAt), desc(customers.id))
-    .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map((r) => toCustomerDto(r.row)),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursorTs, last.row.id) : null,
-  };
+  const { rows, nextCursor } = await keysetPage(tx, customers, q, filters);
+  return { data: rows.map(toCustomerDto), nextCursor };
 }
 
 export async function getCustomer(tx: Tx, ctx: TenantContext, id: string) {

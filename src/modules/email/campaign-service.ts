@@ -1,8 +1,8 @@
-import { and, desc, eq, inArray, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
-import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
 
@@ -64,26 +64,11 @@ export async function campaignStats(tx: Tx, organizationId: string, campaignIds:
 }
 
 export async function listCampaigns(tx: Tx, ctx: TenantContext, q: CampaignListQuery) {
-  const cursor = q.cursor ? decodeCursor(q.cursor) : null;
   const filters: (SQL | undefined)[] = [eq(campaigns.organizationId, ctx.organizationId)];
   if (q.status) filters.push(eq(campaigns.status, q.status));
-  if (cursor) {
-    const ts = sql`${cursor.ts}::timestamptz`;
-    filters.push(or(lt(campaigns.createdAt, ts), and(eq(campaigns.createdAt, ts), lt(campaigns.id, cursor.id))));
-  }
-  const rows = await tx
-    .select({ row: campaigns, cursorTs: sql<string>`${campaigns.createdAt}::text` })
-    .from(campaigns)
-    .where(and(...filters))
-    .orderBy(desc(campaigns.createdAt), desc(campaigns.id))
-    .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const stats = await campaignStats(tx, ctx.organizationId, page.map((r) => r.row.id));
-  const last = page[page.length - 1];
-  return {
-    data: page.map((r) => toCampaignDto(r.row, stats.get(r.row.id))),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursorTs, last.row.id) : null,
-  };
+  const { rows, nextCursor } = await keysetPage(tx, campaigns, q, filters);
+  const stats = await campaignStats(tx, ctx.organizationId, rows.map((r) => r.id));
+  return { data: rows.map((r) => toCampaignDto(r, stats.get(r.id))), nextCursor };
 }
 
 export async function findCampaign(tx: Tx, organizationId: string, id: string) {

@@ -1,8 +1,8 @@
-import { and, desc, eq, inArray, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
-import { decodeCursor, encodeCursor } from '../../lib/pagination.js';
+import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import { LOCKED_STATUSES, type SmsCampaignInput, type SmsCampaignListQuery } from './schemas.js';
 
@@ -52,26 +52,11 @@ async function withStats(tx: Tx, ctx: TenantContext, row: Row) {
 
 export async function listSmsCampaigns(tx: Tx, ctx: TenantContext, q: SmsCampaignListQuery) {
   const c = smsCampaigns;
-  const cursor = q.cursor ? decodeCursor(q.cursor) : null;
   const filters: (SQL | undefined)[] = [eq(c.organizationId, ctx.organizationId)];
   if (q.status) filters.push(eq(c.status, q.status));
-  if (cursor) {
-    const ts = sql`${cursor.ts}::timestamptz`;
-    filters.push(or(lt(c.createdAt, ts), and(eq(c.createdAt, ts), lt(c.id, cursor.id))));
-  }
-  const rows = await tx
-    .select({ row: c, cursorTs: sql<string>`${c.createdAt}::text` })
-    .from(c)
-    .where(and(...filters))
-    .orderBy(desc(c.createdAt), desc(c.id))
-    .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  const stats = await statsFor(tx, ctx, page.map((r) => r.row.id));
-  return {
-    data: page.map((r) => toSmsCampaignDto(r.row, stats.get(r.row.id))),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursorTs, last.row.id) : null,
-  };
+  const { rows, nextCursor } = await keysetPage(tx, c, q, filters);
+  const stats = await statsFor(tx, ctx, rows.map((r) => r.id));
+  return { data: rows.map((r) => toSmsCampaignDto(r, stats.get(r.id))), nextCursor };
 }
 
 const byKey = (ctx: TenantContext, id: string) => and(eq(smsCampaigns.organizationId, ctx.organizationId), eq(smsCampaigns.id, id));
