@@ -56,7 +56,8 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
   });
 
   await app.register(fastifyCookie, { secret: config.secrets.session });
-  await app.register(fastifyRateLimit, { global: false });
+  // A large LRU so many accounts' counters cannot push a targeted account's counter out.
+  await app.register(fastifyRateLimit, { global: false, cache: 100_000 });
   await app.register(fastifyMultipart, { limits: { files: 1, fields: 10, fileSize: config.importLimitBytes } });
   await app.register(fastifySwagger, {
     openapi: {
