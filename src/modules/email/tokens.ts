@@ -28,6 +28,19 @@ const bytesUuid = (b: Buffer) => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };
 
+// IVs come from the CSPRNG in blocks: one randomBytes call per 256 tokens instead of one per token
+// (four tokens a message made the per-call overhead a visible part of a campaign send).
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+function nextIv(): Buffer {
+  if (ivOffset + IV > ivPool.length) {
+    ivPool = randomBytes(IV * 256);
+    ivOffset = 0;
+  }
+  ivOffset += IV;
+  return ivPool.subarray(ivOffset - IV, ivOffset);
+}
+
 export class TokenSigner {
   private readonly encKey: Buffer;
   private readonly macKey: Buffer;
@@ -44,7 +57,7 @@ export class TokenSigner {
     uuidBytes(c.organizationId).copy(body, 1);
     uuidBytes(c.messageId).copy(body, 17);
     body.writeUInt16BE(c.link, 33);
-    const iv = randomBytes(IV);
+    const iv = nextIv();
     const cipher = createCipheriv('aes-256-ctr', this.encKey, iv);
     const ct = Buffer.concat([cipher.update(body), cipher.final()]);
     const mac = createHmac('sha256', this.macKey).update(iv).update(ct).digest().subarray(0, MAC);
