@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { getTableColumns } from 'drizzle-orm';
+import { PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import type { Tx } from '../db/index.js';
 import { AppError } from '../http/errors.js';
@@ -33,6 +34,26 @@ export function decodeCursor(cursor: string): { ts: string; id: string } {
 type KeysetTable = PgTable & { createdAt: PgColumn; id: PgColumn };
 
 /**
+ * The select list of a table with each column aliased to its property name, and one decoder per
+ * column worked out once: list pages skip Drizzle's per-cell result mapping, which profiling showed
+ * as the largest single cost of a 50-row page.
+ */
+const selections = new WeakMap<PgTable, { list: SQL; decode: [string, PgColumn | null][] }>();
+function selectionOf(table: PgTable) {
+  let s = selections.get(table);
+  if (!s) {
+    const columns = Object.entries(getTableColumns(table));
+    s = {
+      list: sql.join(columns.map(([key, col]) => sql`${sql.identifier(col.name)} as ${sql.identifier(key)}`), sql`, `),
+      // Identity decoders (text, uuid, boolean...) are skipped; the rest (timestamps, jsonb, arrays) decode as Drizzle would.
+      decode: columns.map(([key, col]) => [key, col.mapFromDriverValue === PgColumn.prototype.mapFromDriverValue ? null : col]),
+    };
+    selections.set(table, s);
+  }
+  return s;
+}
+
+/**
  * One page of a tenant table, newest first, after the cursor: the keyset query every list
  * endpoint shares. `filters` must include the organization filter.
  */
@@ -48,16 +69,17 @@ export async function keysetPage<T extends KeysetTable>(
     const ts = sql`${cursor.ts}::timestamptz`;
     where.push(or(lt(table.createdAt, ts), and(eq(table.createdAt, ts), lt(table.id, cursor.id))));
   }
-  const found = (await tx
-    .select({ row: table as PgTable, cursorTs: sql<string>`${table.createdAt}::text` } as any)
-    .from(table as PgTable)
-    .where(and(...where))
-    .orderBy(desc(table.createdAt), desc(table.id))
-    .limit(q.limit + 1)) as unknown as { row: T['$inferSelect']; cursorTs: string }[];
+  const { list, decode } = selectionOf(table);
+  const result = await tx.execute(sql`select ${list}, ${table.createdAt}::text as "__cursor" from ${table}
+    where ${and(...where)} order by ${table.createdAt} desc, ${table.id} desc limit ${q.limit + 1}`);
+  const found = (result as unknown as { rows: Record<string, unknown>[] }).rows;
   const page = found.slice(0, q.limit);
+  for (const row of page) {
+    for (const [key, col] of decode) if (col && row[key] !== null) row[key] = col.mapFromDriverValue(row[key]);
+  }
   const last = page[page.length - 1];
   return {
-    rows: page.map((r) => r.row),
-    nextCursor: found.length > q.limit && last ? encodeCursor(last.cursorTs, (last.row as { id: string }).id) : null,
+    rows: page.map(({ __cursor, ...row }) => row) as T['$inferSelect'][],
+    nextCursor: found.length > q.limit && last ? encodeCursor(String(last.__cursor), String(last.id)) : null,
   };
 }
