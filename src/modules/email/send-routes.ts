@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
-import { cancelCampaign, sendCampaign, sendTestEmail, type TestSendDeps } from './send-service.js';
+import { cancelCampaign, composeTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
 
 const tags = ['email'];
 export const TestSendBody = z
@@ -39,6 +39,9 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
       body: TestSendBody,
       response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 503: ErrorOut, ...orgErrors },
     },
-    handler: async (req, reply) => reply.code(202).send(await req.tenant((tx, ctx) => sendTestEmail(tx, ctx, req.params.id, req.body.to, deps))),
+    handler: async (req, reply) => {
+      const mail = await req.tenant((tx, ctx) => composeTestEmail(tx, ctx, req.params.id, req.body.to, deps));
+      return reply.code(202).send(await sendComposedTest(mail, deps));
+    },
   });
 }

@@ -8,7 +8,7 @@ import { enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
 import { composeMessage, prepareCampaign } from './compose.js';
-import { classifySendError, type Mailer } from './mailer.js';
+import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
 import { CAMPAIGN_QUEUE, campaignJobKey } from './sender.js';
 import type { TokenSigner } from './tokens.js';
 
@@ -77,9 +77,10 @@ export interface TestSendDeps {
 /**
  * One preview to one address, rendered for the organization's customer with that address when
  * there is one (else with empty fields). Not recorded as a campaign message; its links are the
- * original ones and its unsubscribe link is inert.
+ * original ones and its unsubscribe link is inert. Composed (and audited) in the transaction;
+ * sent by sendComposedTest after it commits, so no transaction waits on the mail server.
  */
-export async function sendTestEmail(tx: Tx, ctx: TenantContext, id: string, to: string, deps: TestSendDeps) {
+export async function composeTestEmail(tx: Tx, ctx: TenantContext, id: string, to: string, deps: TestSendDeps) {
   const campaign = await findCampaign(tx, ctx.organizationId, id);
   if (!campaign) throw notFound();
   const [customer] = await tx
@@ -94,11 +95,15 @@ export async function sendTestEmail(tx: Tx, ctx: TenantContext, id: string, to: 
     { preview: true },
   );
   await recordAudit(tx, ctx, { action: 'email_campaign.test_sent', resourceType: 'email_campaign', resourceId: id, changes: { to } });
+  return { ...mail, subject: `[Test] ${mail.subject}` };
+}
+
+export async function sendComposedTest(mail: OutgoingMail, deps: TestSendDeps) {
   let res;
   try {
-    res = await deps.mailer.send({ ...mail, subject: `[Test] ${mail.subject}` });
+    res = await deps.mailer.send(mail);
   } catch (err) {
     throw new AppError('unavailable', `The mail server did not accept the message: ${classifySendError(err).reply}`);
   }
-  return { accepted: true, to, response: res.response };
+  return { accepted: true, to: mail.to, response: res.response };
 }
