@@ -70,7 +70,11 @@ describe('tracking links', () => {
 
     const an = (await t.app.inject({ url: `/api/email/campaigns/${campaignA}/analytics`, headers: a.headers })).json();
     expect(an).toMatchObject({ recipients: 3, sent: 3, clicks: { unique: 1, total: 1 }, opens: { unique: 1 } });
-    expect(an.links).toEqual([{ url: 'https://shop.example/b', clicks: 1, uniqueClicks: 1 }]);
+    // Every tracked link in the order of the email, the unclicked one at zero.
+    expect(an.links).toEqual([
+      { url: 'https://shop.example/a', clicks: 0, uniqueClicks: 0 },
+      { url: 'https://shop.example/b', clicks: 1, uniqueClicks: 1 },
+    ]);
     expect((await t.app.inject({ url: `/api/email/campaigns/${campaignA}/analytics`, headers: b.headers })).statusCode).toBe(404);
   });
 

@@ -35,6 +35,13 @@ export async function campaignAnalytics(tx: Tx, ctx: TenantContext, id: string) 
       where e.organization_id = ${org} and m.campaign_id = ${id} and e.type = 'click' and e.url is not null
       group by e.url order by clicks desc limit 200`),
   );
+  // Every tracked link of the campaign, in the order of the email, with its clicks (0 when none yet).
+  const tracked: string[] = campaign.trackedLinks ?? [];
+  const clicked = new Map(links.map((l) => [l.url, l]));
+  const perLink = [
+    ...tracked.map((url) => clicked.get(url) ?? { url, clicks: 0, unique_clicks: 0 }),
+    ...links.filter((l) => !tracked.includes(l.url)),
+  ];
   const base = m.delivered || m.sent;
   return {
     campaignId: id,
@@ -59,7 +66,7 @@ export async function campaignAnalytics(tx: Tx, ctx: TenantContext, id: string) 
       complaint: rate(m.complained, base),
       unsubscribe: rate(m.unsubscribed, base),
     },
-    links: links.map((l) => ({ url: l.url, clicks: l.clicks, uniqueClicks: l.unique_clicks })),
+    links: perLink.map((l) => ({ url: l.url, clicks: l.clicks, uniqueClicks: l.unique_clicks })),
   };
 }
 
