@@ -36,13 +36,23 @@ async function seed(actor: Actor, n: number) {
       .insert(smsCampaigns)
       .values(Array.from({ length: n * 2 }, (_, i) => ({ organizationId: org, name: `S${i}`, status: (i % 2 ? 'failed' : 'sending') as CampaignStatus })))
       .returning();
-    const emailMsgStatuses = ['delivered', 'bounced', 'queued'];
+    // delivered (and opened), bounced, queued: of 2n sent, n delivered and opened, n bounced.
+    const now = new Date();
+    const emailMsg = [
+      { status: 'delivered', sentAt: now, deliveredAt: now, openedAt: now },
+      { status: 'bounced', sentAt: now, bouncedAt: now },
+      { status: 'queued' },
+    ];
     await tx.insert(emailMessages).values(
-      customers.map((c, i) => ({ organizationId: org, campaignId: ec[0].id, customerId: c.id, toEmail: c.email, status: emailMsgStatuses[i % 3] })),
+      customers.map((c, i) => ({ organizationId: org, campaignId: ec[0].id, customerId: c.id, toEmail: c.email, ...emailMsg[i % 3] })),
     );
-    const smsMsgStatuses = ['delivered', 'undelivered'];
+    // The send pipeline's own statuses (0003_email.sql) are counted, not refused.
+    await tx.insert(emailMessages).values(
+      ['sending', 'cancelled'].map((status, i) => ({ organizationId: org, campaignId: ec[1].id, customerId: customers[i].id, toEmail: customers[i].email, status })),
+    );
+    const smsMsg = [{ status: 'delivered', sentAt: now, deliveredAt: now }, { status: 'undelivered', sentAt: now }];
     await tx.insert(smsMessages).values(
-      customers.slice(0, 2 * n).map((c, i) => ({ organizationId: org, campaignId: sc[0].id, customerId: c.id, toPhone: c.phone, body: 'hi', status: smsMsgStatuses[i % 2] })),
+      customers.slice(0, 2 * n).map((c, i) => ({ organizationId: org, campaignId: sc[0].id, customerId: c.id, toPhone: c.phone, body: 'hi', ...smsMsg[i % 2] })),
     );
     const callStatuses = ['completed', 'no-answer', 'completed', 'voicemail'];
     await tx.insert(calls).values(
@@ -53,7 +63,8 @@ async function seed(actor: Actor, n: number) {
 
 const zeros = (statuses: string[]) => Object.fromEntries(statuses.map((s) => [s, 0]));
 const CAMPAIGN = ['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed'];
-const EMAIL_MSG = ['queued', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed'];
+const EMAIL_MSG = ['queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed', 'cancelled'];
+const NO_RATES = { emailOptIn: 0, smsOptIn: 0, emailDelivery: 0, emailOpen: 0, emailClick: 0, emailBounce: 0, emailUnsubscribe: 0, smsDelivery: 0 };
 const SMS_MSG = ['queued', 'sent', 'delivered', 'undelivered', 'failed'];
 const CALL = ['queued', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'];
 
@@ -67,6 +78,7 @@ describe('dashboard stats', () => {
       smsCampaigns: { total: 0, byStatus: zeros(CAMPAIGN) },
       messages: { email: { total: 0, byStatus: zeros(EMAIL_MSG) }, sms: { total: 0, byStatus: zeros(SMS_MSG) } },
       calls: { total: 0, byStatus: zeros(CALL) },
+      rates: NO_RATES,
     });
   });
 
@@ -78,11 +90,12 @@ describe('dashboard stats', () => {
       emailCampaigns: { total: 4 * n, byStatus: { ...zeros(CAMPAIGN), draft: n, sent: 2 * n, scheduled: n } },
       smsCampaigns: { total: 2 * n, byStatus: { ...zeros(CAMPAIGN), sending: n, failed: n } },
       messages: {
-        email: { total: 3 * n, byStatus: { ...zeros(EMAIL_MSG), delivered: n, bounced: n, queued: n } },
+        email: { total: 3 * n + 2, byStatus: { ...zeros(EMAIL_MSG), delivered: n, bounced: n, queued: n, sending: 1, cancelled: 1 } },
         sms: { total: 2 * n, byStatus: { ...zeros(SMS_MSG), delivered: n, undelivered: n } },
       },
       // 'voicemail' is not a status this code knows: it is still shown, so byStatus sums to total.
       calls: { total: 4 * n, byStatus: { ...zeros(CALL), completed: 2 * n, 'no-answer': n, voicemail: n } },
+      rates: { ...NO_RATES, emailOptIn: 0.3333, smsOptIn: 0.6667, emailDelivery: 0.5, emailOpen: 1, emailBounce: 0.5, smsDelivery: 0.5 },
     });
     const statsA = await t.app.inject({ url: '/api/dashboard/stats', headers: a.headers });
     expect(statsA.json()).toEqual(expectFor(1));

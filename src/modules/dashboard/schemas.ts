@@ -1,23 +1,38 @@
 import { z } from 'zod';
 
 export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed'] as const;
-/** The CHECK constraints of email_messages and sms_messages (src/db/migrations/0001_schema.sql). */
-export const EMAIL_MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed'] as const;
+/** The CHECK constraints of email_messages (0003_email.sql) and sms_messages (0001_schema.sql). */
+export const EMAIL_MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed', 'cancelled'] as const;
 export const SMS_MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'undelivered', 'failed'] as const;
 /** Twilio's call statuses; calls.status has no CHECK, so a status outside this list is reported too. */
 export const CALL_STATUSES = ['queued', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
 
-const counts = <const S extends readonly [string, ...string[]]>(statuses: S) =>
-  z.object({ total: z.number(), byStatus: z.record(z.enum(statuses), z.number()) });
+// byStatus lists every known status (0 when none) plus any other status present in the data: a
+// status added by a later migration shows up rather than failing the response.
+const counts = (statuses: readonly string[]) =>
+  z.object({
+    total: z.number(),
+    byStatus: z.record(z.string(), z.number()).describe(`Every status of ${statuses.join(', ')}, plus any other status present in the data`),
+  });
+const rate = z.number().min(0).max(1);
 
 export const DashboardStats = z.object({
   customers: z.object({ total: z.number(), emailOptIn: z.number(), smsOptIn: z.number() }),
   emailCampaigns: counts(CAMPAIGN_STATUSES),
   smsCampaigns: counts(CAMPAIGN_STATUSES),
   messages: z.object({ email: counts(EMAIL_MESSAGE_STATUSES), sms: counts(SMS_MESSAGE_STATUSES) }),
-  calls: z.object({
-    total: z.number(),
-    byStatus: z.record(z.string(), z.number()).describe(`Every status of ${CALL_STATUSES.join(', ')}, plus any other status present in the data`),
-  }),
+  calls: counts(CALL_STATUSES),
+  rates: z
+    .object({
+      emailOptIn: rate,
+      smsOptIn: rate,
+      emailDelivery: rate,
+      emailOpen: rate,
+      emailClick: rate,
+      emailBounce: rate,
+      emailUnsubscribe: rate,
+      smsDelivery: rate,
+    })
+    .describe('Shares between 0 and 1: opt-ins of all customers; email delivery, bounce and unsubscribes of messages sent; opens and clicks of messages delivered (or sent when no delivery events arrived); SMS delivery of messages sent'),
 });
 export type DashboardStats = z.infer<typeof DashboardStats>;
