@@ -2,6 +2,7 @@ import { and, arrayContains, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { notFound } from '../../http/errors.js';
+import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import type { CustomerInput, CustomerListQuery } from './schemas.js';
@@ -45,21 +46,10 @@ export async function getCustomer(tx: Tx, ctx: TenantContext, id: string) {
   return toCustomerDto(row);
 }
 
+const DEFAULTS = { email: null, phone: null, firstName: null, lastName: null, emailOptIn: false, smsOptIn: false, tags: [], attributes: {} };
+
 /** Column values for an input; `replace` resets omitted fields (PUT), otherwise only given fields change (PATCH). */
-function columns(input: CustomerInput, replace: boolean) {
-  const pick = <K extends keyof CustomerInput>(k: K, dflt: NonNullable<CustomerInput[K]> | null) =>
-    input[k] !== undefined ? input[k] : replace ? dflt : undefined;
-  return {
-    email: pick('email', null),
-    phone: pick('phone', null),
-    firstName: pick('firstName', null),
-    lastName: pick('lastName', null),
-    emailOptIn: pick('emailOptIn', false),
-    smsOptIn: pick('smsOptIn', false),
-    tags: pick('tags', []),
-    attributes: pick('attributes', {}),
-  } as Partial<typeof customers.$inferInsert>;
-}
+const columns = (input: CustomerInput, replace: boolean) => writableFields(input, DEFAULTS, replace) as Partial<typeof customers.$inferInsert>;
 
 export async function createCustomer(tx: Tx, ctx: TenantContext, input: CustomerInput) {
   const [row] = await tx

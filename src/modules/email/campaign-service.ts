@@ -2,6 +2,7 @@ import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
+import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
@@ -82,21 +83,11 @@ export async function getCampaign(tx: Tx, ctx: TenantContext, id: string) {
   return toCampaignDto(row, (await campaignStats(tx, ctx.organizationId, [id])).get(id));
 }
 
+const DEFAULTS = { name: undefined, subject: '', preheader: null, fromName: null, fromEmail: null, replyTo: null, html: '', text: null, audience: {}, scheduledAt: null };
+
 function columns(input: CampaignInput, replace: boolean) {
-  const pick = <K extends keyof CampaignInput>(k: K, dflt: unknown) => (input[k] !== undefined ? input[k] : replace ? dflt : undefined);
-  const scheduledAt = pick('scheduledAt', null) as string | null | undefined;
-  return {
-    name: pick('name', undefined),
-    subject: pick('subject', ''),
-    preheader: pick('preheader', null),
-    fromName: pick('fromName', null),
-    fromEmail: pick('fromEmail', null),
-    replyTo: pick('replyTo', null),
-    html: pick('html', ''),
-    text: pick('text', null),
-    audience: pick('audience', {}),
-    scheduledAt: scheduledAt === undefined ? undefined : scheduledAt === null ? null : new Date(scheduledAt),
-  } as Partial<typeof campaigns.$inferInsert>;
+  const { scheduledAt, ...rest } = writableFields(input, DEFAULTS, replace);
+  return { ...rest, ...(scheduledAt !== undefined && { scheduledAt: scheduledAt === null ? null : new Date(scheduledAt as string) }) } as Partial<typeof campaigns.$inferInsert>;
 }
 
 export async function createCampaign(tx: Tx, ctx: TenantContext, input: CampaignInput) {

@@ -2,6 +2,7 @@ import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
+import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import { LOCKED_STATUSES, type SmsCampaignInput, type SmsCampaignListQuery } from './schemas.js';
@@ -69,15 +70,8 @@ export async function getSmsCampaign(tx: Tx, ctx: TenantContext, id: string) {
 
 /** Column values for an input; `replace` resets omitted fields (PUT), otherwise only given fields change (PATCH). */
 function columns(input: SmsCampaignInput, replace: boolean): Partial<typeof smsCampaigns.$inferInsert> {
-  const pick = <K extends keyof SmsCampaignInput, D>(k: K, dflt: D) => (input[k] !== undefined ? input[k] : replace ? dflt : undefined);
-  const scheduledAt = pick('scheduledAt', null);
-  return {
-    name: pick('name', ''),
-    body: pick('body', ''),
-    audience: pick('audience', {}),
-    status: pick('status', 'draft' as const),
-    scheduledAt: scheduledAt === undefined ? undefined : scheduledAt === null ? null : new Date(scheduledAt),
-  };
+  const { scheduledAt, ...rest } = writableFields(input, { name: '', body: '', audience: {}, status: 'draft', scheduledAt: null }, replace);
+  return { ...rest, ...(scheduledAt !== undefined && { scheduledAt: scheduledAt === null ? null : new Date(scheduledAt as string) }) } as Partial<typeof smsCampaigns.$inferInsert>;
 }
 
 export async function createSmsCampaign(tx: Tx, ctx: TenantContext, input: SmsCampaignInput) {
