@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { schema, type Database, type Tx } from '../db/index.js';
 
 /**
@@ -46,6 +46,20 @@ export async function enqueueJob(tx: Tx, organizationId: string, queue: string, 
       maxAttempts: opts.maxAttempts ?? 10,
     })
     .onConflictDoNothing();
+}
+
+/** The queued (not yet running) job of this key, in the caller's tenant transaction. */
+const queuedJob = (organizationId: string, singletonKey: string) =>
+  and(eq(schema.jobs.organizationId, organizationId), eq(schema.jobs.singletonKey, singletonKey), eq(schema.jobs.state, 'queued'));
+
+/** Moves the queued job of this key to a new time (a rescheduled campaign). */
+export async function rescheduleQueuedJob(tx: Tx, organizationId: string, singletonKey: string, runAt: Date | null) {
+  await tx.update(schema.jobs).set({ runAt: runAt ?? sql`now()`, updatedAt: sql`now()` }).where(queuedJob(organizationId, singletonKey));
+}
+
+/** Cancels the queued job of this key; a running job sees its campaign's state instead. */
+export async function cancelQueuedJob(tx: Tx, organizationId: string, singletonKey: string) {
+  await tx.update(schema.jobs).set({ state: 'cancelled', updatedAt: sql`now()` }).where(queuedJob(organizationId, singletonKey));
 }
 
 export interface WorkerOptions {

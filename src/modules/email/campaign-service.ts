@@ -4,7 +4,9 @@ import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
+import { cancelQueuedJob, rescheduleQueuedJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { campaignJobKey } from './sender.js';
 import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
 
 const { emailCampaigns: campaigns, emailMessages: messages } = schema;
@@ -116,10 +118,7 @@ export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, inp
   if (!row) return lockedOrMissing(tx, ctx, id);
   if (row.status === 'scheduled') {
     // A scheduled send waits in the job table; it follows the campaign's new time.
-    await tx
-      .update(schema.jobs)
-      .set({ runAt: row.scheduledAt ?? sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(schema.jobs.organizationId, ctx.organizationId), eq(schema.jobs.singletonKey, `email-campaign:${id}`), eq(schema.jobs.state, 'queued')));
+    await rescheduleQueuedJob(tx, ctx.organizationId, campaignJobKey(id), row.scheduledAt);
   }
   await recordAudit(tx, ctx, { action: 'email_campaign.updated', resourceType: 'email_campaign', resourceId: id, changes: { fields: Object.keys(input) } });
   return toCampaignDto(row, (await campaignStats(tx, ctx.organizationId, [id])).get(id));
@@ -131,9 +130,6 @@ export async function deleteCampaign(tx: Tx, ctx: TenantContext, id: string) {
     .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED])))
     .returning({ id: campaigns.id, name: campaigns.name });
   if (!rows.length) return lockedOrMissing(tx, ctx, id);
-  await tx
-    .update(schema.jobs)
-    .set({ state: 'cancelled', updatedAt: sql`now()` })
-    .where(and(eq(schema.jobs.organizationId, ctx.organizationId), eq(schema.jobs.singletonKey, `email-campaign:${id}`), inArray(schema.jobs.state, ['queued'])));
+  await cancelQueuedJob(tx, ctx.organizationId, campaignJobKey(id));
   await recordAudit(tx, ctx, { action: 'email_campaign.deleted', resourceType: 'email_campaign', resourceId: id, changes: { name: rows[0].name } });
 }

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
-import { enqueueJob } from '../../jobs/queue.js';
+import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
 import { composeMessage, prepareCampaign } from './compose.js';
@@ -60,10 +60,7 @@ export async function cancelCampaign(tx: Tx, ctx: TenantContext, id: string) {
     .update(messages)
     .set({ status: 'cancelled', updatedAt: sql`now()` })
     .where(and(eq(messages.organizationId, ctx.organizationId), eq(messages.campaignId, id), eq(messages.status, 'queued')));
-  await tx
-    .update(schema.jobs)
-    .set({ state: 'cancelled', updatedAt: sql`now()` })
-    .where(and(eq(schema.jobs.organizationId, ctx.organizationId), eq(schema.jobs.singletonKey, campaignJobKey(id)), eq(schema.jobs.state, 'queued')));
+  await cancelQueuedJob(tx, ctx.organizationId, campaignJobKey(id));
   await recordAudit(tx, ctx, { action: 'email_campaign.cancelled', resourceType: 'email_campaign', resourceId: id });
   return toCampaignDto(row, (await campaignStats(tx, ctx.organizationId, [id])).get(id));
 }
