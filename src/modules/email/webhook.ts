@@ -56,7 +56,8 @@ async function resolveOrganizations(db: Database, events: SgEvent[]) {
   });
 }
 
-const eventIdOf = (e: SgEvent, raw: string) => e.sg_event_id ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+/** SendGrid's event id; an event without one is identified by the hash of its JSON (computed only then). */
+const eventIdOf = (e: SgEvent, raw: unknown) => e.sg_event_id ?? `sha256:${createHash('sha256').update(JSON.stringify(raw)).digest('hex')}`;
 
 /** Applies one organization's events in one transaction; returns how many were new. */
 async function applyEvents(tx: Tx, org: string, items: Resolved[]) {
@@ -126,7 +127,18 @@ async function applyEvents(tx: Tx, org: string, items: Resolved[]) {
   return todo.length;
 }
 
-function verify(config: Config, raw: string, headers: Record<string, unknown>) {
+type SdkPublicKey = ReturnType<EventWebhook['convertPublicKeyToECDSA']>;
+
+/** The configured verification key as the SDK's ECDSA key, converted on first use and kept. */
+function publicKeyOf(config: Config): () => SdkPublicKey {
+  let converted: { key: SdkPublicKey } | null = null;
+  return () => {
+    converted ??= { key: new EventWebhook().convertPublicKeyToECDSA(config.email.sendgridWebhookPublicKey!) };
+    return converted.key;
+  };
+}
+
+function verify(config: Config, publicKey: () => SdkPublicKey, raw: string, headers: Record<string, unknown>) {
   const key = config.email.sendgridWebhookPublicKey;
   if (!key) throw new AppError('unavailable', 'Email event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)');
   const signature = headers[EventWebhookHeader.SIGNATURE().toLowerCase()];
@@ -135,8 +147,7 @@ function verify(config: Config, raw: string, headers: Record<string, unknown>) {
   if (Math.abs(Date.now() / 1000 - Number(timestamp)) > TOLERANCE_SECONDS) throw new AppError('unauthorized', 'Unauthorized - stale timestamp');
   let ok = false;
   try {
-    const ew = new EventWebhook();
-    ok = ew.verifySignature(ew.convertPublicKeyToECDSA(key), raw, signature, timestamp);
+    ok = new EventWebhook().verifySignature(publicKey(), raw, signature, timestamp);
   } catch {
     ok = false;
   }
@@ -144,6 +155,7 @@ function verify(config: Config, raw: string, headers: Record<string, unknown>) {
 }
 
 export function registerEmailWebhook(app: App, { db, config }: { db: Database; config: Config }) {
+  const publicKey = publicKeyOf(config);
   app.register(async (scope) => {
     // The signature covers the exact bytes: keep the body as the raw string for this route.
     scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -157,7 +169,7 @@ export function registerEmailWebhook(app: App, { db, config }: { db: Database; c
       },
       handler: async (req) => {
         const raw = typeof req.body === 'string' ? req.body : '';
-        verify(config, raw, req.headers);
+        verify(config, publicKey, raw, req.headers);
         let parsed: unknown;
         try {
           parsed = JSON.parse(raw);
@@ -176,7 +188,7 @@ export function registerEmailWebhook(app: App, { db, config }: { db: Database; c
             return;
           }
           const list = perOrg.get(hit.org) ?? [];
-          list.push({ org: hit.org, messageId: hit.id, eventId: eventIdOf(e, JSON.stringify((parsed as unknown[])[i])), e });
+          list.push({ org: hit.org, messageId: hit.id, eventId: eventIdOf(e, (parsed as unknown[])[i]), e });
           perOrg.set(hit.org, list);
         });
         if (unknown) req.log.warn({ unknown }, 'email webhook: events for unknown messages acknowledged and ignored');
