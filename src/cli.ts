@@ -8,28 +8,38 @@ async function open(config: ReturnType<typeof loadConfig>, opts: { migrate: bool
   return openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, poolSize: config.databasePoolSize, migrate: opts.migrate });
 }
 
+/** Runs stop once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it failed or outlasted forceMs. */
+function stopOnSignals(stop: (signal: string) => Promise<void>, forceMs: number, onError: (err: unknown) => void) {
+  let stopping = false;
+  const handle = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => process.exit(1), forceMs).unref();
+    stop(signal).then(
+      () => process.exit(0),
+      (err) => {
+        onError(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => handle('SIGTERM'));
+  process.on('SIGINT', () => handle('SIGINT'));
+}
+
 async function serve() {
   const config = loadConfig();
   const db = await open(config, { migrate: true });
   const app = await buildServer({ config, db });
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down: draining in-flight requests');
-    const force = setTimeout(() => process.exit(1), 15_000).unref();
-    try {
+  stopOnSignals(
+    async (signal) => {
+      app.log.info({ signal }, 'shutting down: draining in-flight requests');
       await app.close();
       await db.close();
-      clearTimeout(force);
-      process.exit(0);
-    } catch (err) {
-      app.log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    },
+    15_000,
+    (err) => app.log.error({ err }, 'shutdown failed'),
+  );
   await app.listen({ host: config.host, port: config.port });
   app.log.info(`Switchboard on ${config.publicUrl} (database: ${db.kind}${db.kind === 'pglite' ? ` in ${config.dataDir}/pglite` : ''}); API reference at /api/docs`);
 }
@@ -42,17 +52,14 @@ async function worker() {
   const log = { info: (o: unknown, m?: string) => console.log(m ?? '', o), error: (o: unknown, m?: string) => console.error(m ?? '', o) };
   const runner = createJobRunner({ db, config, log }).start();
   console.log(`Switchboard worker running (database: ${db.kind})`);
-  let closing = false;
-  const shutdown = async () => {
-    if (closing) return;
-    closing = true;
-    setTimeout(() => process.exit(1), 60_000).unref();
-    await runner.stop();
-    await db.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
+  stopOnSignals(
+    async () => {
+      await runner.stop();
+      await db.close();
+    },
+    60_000,
+    (err) => console.error('worker shutdown failed', err),
+  );
 }
 
 async function main() {
