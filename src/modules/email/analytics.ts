@@ -92,6 +92,12 @@ export async function campaignMessages(tx: Tx, ctx: TenantContext, id: string, q
       )
     : [];
   const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+  const eventsOf = new Map<string, any[]>();
+  for (const ev of events) {
+    const list = eventsOf.get(ev.message_id);
+    if (list) list.push(ev);
+    else eventsOf.set(ev.message_id, [ev]);
+  }
   const last = page[page.length - 1];
   return {
     data: page.map((r) => ({
@@ -111,7 +117,7 @@ export async function campaignMessages(tx: Tx, ctx: TenantContext, id: string, q
       timeline: [
         { type: 'queued', at: iso(r.created_at)!, url: null, error: null },
         ...(r.sent_at ? [{ type: 'sent', at: iso(r.sent_at)!, url: null, error: null }] : []),
-        ...events.filter((ev) => ev.message_id === r.id).map((ev) => ({ type: ev.type, at: iso(ev.occurred_at)!, url: ev.url, error: ev.error })),
+        ...(eventsOf.get(r.id) ?? []).map((ev) => ({ type: ev.type, at: iso(ev.occurred_at)!, url: ev.url, error: ev.error })),
       ].sort((x, y) => x.at.localeCompare(y.at)),
     })),
     nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursor_ts, last.id) : null,
