@@ -13,6 +13,7 @@ import { createJobRunner } from '../jobs/index.js';
 import { registerModules } from '../modules/index.js';
 import { registerPrincipal } from '../modules/auth/principal.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
+import { createLogDestination } from '../lib/log-destination.js';
 import { sendError } from './errors.js';
 import { registerMetrics } from './metrics.js';
 import type { App } from './types.js';
@@ -28,11 +29,13 @@ export interface ServerOptions {
   config: Config;
   db: Database;
   logger?: boolean;
+  /** Where log lines go (default: stdout through a bounded, non-blocking destination). */
+  logStream?: { write(line: string): void };
 }
 
-export async function buildServer({ config, db, logger = true }: ServerOptions): Promise<App> {
+export async function buildServer({ config, db, logger = true, logStream }: ServerOptions): Promise<App> {
   const app = Fastify({
-    logger: logger ? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
+    logger: logger ? { level: config.logLevel, stream: logStream ?? createLogDestination(), redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: (req) => {
