@@ -49,6 +49,6 @@ try {
 const started = Date.now();
 rmSync(dist, { recursive: true, force: true }); // no stale module or migration survives a rebuild
 execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
-cpSync(src, dist, { recursive: true, filter: (p) => statSync(p).isDirectory() || !p.endsWith('.ts') });
+cpSync(src, dist, { recursive: true, filter: (p) => statSync(p).isDirectory() || !/\.[cm]?ts$/.test(p) });
 writeFileSync(stamp, `${new Date().toISOString()}\n`);
 console.log(`switchboard: built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
