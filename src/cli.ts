@@ -1,6 +1,9 @@
+import { pino } from 'pino';
 import { loadConfig, ConfigError } from './config.js';
 import { openDatabase } from './db/index.js';
 import { buildServer } from './http/server.js';
+import { createLogDestination, type LogDestination } from './lib/log-destination.js';
+import { startWatchdog } from './lib/watchdog.js';
 import { seedDemo } from './seed.js';
 import { migrate } from './db/migrate.js';
 
@@ -8,18 +11,35 @@ async function open(config: ReturnType<typeof loadConfig>, opts: { migrate: bool
   return openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, poolSize: config.databasePoolSize, migrate: opts.migrate });
 }
 
-/** Runs stop once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it failed or outlasted forceMs. */
-function stopOnSignals(stop: (signal: string) => Promise<void>, forceMs: number, onError: (err: unknown) => void) {
+/** How long a stop may take in all, however it goes: a supervisor can count on the process being gone by then. */
+const SERVE_DEADLINE_MS = 15_000;
+const WORKER_DEADLINE_MS = 60_000;
+/** The last part of the deadline, kept for writing out buffered log lines. */
+const LOG_FLUSH_MS = 1_000;
+
+/**
+ * Runs stop once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it failed or ran out of
+ * time. Three layers: stop itself; a timer that exits when the graceful part of the deadline is spent;
+ * and a watchdog thread that kills the process at the deadline even if the main thread is stuck.
+ */
+function stopOnSignals(stop: (signal: string) => Promise<void>, deadlineMs: number, logs: LogDestination, onError: (err: unknown) => void) {
+  const watchdog = startWatchdog();
   let stopping = false;
+  // Log lines are written out within a bounded time and otherwise dropped: never a synchronous flush at exit.
+  const exit = (code: number) => void logs.flush(LOG_FLUSH_MS).then(() => process.exit(code));
   const handle = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    setTimeout(() => process.exit(1), forceMs).unref();
+    watchdog.arm(deadlineMs);
+    setTimeout(() => {
+      onError(new Error(`stop did not finish within ${deadlineMs - 2 * LOG_FLUSH_MS} ms`));
+      exit(1);
+    }, deadlineMs - 2 * LOG_FLUSH_MS).unref();
     stop(signal).then(
-      () => process.exit(0),
+      () => exit(0),
       (err) => {
         onError(err);
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -30,14 +50,16 @@ function stopOnSignals(stop: (signal: string) => Promise<void>, forceMs: number,
 async function serve() {
   const config = loadConfig();
   const db = await open(config, { migrate: true });
-  const app = await buildServer({ config, db });
+  const logs = createLogDestination();
+  const app = await buildServer({ config, db, logStream: logs });
   stopOnSignals(
     async (signal) => {
       app.log.info({ signal }, 'shutting down: draining in-flight requests');
       await app.close();
       await db.close();
     },
-    15_000,
+    SERVE_DEADLINE_MS,
+    logs,
     (err) => app.log.error({ err }, 'shutdown failed'),
   );
   await app.listen({ host: config.host, port: config.port });
@@ -49,16 +71,18 @@ async function worker() {
   const config = loadConfig();
   const db = await open(config, { migrate: true });
   const { createJobRunner } = await import('./jobs/index.js');
-  const log = { info: (o: unknown, m?: string) => console.log(m ?? '', o), error: (o: unknown, m?: string) => console.error(m ?? '', o) };
+  const logs = createLogDestination();
+  const log = pino({ level: config.logLevel }, logs);
   const runner = createJobRunner({ db, config, log }).start();
-  console.log(`Switchboard worker running (database: ${db.kind})`);
+  log.info(`Switchboard worker running (database: ${db.kind})`);
   stopOnSignals(
     async () => {
       await runner.stop();
       await db.close();
     },
-    60_000,
-    (err) => console.error('worker shutdown failed', err),
+    WORKER_DEADLINE_MS,
+    logs,
+    (err) => log.error({ err }, 'worker shutdown failed'),
   );
 }
 

@@ -51,7 +51,7 @@ export type Config = {
   logLevel: string;
   secrets: { session: string; encryptionKey: string };
   trustProxy: boolean;
-  /** Bearer token for GET /metrics; without one, /metrics is open in development and off in production. */
+  /** Bearer token for GET /metrics; without one, /metrics is off (404) in every environment. */
   metricsToken?: string;
   bodyLimitBytes: number;
   importLimitBytes: number;

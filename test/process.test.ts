@@ -11,21 +11,23 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-process-'));
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
-async function start(port: number) {
+async function start(port: number, opts: { logLevel?: string; readStdout?: boolean } = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     // DATABASE_URL is cleared: this test is about the zero-configuration embedded default.
-    env: { ...process.env, DATABASE_URL: '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+    env: { ...process.env, DATABASE_URL: '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: opts.logLevel ?? 'warn', NODE_ENV: 'development' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
+  // Without a reader the pipe fills up: the parent buffers one chunk and then stops reading.
+  if (opts.readStdout !== false) child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((c) => (exitCode = c));
-  for (let i = 0; i < 120 && exitCode === undefined; i++) {
+  // Generous: a cold start (tsx, then PGlite's first boot and migrations) is slow on a busy machine.
+  for (const until = Date.now() + 150_000; Date.now() < until && exitCode === undefined; ) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/api/health`);
       if (res.ok) return { child, exited, output: () => output };
@@ -89,5 +91,37 @@ describe('the server process', () => {
     expect(org.usage.customers).toBe(5000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  }, 400_000);
+
+  it('exits within the drain deadline after SIGTERM when its stdout reader stalled and then went away', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = await start(port, { logLevel: 'trace', readStdout: false });
+    // Every request logs its URL twice at trace level: ~8 MB of log lines, far beyond the pipe's buffer.
+    const pad = 'x'.repeat(4000);
+    for (let i = 0; i < 10; i++) {
+      const batch = Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/api/health?pad=${pad}&n=${i * 100 + j}`).then((r) => r.text()));
+      await Promise.all(batch);
+    }
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    server.child.stdout!.destroy(); // the reader goes away: further writes meet EPIPE
+    const code = await Promise.race([server.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 17_000))]);
+    expect(code, 'still running 17 s after SIGTERM').not.toBe('running');
+    // It stopped on its own (not killed by the watchdog), dropping what it could not write.
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 240_000);
+
+  it('is killed at the deadline by the watchdog thread when its main thread is stuck', async () => {
+    const script = `import { startWatchdog } from './src/lib/watchdog.ts';
+      const dog = startWatchdog();
+      setTimeout(() => { dog.arm(500); for (;;) {} }, 50);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: 'ignore' });
+    children.push(child);
+    const started = Date.now();
+    const signal = await new Promise((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    expect(signal).toBe('SIGKILL');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

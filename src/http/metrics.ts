@@ -34,16 +34,14 @@ export function registerMetrics(app: FastifyInstance, config: Config) {
 
   app.get('/metrics', {
     config: { access: 'public' },
-    schema: { tags: ['platform'], summary: 'Prometheus metrics (text format)' },
+    schema: { tags: ['platform'], summary: 'Prometheus metrics (text format); 404 unless METRICS_TOKEN is set, then that bearer token is required' },
     handler: async (req, reply) => {
-      // Per-organization figures are operator data: token-protected, and off in production without a token.
-      if (config.metricsToken) {
-        const given = Buffer.from(req.headers.authorization ?? '');
-        const want = Buffer.from(`Bearer ${config.metricsToken}`);
-        if (given.length !== want.length || !timingSafeEqual(given, want)) throw new AppError('unauthorized');
-      } else if (config.env === 'production') {
-        throw new AppError('not_found');
-      }
+      // Per-organization figures are operator data: off unless METRICS_TOKEN is set, in every environment
+      // (a development server listening beyond localhost would otherwise publish every tenant's traffic).
+      if (!config.metricsToken) throw new AppError('not_found');
+      const given = Buffer.from(req.headers.authorization ?? '');
+      const want = Buffer.from(`Bearer ${config.metricsToken}`);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) throw new AppError('unauthorized');
       return reply.type(registry.contentType).send(await registry.metrics());
     },
   });

@@ -5,7 +5,6 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
@@ -13,8 +12,11 @@ import { createJobRunner } from '../jobs/index.js';
 import { registerModules } from '../modules/index.js';
 import { registerPrincipal } from '../modules/auth/principal.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
+import { createLogDestination } from '../lib/log-destination.js';
 import { sendError } from './errors.js';
+import { childLoggerFactory, genReqId, serializers } from './logging.js';
 import { registerMetrics } from './metrics.js';
+import { docsCsp, registerSecurityHeaders } from './security-headers.js';
 import type { App } from './types.js';
 
 declare module 'fastify' {
@@ -28,17 +30,19 @@ export interface ServerOptions {
   config: Config;
   db: Database;
   logger?: boolean;
+  /** Where log lines go (default: stdout through a bounded, non-blocking destination). */
+  logStream?: { write(line: string): void };
 }
 
-export async function buildServer({ config, db, logger = true }: ServerOptions): Promise<App> {
+export async function buildServer({ config, db, logger = true, logStream }: ServerOptions): Promise<App> {
   const app = Fastify({
-    logger: logger ? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
+    logger: logger
+      ? { level: config.logLevel, stream: logStream ?? createLogDestination(), serializers, redact: ['req.headers.authorization', 'req.headers.cookie'] }
+      : false,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
-    },
+    genReqId,
+    childLoggerFactory,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -55,6 +59,7 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
     reply.header('x-request-id', req.id);
   });
 
+  await registerSecurityHeaders(app, config);
   await app.register(fastifyCookie, { secret: config.secrets.session });
   // A large LRU so many accounts' counters cannot push a targeted account's counter out.
   await app.register(fastifyRateLimit, { global: false, cache: 100_000 });
@@ -72,7 +77,7 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: docsCsp(config) });
 
   registerPrincipal(app, { db, config });
   registerMetrics(app, config);

@@ -54,7 +54,7 @@ export function registerOutboxRoutes(app: App, config: Config) {
 
   app.get('/api/email/outbox/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'One outbox message as raw RFC 5322 (message/rfc822)', params: z.object({ id: FileId }) },
+    schema: { tags, summary: 'One outbox message as raw RFC 5322 (message/rfc822), as an attachment', params: z.object({ id: FileId }) },
     handler: async (req, reply) => {
       const file = path.join(outboxDir(config, requireOrg(req).organizationId), req.params.id);
       let body: Buffer;
@@ -63,7 +63,12 @@ export function registerOutboxRoutes(app: App, config: Config) {
       } catch {
         throw notFound();
       }
-      return reply.type('message/rfc822').send(body);
+      // Raw mail is attacker-shaped content (any organization's template): never rendered by the browser as our page.
+      return reply
+        .type('message/rfc822')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-disposition', `attachment; filename="${req.params.id}"`)
+        .send(body);
     },
   });
 }

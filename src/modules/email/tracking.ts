@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database, Tx } from '../../db/index.js';
+import { embeddableHeaders, htmlPageHeaders } from '../../http/security-headers.js';
 import { type App } from '../../http/types.js';
 import { escapeHtml } from './templates.js';
 import type { TokenClaims, TokenSigner } from './tokens.js';
@@ -60,14 +61,18 @@ export async function unsubscribeMessage(tx: Tx, organizationId: string, message
   return true;
 }
 
+// The pages' only style; their Content-Security-Policy allows exactly this stylesheet (by hash) and no script.
+const PAGE_CSS = 'body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font-size:1rem;padding:.5rem 1rem}';
+const pageHeaders = htmlPageHeaders(PAGE_CSS);
+
 const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>` +
-  `<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font-size:1rem;padding:.5rem 1rem}</style></head>` +
-  `<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+  `<style>${PAGE_CSS}</style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 
 export function registerTrackingRoutes(app: App, { db, signer }: { db: Database; signer: TokenSigner }) {
   app.get('/api/t/open/:token', {
     config: { access: 'public' },
+    helmet: embeddableHeaders,
     schema: { tags: ['tracking'], summary: 'Open pixel (1×1 GIF); records an open', params: TokenParams },
     handler: async (req, reply) => {
       const c = signer.verify(req.params.token, 'open');
@@ -92,6 +97,7 @@ export function registerTrackingRoutes(app: App, { db, signer }: { db: Database;
 
   app.get('/api/unsubscribe/:token', {
     config: { access: 'public' },
+    helmet: pageHeaders,
     schema: { tags: ['tracking'], summary: 'Unsubscribe page (confirms with a POST)', params: TokenParams },
     handler: async (req, reply) => {
       const c = signer.verify(req.params.token, 'unsubscribe');
@@ -105,6 +111,7 @@ export function registerTrackingRoutes(app: App, { db, signer }: { db: Database;
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body));
     scope.post('/api/unsubscribe/:token', {
       config: { access: 'public' },
+      helmet: pageHeaders,
       schema: { tags: ['tracking'], summary: 'Unsubscribe (RFC 8058 one-click POST)', params: TokenParams },
       handler: async (req, reply) => {
         const { token } = req.params as z.infer<typeof TokenParams>;
