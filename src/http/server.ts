@@ -15,7 +15,7 @@ import { registerPrincipal } from '../modules/auth/principal.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
 import { sendError } from './errors.js';
 import { registerMetrics } from './metrics.js';
-import type { App } from './types.js';
+import type { App, DnsResolver } from './types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,9 +28,11 @@ export interface ServerOptions {
   config: Config;
   db: Database;
   logger?: boolean;
+  /** DNS lookups (sender domain verification); node:dns when not given. */
+  dns?: DnsResolver;
 }
 
-export async function buildServer({ config, db, logger = true }: ServerOptions): Promise<App> {
+export async function buildServer({ config, db, logger = true, dns }: ServerOptions): Promise<App> {
   const app = Fastify({
     logger: logger ? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
     bodyLimit: config.bodyLimitBytes,
@@ -94,7 +96,7 @@ export async function buildServer({ config, db, logger = true }: ServerOptions):
     handler: async () => app.swagger(),
   });
 
-  registerModules(app, { db, config });
+  registerModules(app, { db, config, dns });
 
   // Job workers run in the server process unless JOBS_IN_PROCESS=false (then `npm run worker`).
   const jobs = config.jobs.inProcess ? createJobRunner({ db, config, log: app.log }) : null;

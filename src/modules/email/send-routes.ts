@@ -1,4 +1,6 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { AppError } from '../../http/errors.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
 import { cancelCampaign, composeTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
@@ -9,6 +11,20 @@ export const TestSendBody = z
   .meta({ example: { to: 'me@acme.example' } });
 
 export function registerSendRoutes(app: App, deps: TestSendDeps) {
+  // Test sends per organization and hour (in-process counter, like sign-in throttling).
+  const testSends = app.createRateLimit({
+    max: deps.config.email.testSendsPerHour,
+    timeWindow: 3600_000,
+    keyGenerator: (req) => `test-send:${req.principal?.organizationId ?? req.ip}`,
+  });
+  const throttleTestSends = async (req: FastifyRequest, reply: FastifyReply) => {
+    const r = await testSends(req);
+    if (!r.isAllowed && r.isExceeded) {
+      reply.header('retry-after', String(r.ttlInSeconds ?? 3600));
+      throw new AppError('rate_limited', 'Too many test sends for this organization; try again later');
+    }
+  };
+
   app.post('/api/email-campaigns/:id/send', {
     config: { access: 'org' },
     schema: {
@@ -18,7 +34,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
       response: { 202: CampaignOut, 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      const out = await req.tenant((tx, ctx) => sendCampaign(tx, ctx, req.params.id));
+      const out = await req.tenant((tx, ctx) => sendCampaign(tx, ctx, req.params.id, deps.config));
       req.server.jobs?.poke();
       return reply.code(202).send(out);
     },
@@ -32,12 +48,13 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
 
   app.post('/api/email/campaigns/:id/test', {
     config: { access: 'org' },
+    preHandler: [throttleTestSends],
     schema: {
       tags,
-      summary: 'Send one preview of the campaign to one address',
+      summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization)",
       params: IdParams,
       body: TestSendBody,
-      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 503: ErrorOut, ...orgErrors },
+      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 429: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
       const mail = await req.tenant((tx, ctx) => composeTestEmail(tx, ctx, req.params.id, req.body.to, deps));
