@@ -187,6 +187,14 @@ describe('single sender addresses', () => {
     expect((await t.app.inject({ method: 'POST', url: link })).statusCode).toBe(404);
     expect((await inject(b, 'GET', '/api/senders/addresses')).json().data[0].status).toBe('pending');
   });
+
+  it('mails confirmations to chosen addresses only a bounded number of times per organization (429)', async () => {
+    const spammer = await signUpWithOrg(t.app, 'confirm-spam');
+    const statuses: number[] = [];
+    for (let i = 0; i <= t.config.email.testSendsPerHour; i++) statuses.push((await inject(spammer, 'POST', '/api/senders/addresses', { email: `target${i}@victim.example` })).statusCode);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(t.config.email.testSendsPerHour);
+    expect(statuses[statuses.length - 1]).toBe(429);
+  });
 });
 
 describe('development (local outbox)', () => {

@@ -1,6 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError } from '../../http/errors.js';
+import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
 import { cancelCampaign, composeTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
@@ -11,19 +10,13 @@ export const TestSendBody = z
   .meta({ example: { to: 'me@acme.example' } });
 
 export function registerSendRoutes(app: App, deps: TestSendDeps) {
-  // Test sends per organization and hour (in-process counter, like sign-in throttling).
-  const testSends = app.createRateLimit({
+  // Counts the previews that would go out: a foreign id (404) or a refused sender or recipient (400) costs nothing.
+  const throttleTestSends = perOrganization(app, {
+    name: 'test-send',
     max: deps.config.email.testSendsPerHour,
-    timeWindow: 3600_000,
-    keyGenerator: (req) => `test-send:${req.principal?.organizationId ?? req.ip}`,
+    windowMs: 3600_000,
+    message: 'Too many test sends for this organization; try again later',
   });
-  const throttleTestSends = async (req: FastifyRequest, reply: FastifyReply) => {
-    const r = await testSends(req);
-    if (!r.isAllowed && r.isExceeded) {
-      reply.header('retry-after', String(r.ttlInSeconds ?? 3600));
-      throw new AppError('rate_limited', 'Too many test sends for this organization; try again later');
-    }
-  };
 
   app.post('/api/email-campaigns/:id/send', {
     config: { access: 'org' },
@@ -48,7 +41,6 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
 
   app.post('/api/email/campaigns/:id/test', {
     config: { access: 'org' },
-    preHandler: [throttleTestSends],
     schema: {
       tags,
       summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization)",
@@ -57,7 +49,12 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
       response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 429: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      const mail = await req.tenant((tx, ctx) => composeTestEmail(tx, ctx, req.params.id, req.body.to, deps));
+      // Throttled inside the transaction: a 429 rolls the audit entry back with it.
+      const mail = await req.tenant(async (tx, ctx) => {
+        const composed = await composeTestEmail(tx, ctx, req.params.id, req.body.to, deps);
+        await throttleTestSends(req, reply);
+        return composed;
+      });
       return reply.code(202).send(await sendComposedTest(mail, deps));
     },
   });

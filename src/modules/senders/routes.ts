@@ -1,6 +1,7 @@
 import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
 import { AppError } from '../../http/errors.js';
+import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App, type DnsResolver, type ModuleDeps } from '../../http/types.js';
 import { createMailer, classifySendError } from '../email/mailer.js';
 import { escapeText, page } from '../../lib/html-page.js';
@@ -15,6 +16,13 @@ export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) 
   const resolver: DnsResolver = dns ?? new Resolver({ timeout: 3000, tries: 2 });
   const mailer = createMailer(config);
   app.addHook('onClose', async () => mailer.close());
+  // Each confirmation is a mail to an address of the caller's choosing: bounded like test sends.
+  const throttleConfirmations = perOrganization(app, {
+    name: 'sender-confirmation',
+    max: config.email.testSendsPerHour,
+    windowMs: 3600_000,
+    message: 'Too many sender confirmations for this organization; try again later',
+  });
 
   app.get('/api/senders/domains', {
     config: { access: 'org' },
@@ -72,12 +80,13 @@ export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) 
 
   app.post('/api/senders/addresses', {
     config: { access: 'org', role: 'admin' },
+    preHandler: [throttleConfirmations],
     schema: {
       tags,
       summary: 'Add a single sender address: a confirmation link is mailed to it (again, for a pending one; 409 once verified)',
       operationId: 'createSenderAddress',
       body: AddressCreate,
-      response: { 201: AddressOut, 409: ErrorOut, 503: ErrorOut, ...orgErrors },
+      response: { 201: AddressOut, 409: ErrorOut, 429: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
       const { address, mail } = await req.tenant((tx, ctx) => addAddress(tx, ctx, req.body.email, config));

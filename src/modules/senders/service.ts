@@ -4,6 +4,7 @@ import { schema, type Database, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import type { DnsResolver } from '../../http/types.js';
+import { escapeText } from '../../lib/html-page.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { randomToken, sha256 } from '../auth/crypto.js';
 import { recordAudit } from '../audit/service.js';
@@ -169,7 +170,7 @@ export async function addAddress(tx: Tx, ctx: TenantContext, email: string, conf
     to: address,
     subject: 'Confirm this address as a sender',
     text: `Someone asked to send email as ${address} through Switchboard.\n\nIf that was you or your team, confirm it here (the link works for 48 hours):\n${link}\n\nOtherwise ignore this message: nothing will be sent as you.\n`,
-    html: `<p>Someone asked to send email as <b>${address}</b> through Switchboard.</p><p>If that was you or your team, <a href="${link}">confirm it here</a> (the link works for 48 hours).</p><p>Otherwise ignore this message: nothing will be sent as you.</p>`,
+    html: `<p>Someone asked to send email as <b>${escapeText(address)}</b> through Switchboard.</p><p>If that was you or your team, <a href="${link}">confirm it here</a> (the link works for 48 hours).</p><p>Otherwise ignore this message: nothing will be sent as you.</p>`,
     headers: {},
     messageIdHeader: `<${row.id}.${Date.now()}@${config.email.bounceAddress.split('@')[1]}>`,
   };
