@@ -84,4 +84,19 @@ describe('tracking token lifetime', () => {
     const res = await t.app.inject({ method: 'POST', url: `/api/unsubscribe/${legacyToken(claims('unsubscribe'))}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'List-Unsubscribe=One-Click' });
     expect(res.statusCode).toBe(200);
   });
+
+  it('the RFC 8058 one-click POST works cross-site from a browser mail client; cookie routes keep the CSRF check', async () => {
+    const token = signer.sign(claims('unsubscribe'));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/unsubscribe/${token}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site', origin: 'https://mail.example' },
+      payload: 'List-Unsubscribe=One-Click',
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/sign-in', headers: { origin: 'https://mail.example' }, payload: { email: a.email, password: 'correct horse battery' } });
+    expect(signIn.statusCode).toBe(403);
+    const create = await t.app.inject({ method: 'POST', url: '/api/customers', headers: { ...a.headers, 'sec-fetch-site': 'cross-site' }, payload: { email: 'csrf@example.com' } });
+    expect(create.statusCode).toBe(403);
+  });
 });
