@@ -127,7 +127,7 @@ async function applyEvents(tx: Tx, org: string, items: Resolved[]) {
     from c where cu.organization_id = ${org} and cu.id = c.customer_id`);
   // The same effects on the suppression list, which outlives the customer row (deleted, renamed, re-imported).
   const REASON = { bounce: 'bounced', spamreport: 'complained', unsubscribe: 'unsubscribed', group_unsubscribe: 'unsubscribed' } as const;
-  const consent = rows.filter((r) => r.t in REASON).map((r) => ({ messageId: r.m, reason: REASON[r.t as keyof typeof REASON] }));
+  const consent = rows.filter((r) => Object.hasOwn(REASON, r.t)).map((r) => ({ messageId: r.m, reason: REASON[r.t as keyof typeof REASON] }));
   await suppressMessageRecipients(tx, org, consent, 'sendgrid');
   return todo.length;
 }
