@@ -31,6 +31,10 @@ const EnvSchema = z.object({
   // Email: no SMTP_URL → messages go to the local outbox folder in DATA_DIR.
   SMTP_URL: z.string().url().optional(),
   EMAIL_FROM: z.email().default('no-reply@switchboard.local'),
+  // The envelope sender (MAIL FROM, Return-Path) of every message: a platform mailbox, never a customer's From.
+  EMAIL_BOUNCE_ADDRESS: z.email().optional(),
+  EMAIL_TEST_SENDS_PER_HOUR: z.coerce.number().int().min(1).default(30),
+  TRACKING_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
   EMAIL_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   EMAIL_RATE_PER_SECOND: z.coerce.number().min(0).default(0),
   EMAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
@@ -59,6 +63,12 @@ export type Config = {
   email: {
     smtpUrl?: string;
     from: string;
+    /** Envelope sender of every message (bounces come back here); defaults to `from`. */
+    bounceAddress: string;
+    /** Test sends per organization and hour (in-process counter). */
+    testSendsPerHour: number;
+    /** Lifetime of open and click tracking tokens; unsubscribe links never expire. */
+    trackingTokenTtlDays: number;
     /** Parallel SMTP sends per campaign job (and pooled connections). */
     concurrency: number;
     /** Messages per second per organization and worker process; 0 = unlimited. */
@@ -121,6 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     email: {
       smtpUrl: e.SMTP_URL,
       from: e.EMAIL_FROM,
+      bounceAddress: e.EMAIL_BOUNCE_ADDRESS ?? e.EMAIL_FROM,
+      testSendsPerHour: e.EMAIL_TEST_SENDS_PER_HOUR,
+      trackingTokenTtlDays: e.TRACKING_TOKEN_TTL_DAYS,
       concurrency: e.EMAIL_CONCURRENCY,
       ratePerSecond: e.EMAIL_RATE_PER_SECOND,
       maxAttempts: e.EMAIL_MAX_ATTEMPTS,

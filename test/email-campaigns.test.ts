@@ -1,15 +1,19 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
+import { fakeDns, verifiedDomain } from './sender-support.js';
 
 let t: TestApp;
 let a: Actor;
 let b: Actor;
 
+const dns = fakeDns();
+
 beforeAll(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ dns: dns.resolver });
   a = await signUpWithOrg(t.app, 'ca');
   b = await signUpWithOrg(t.app, 'cb');
+  await verifiedDomain(t.app, a.headers, dns, 'a.example');
 });
 afterAll(() => t?.close());
 

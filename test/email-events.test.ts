@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { signedHeaders, startSmtpSink, waitFor, webhookKeys, type Received, type SmtpSink } from './email-support.js';
+import { fakeDns, verifiedDomain } from './sender-support.js';
 
 let t: TestApp;
 let sink: SmtpSink;
@@ -10,11 +11,12 @@ let b: Actor;
 const keys = webhookKeys();
 const msgs: Record<string, { id: string; mail: Received; customerId: string }> = {};
 let campaignA: string;
+const dns = fakeDns();
 
 const html = '<p>Hi</p><p><a href="https://shop.example/a">A</a> <a href="https://shop.example/b">B</a></p>';
 
 async function sendTo(actor: Actor, tag: string) {
-  const c = (await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: actor.headers, payload: { name: tag, subject: `S ${tag}`, html, audience: { tags: [tag] } } })).json();
+  const c = (await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: actor.headers, payload: { name: tag, subject: `S ${tag}`, fromEmail: `news@${tag}.example`, html, audience: { tags: [tag] } } })).json();
   expect((await t.app.inject({ method: 'POST', url: `/api/email-campaigns/${c.id}/send`, headers: actor.headers })).statusCode).toBe(202);
   await waitFor(async () => (await t.app.inject({ url: `/api/email/campaigns/${c.id}`, headers: actor.headers })).json().status === 'sent');
   const list = (await t.app.inject({ url: `/api/email/campaigns/${c.id}/messages`, headers: actor.headers })).json().data;
@@ -34,9 +36,11 @@ const eventCount = async () =>
 beforeAll(async () => {
   sink = await startSmtpSink();
   const base = testConfig();
-  t = await createTestApp({ config: { email: { ...base.email, smtpUrl: sink.url, sendgridWebhookPublicKey: keys.publicKey }, jobs: { inProcess: true, pollMs: 50 } } });
+  t = await createTestApp({ config: { email: { ...base.email, smtpUrl: sink.url, sendgridWebhookPublicKey: keys.publicKey }, jobs: { inProcess: true, pollMs: 50 } }, dns: dns.resolver });
   a = await signUpWithOrg(t.app, 'ea');
   b = await signUpWithOrg(t.app, 'eb');
+  await verifiedDomain(t.app, a.headers, dns, 'a.example');
+  await verifiedDomain(t.app, b.headers, dns, 'b.example');
   for (const email of ['shared@e.example', 'x@e.example', 'y@e.example']) await createCustomer(t.app, a.headers, { email, emailOptIn: true, tags: ['a'] });
   await createCustomer(t.app, b.headers, { email: 'shared@e.example', emailOptIn: true, tags: ['b'] });
   campaignA = await sendTo(a, 'a');

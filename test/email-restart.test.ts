@@ -3,19 +3,22 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createJobRunner } from '../src/jobs/index.js';
 import { createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
+import { fakeDns, verifiedDomain } from './sender-support.js';
 
 let t: TestApp;
 let sink: SmtpSink;
 let a: Actor;
 let b: Actor;
 const N = 2000;
+const dns = fakeDns();
 
 beforeAll(async () => {
   sink = await startSmtpSink({ parse: false });
   const base = testConfig();
   // No in-process worker: the test starts, stops and restarts workers itself.
-  t = await createTestApp({ config: { email: { ...base.email, smtpUrl: sink.url, concurrency: 8 }, jobs: { inProcess: false, pollMs: 50 } } });
+  t = await createTestApp({ config: { email: { ...base.email, smtpUrl: sink.url, concurrency: 8 }, jobs: { inProcess: false, pollMs: 50 } }, dns: dns.resolver });
   a = await signUpWithOrg(t.app, 'ra');
+  await verifiedDomain(t.app, a.headers, dns, 'r.example');
   b = await signUpWithOrg(t.app, 'rb');
   for (const [actor, n] of [[a, N], [b, 50]] as const) {
     await t.db.withTenant(actor.organizationId, (tx) =>
@@ -31,7 +34,7 @@ afterAll(async () => {
 
 it('a restart in the middle of a 2,000-recipient send ends with every recipient exactly once', async () => {
   const c = (
-    await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: a.headers, payload: { name: 'Big', subject: 'Hi {{ customer.firstName }}', html: '<p>Hello</p>' } })
+    await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: a.headers, payload: { name: 'Big', subject: 'Hi {{ customer.firstName }}', fromEmail: 'news@r.example', html: '<p>Hello</p>' } })
   ).json();
   expect((await t.app.inject({ method: 'POST', url: `/api/email-campaigns/${c.id}/send`, headers: a.headers })).statusCode).toBe(202);
 

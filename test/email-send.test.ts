@@ -2,12 +2,14 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
+import { fakeDns, verifiedDomain } from './sender-support.js';
 
 let t: TestApp;
 let sink: SmtpSink;
 let a: Actor;
 let b: Actor;
 const tempFailures = new Map<string, number>();
+const dns = fakeDns();
 
 beforeAll(async () => {
   sink = await startSmtpSink({
@@ -21,9 +23,10 @@ beforeAll(async () => {
     },
   });
   const base = testConfig();
-  t = await createTestApp({ config: { email: { ...base.email, smtpUrl: sink.url, retryBaseMs: 50 }, jobs: { inProcess: true, pollMs: 50 } } });
+  t = await createTestApp({ config: { email: { ...base.email, smtpUrl: sink.url, retryBaseMs: 50 }, jobs: { inProcess: true, pollMs: 50 } }, dns: dns.resolver });
   a = await signUpWithOrg(t.app, 'sa');
   b = await signUpWithOrg(t.app, 'sb');
+  await verifiedDomain(t.app, a.headers, dns, 'acme.example');
 });
 afterAll(async () => {
   await t?.close();
@@ -152,14 +155,15 @@ describe('sending a campaign', () => {
     expect(sink.messages.filter((m) => m.to[0] === 'later@z.example')).toHaveLength(1);
   });
 
-  it('sends one preview to a given address with the original links', async () => {
+  it("sends one preview to a verified member's address with the original links", async () => {
     const c = await campaign(a);
+    await t.db.owner.query('update users set email_verified_at = now() where id = $1', [a.userId]);
     const before = sink.messages.length;
-    const res = await t.app.inject({ method: 'POST', url: `/api/email/campaigns/${c.id}/test`, headers: a.headers, payload: { to: 'preview@q.example' } });
+    const res = await t.app.inject({ method: 'POST', url: `/api/email/campaigns/${c.id}/test`, headers: a.headers, payload: { to: a.email } });
     expect(res.statusCode, res.body).toBe(202);
     expect(sink.messages.length).toBe(before + 1);
     const m = sink.messages[sink.messages.length - 1];
-    expect(m.to).toEqual(['preview@q.example']);
+    expect(m.to).toEqual([a.email]);
     expect(m.header('Subject')).toBe('[Test] Hello there');
     expect(m.html).toContain('https://shop.example/sale?x=1&amp;y=2');
     expect((await t.app.inject({ url: `/api/email/campaigns/${c.id}`, headers: a.headers })).json().status).toBe('draft');

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
-import type { App } from '../src/http/types.js';
+import type { App, DnsResolver } from '../src/http/types.js';
 
 /** The server under test, on PGlite by default or on a fresh PostgreSQL database when DATABASE_URL is set. */
 export const serverUrl = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: os.tmpdir() }).databaseUrl;
@@ -72,10 +72,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(opts: { config?: Partial<Config>; poolSize?: number } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { config?: Partial<Config>; poolSize?: number; dns?: DnsResolver } = {}): Promise<TestApp> {
   const tdb = await createTestDatabase({ poolSize: opts.poolSize });
   const config = testConfig(opts.config);
-  const app = await buildServer({ config, db: tdb.db, logger: false });
+  const app = await buildServer({ config, db: tdb.db, logger: false, dns: opts.dns });
   await app.ready();
   return {
     app,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteRecord } from '../src/http/access.js';
 import { addMember, createApiKey, createCustomer, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
+import { fakeDns, verifiedDomain } from './sender-support.js';
 
 let t: TestApp;
 let a: Actor;
@@ -70,9 +71,12 @@ async function attackRow(opts: { collection: string; table: string; victim: Acto
 }
 
 beforeAll(async () => {
-  t = await createTestApp();
+  const dns = fakeDns();
+  t = await createTestApp({ dns: dns.resolver });
   a = await signUpWithOrg(t.app, 'iso-a');
   b = await signUpWithOrg(t.app, 'iso-b');
+  // Each organization proves the domain of the example campaign's From (its own TXT token, its own key).
+  for (const actor of [a, b]) await verifiedDomain(t.app, actor.headers, dns, 'acme.example');
   keyA = await createApiKey(t.app, a, 'admin');
   keyB = await createApiKey(t.app, b, 'admin');
   memberA = await addMember(t.app, a, 'member');

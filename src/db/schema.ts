@@ -26,6 +26,7 @@ export const users = pgTable('users', {
   email: text('email').notNull(),
   name: text('name').notNull(),
   passwordHash: text('password_hash').notNull(),
+  emailVerifiedAt: ts('email_verified_at'),
   createdAt: created(),
   updatedAt: updated(),
 });
@@ -288,6 +289,57 @@ export const jobs = pgTable(
     lastError: text('last_error'),
     createdAt: created(),
     updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** Sender identities (0006_sending.sql): a domain proven by DNS and signed with its own DKIM key. */
+export const senderDomains = pgTable(
+  'sender_domains',
+  {
+    ...tenantKey(),
+    domain: text('domain').notNull(),
+    verificationToken: text('verification_token').notNull(),
+    dkimSelector: text('dkim_selector').notNull(),
+    dkimPublicKey: text('dkim_public_key').notNull(),
+    dkimPrivateKeyEnc: text('dkim_private_key_enc').notNull(),
+    verifiedAt: ts('verified_at'),
+    dkimVerifiedAt: ts('dkim_verified_at'),
+    lastCheckedAt: ts('last_checked_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** A single sender address, proven by a confirmation link. */
+export const senderAddresses = pgTable(
+  'sender_addresses',
+  {
+    ...tenantKey(),
+    email: text('email').notNull(),
+    tokenHash: text('token_hash'),
+    tokenExpiresAt: ts('token_expires_at'),
+    verifiedAt: ts('verified_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+export type SuppressionChannel = 'email' | 'sms';
+export type SuppressionReason = 'unsubscribed' | 'complained' | 'bounced' | 'manual';
+
+/** Addresses an organization must not message again, whatever happens to its customer rows. */
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    ...tenantKey(),
+    channel: text('channel').$type<SuppressionChannel>().notNull(),
+    address: text('address').notNull(),
+    reason: text('reason').$type<SuppressionReason>().notNull(),
+    source: text('source').notNull(),
+    createdAt: created(),
   },
   tenantPk,
 );

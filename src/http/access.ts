@@ -15,6 +15,11 @@ export interface AccessConfig {
   access: AccessMode;
   /** Minimum role for `org` routes (default member). */
   role?: Role;
+  /**
+   * `false` on public routes whose credential is a token in the URL (one-click unsubscribe, sender
+   * confirmation): no cookie is involved, so the cross-site check does not apply. Public routes only.
+   */
+  csrf?: boolean;
 }
 
 export interface Principal {
@@ -39,6 +44,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: AccessMode;
     role?: Role;
+    csrf?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -76,6 +82,7 @@ export function enforceAccessModes(app: FastifyInstance, table: RouteRecord[]) {
     }
     const access = (route.config as AccessConfig).access;
     if (config.role && access !== 'org') throw new Error(`Route ${route.url}: a role applies to org routes only`);
+    if (config.csrf === false && access !== 'public') throw new Error(`Route ${route.url}: only token-authenticated public routes may turn the CSRF check off`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const body = (route.schema as { body?: { meta?: () => { example?: unknown } | undefined } } | undefined)?.body;
     for (const method of methods) {

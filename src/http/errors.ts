@@ -5,6 +5,10 @@ import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } fro
 export const ERROR_CODES = {
   validation_failed: 400,
   bad_request: 400,
+  /** The From address is not a verified sender identity of the organization. */
+  sender_unverified: 400,
+  /** A test send to an address that is not a verified member's, or that is suppressed. */
+  recipient_not_allowed: 400,
   unauthorized: 401,
   no_organization: 403,
   forbidden: 403,

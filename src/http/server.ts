@@ -17,7 +17,7 @@ import { sendError } from './errors.js';
 import { childLoggerFactory, genReqId, serializers } from './logging.js';
 import { registerMetrics } from './metrics.js';
 import { docsCsp, registerSecurityHeaders } from './security-headers.js';
-import type { App } from './types.js';
+import type { App, DnsResolver } from './types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,9 +32,11 @@ export interface ServerOptions {
   logger?: boolean;
   /** Where log lines go (default: stdout through a bounded, non-blocking destination). */
   logStream?: { write(line: string): void };
+  /** DNS lookups (sender domain verification); node:dns when not given. */
+  dns?: DnsResolver;
 }
 
-export async function buildServer({ config, db, logger = true, logStream }: ServerOptions): Promise<App> {
+export async function buildServer({ config, db, logger = true, logStream, dns }: ServerOptions): Promise<App> {
   const app = Fastify({
     logger: logger
       ? { level: config.logLevel, stream: logStream ?? createLogDestination(), serializers, redact: ['req.headers.authorization', 'req.headers.cookie'] }
@@ -99,7 +101,7 @@ export async function buildServer({ config, db, logger = true, logStream }: Serv
     handler: async () => app.swagger(),
   });
 
-  registerModules(app, { db, config });
+  registerModules(app, { db, config, dns });
 
   // Job workers run in the server process unless JOBS_IN_PROCESS=false (then `npm run worker`).
   const jobs = config.jobs.inProcess ? createJobRunner({ db, config, log: app.log }) : null;

@@ -6,9 +6,15 @@ import type { Database } from '../db/index.js';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
+/** The DNS lookups the server makes (sender domain verification): node:dns by default, injectable for tests. */
+export interface DnsResolver {
+  resolveTxt(hostname: string): Promise<string[][]>;
+}
+
 export interface ModuleDeps {
   db: Database;
   config: Config;
+  dns?: DnsResolver;
 }
 
 export const ErrorOut = z.object({ error: z.string(), code: z.string(), details: z.unknown().optional(), requestId: z.string().optional() });

@@ -6,7 +6,9 @@ import { registerCustomerRoutes } from './customers/routes.js';
 import { registerDashboardRoutes } from './dashboard/routes.js';
 import { registerEmailModule } from './email/index.js';
 import { registerOrganizationRoutes } from './organizations/routes.js';
+import { registerSenderRoutes } from './senders/routes.js';
 import { registerSmsRoutes } from './sms/routes.js';
+import { registerSuppressionRoutes } from './suppressions/routes.js';
 
 /** Each module registers its own routes from the few dependencies it needs. */
 export function registerModules(app: App, deps: ModuleDeps) {
@@ -16,6 +18,8 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerAuditRoutes(app);
   registerCustomerRoutes(app, deps);
   registerEmailModule(app, deps);
+  registerSenderRoutes(app, deps);
+  registerSuppressionRoutes(app);
   registerSmsRoutes(app);
   registerDashboardRoutes(app);
 }

@@ -40,7 +40,7 @@ export function registerPrincipal(app: FastifyInstance, deps: { db: Database; co
 
     const auth = req.headers.authorization;
     const cookie = req.cookies?.[SESSION_COOKIE];
-    if (!SAFE_METHODS.has(req.method) && !auth) assertSameOrigin(req, deps.config);
+    if (!SAFE_METHODS.has(req.method) && !auth && req.routeOptions.config.csrf !== false) assertSameOrigin(req, deps.config);
     if (access === 'public') return;
 
     if (auth !== undefined) {

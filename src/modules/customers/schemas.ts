@@ -60,6 +60,10 @@ export const CustomerOut = z.object({
   emailOptIn: z.boolean(),
   smsOptIn: z.boolean(),
   emailStatus: z.enum(['active', 'bounced', 'complained']),
+  /** The email address is on the organization's suppression list: no campaign or test send reaches it. */
+  emailSuppressed: z.boolean(),
+  /** The phone number is on the suppression list. */
+  smsSuppressed: z.boolean(),
   tags: z.array(z.string()),
   attributes: z.record(z.string(), z.unknown()),
   createdAt: z.string(),

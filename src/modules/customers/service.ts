@@ -5,12 +5,15 @@ import { notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
+import { suppressionFlags } from '../suppressions/service.js';
 import type { CustomerInput, CustomerListQuery } from './schemas.js';
 
 const { customers } = schema;
 type Row = typeof customers.$inferSelect;
 
-export const toCustomerDto = (c: Row) => ({
+type Flags = { emailSuppressed: boolean; smsSuppressed: boolean };
+
+export const toCustomerDto = (c: Row, flags: Flags) => ({
   id: c.id,
   email: c.email,
   phone: c.phone,
@@ -19,11 +22,15 @@ export const toCustomerDto = (c: Row) => ({
   emailOptIn: c.emailOptIn,
   smsOptIn: c.smsOptIn,
   emailStatus: c.emailStatus,
+  ...flags,
   tags: c.tags,
   attributes: c.attributes,
   createdAt: c.createdAt.toISOString(),
   updatedAt: c.updatedAt.toISOString(),
 });
+
+/** One customer's DTO, saying whether its address and number are on the suppression list. */
+const withFlags = async (tx: Tx, ctx: TenantContext, row: Row) => toCustomerDto(row, (await suppressionFlags(tx, ctx.organizationId, [row]))(row));
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
@@ -37,13 +44,14 @@ export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQ
   if (q.emailOptIn !== undefined) filters.push(eq(customers.emailOptIn, q.emailOptIn));
   if (q.smsOptIn !== undefined) filters.push(eq(customers.smsOptIn, q.smsOptIn));
   const { rows, nextCursor } = await keysetPage(tx, customers, q, filters);
-  return { data: rows.map(toCustomerDto), nextCursor };
+  const flags = await suppressionFlags(tx, ctx.organizationId, rows);
+  return { data: rows.map((r) => toCustomerDto(r, flags(r))), nextCursor };
 }
 
 export async function getCustomer(tx: Tx, ctx: TenantContext, id: string) {
   const [row] = await tx.select().from(customers).where(and(eq(customers.organizationId, ctx.organizationId), eq(customers.id, id)));
   if (!row) throw notFound();
-  return toCustomerDto(row);
+  return withFlags(tx, ctx, row);
 }
 
 const DEFAULTS = { email: null, phone: null, firstName: null, lastName: null, emailOptIn: false, smsOptIn: false, tags: [], attributes: {} };
@@ -57,7 +65,7 @@ export async function createCustomer(tx: Tx, ctx: TenantContext, input: Customer
     .values({ ...columns(input, true), organizationId: ctx.organizationId })
     .returning();
   await recordAudit(tx, ctx, { action: 'customer.created', resourceType: 'customer', resourceId: row.id, changes: { ...input } });
-  return toCustomerDto(row);
+  return withFlags(tx, ctx, row);
 }
 
 /** One statement keyed on (organization_id, id): another organization's id simply matches nothing. */
@@ -69,7 +77,7 @@ export async function updateCustomer(tx: Tx, ctx: TenantContext, id: string, inp
     .returning();
   if (!row) throw notFound();
   await recordAudit(tx, ctx, { action: 'customer.updated', resourceType: 'customer', resourceId: id, changes: { ...input } });
-  return toCustomerDto(row);
+  return withFlags(tx, ctx, row);
 }
 
 export async function deleteCustomer(tx: Tx, ctx: TenantContext, id: string) {

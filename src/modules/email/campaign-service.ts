@@ -1,4 +1,5 @@
 import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
@@ -6,6 +7,7 @@ import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { cancelQueuedJob, rescheduleQueuedJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { requireSender } from '../senders/identity.js';
 import { campaignJobKey } from './sender.js';
 import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
 
@@ -92,7 +94,8 @@ function columns(input: CampaignInput, replace: boolean) {
   return { ...rest, ...(scheduledAt !== undefined && { scheduledAt: scheduledAt === null ? null : new Date(scheduledAt as string) }) } as Partial<typeof campaigns.$inferInsert>;
 }
 
-export async function createCampaign(tx: Tx, ctx: TenantContext, input: CampaignInput) {
+export async function createCampaign(tx: Tx, ctx: TenantContext, input: CampaignInput, config: Config) {
+  if (input.fromEmail) await requireSender(tx, ctx.organizationId, input.fromEmail, config);
   const [row] = await tx
     .insert(campaigns)
     .values({ ...columns(input, true), name: input.name!, organizationId: ctx.organizationId })
@@ -109,13 +112,15 @@ async function lockedOrMissing(tx: Tx, ctx: TenantContext, id: string): Promise<
 }
 
 /** One statement keyed on (organization_id, id) that also refuses a sending or sent campaign. */
-export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, input: CampaignInput, mode: 'replace' | 'patch') {
+export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, input: CampaignInput, mode: 'replace' | 'patch', config: Config) {
   const [row] = await tx
     .update(campaigns)
     .set({ ...columns(input, mode === 'replace'), updatedAt: sql`now()` })
     .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED])))
     .returning();
   if (!row) return lockedOrMissing(tx, ctx, id);
+  // After the keyed update, so another organization's id stays a 404; throwing rolls the update back.
+  if (input.fromEmail) await requireSender(tx, ctx.organizationId, input.fromEmail, config);
   if (row.status === 'scheduled') {
     // A scheduled send waits in the job table; it follows the campaign's new time.
     await rescheduleQueuedJob(tx, ctx.organizationId, campaignJobKey(id), row.scheduledAt);

@@ -13,10 +13,10 @@ export function registerEmailModule(app: App, { config, db }: ModuleDeps) {
   const mailer = createMailer(config);
   const signer = new TokenSigner(config.secrets.encryptionKey);
   app.addHook('onClose', async () => mailer.close());
-  registerCampaignRoutes(app);
+  registerCampaignRoutes(app, config);
   registerSendRoutes(app, { config, mailer, signer });
   registerOutboxRoutes(app, config);
-  registerTrackingRoutes(app, { db, signer });
+  registerTrackingRoutes(app, { db, signer, config });
   registerEmailWebhook(app, { db, config });
   registerAnalyticsRoutes(app);
 }

@@ -15,6 +15,8 @@ export interface OutgoingMail {
   text: string;
   headers: Record<string, string | { prepared: true; value: string }>;
   messageIdHeader: string;
+  /** DKIM signature of the sender's verified domain (see senders/identity.ts). */
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
 }
 
 export interface SendResult {
@@ -36,7 +38,11 @@ export function classifySendError(err: unknown): { permanent: boolean; reply: st
   return { permanent: typeof e.responseCode === 'number' && e.responseCode >= 500, reply };
 }
 
-const toNodemailer = (m: OutgoingMail) => ({
+// The envelope sender (MAIL FROM, hence Return-Path) is always the platform's bounce address,
+// whatever the From header says: bounces come back to us, not to whoever the From names.
+const toNodemailer = (m: OutgoingMail, config: Config) => ({
+  envelope: { from: config.email.bounceAddress, to: m.to },
+  dkim: m.dkim,
   from: m.from,
   to: m.to,
   replyTo: m.replyTo ?? undefined,
@@ -64,7 +70,7 @@ export function createMailer(config: Config): Mailer {
     return {
       kind: 'smtp',
       async send(m) {
-        const info = await transport.sendMail(toNodemailer(m));
+        const info = await transport.sendMail(toNodemailer(m, config));
         const response = String(info.response ?? '');
         return { providerMessageId: /queued as\s+<?([^\s>]+)/i.exec(response)?.[1] ?? null, response };
       },
@@ -76,7 +82,7 @@ export function createMailer(config: Config): Mailer {
   return {
     kind: 'outbox',
     async send(m) {
-      const info = await transport.sendMail(toNodemailer(m));
+      const info = await transport.sendMail(toNodemailer(m, config));
       const dir = outboxDir(config, m.organizationId);
       if (!made.has(dir)) {
         mkdirSync(dir, { recursive: true });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
 import { cancelCampaign, composeTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
@@ -9,6 +10,14 @@ export const TestSendBody = z
   .meta({ example: { to: 'me@acme.example' } });
 
 export function registerSendRoutes(app: App, deps: TestSendDeps) {
+  // Counts the previews that would go out: a foreign id (404) or a refused sender or recipient (400) costs nothing.
+  const throttleTestSends = perOrganization(app, {
+    name: 'test-send',
+    max: deps.config.email.testSendsPerHour,
+    windowMs: 3600_000,
+    message: 'Too many test sends for this organization; try again later',
+  });
+
   app.post('/api/email-campaigns/:id/send', {
     config: { access: 'org' },
     schema: {
@@ -18,7 +27,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
       response: { 202: CampaignOut, 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      const out = await req.tenant((tx, ctx) => sendCampaign(tx, ctx, req.params.id));
+      const out = await req.tenant((tx, ctx) => sendCampaign(tx, ctx, req.params.id, deps.config));
       req.server.jobs?.poke();
       return reply.code(202).send(out);
     },
@@ -34,13 +43,18 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
     config: { access: 'org' },
     schema: {
       tags,
-      summary: 'Send one preview of the campaign to one address',
+      summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization)",
       params: IdParams,
       body: TestSendBody,
-      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 503: ErrorOut, ...orgErrors },
+      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 429: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      const mail = await req.tenant((tx, ctx) => composeTestEmail(tx, ctx, req.params.id, req.body.to, deps));
+      // Throttled inside the transaction: a 429 rolls the audit entry back with it.
+      const mail = await req.tenant(async (tx, ctx) => {
+        const composed = await composeTestEmail(tx, ctx, req.params.id, req.body.to, deps);
+        await throttleTestSends(req, reply);
+        return composed;
+      });
       return reply.code(202).send(await sendComposedTest(mail, deps));
     },
   });

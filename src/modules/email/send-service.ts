@@ -6,6 +6,8 @@ import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { requireSender, withIdentity } from '../senders/identity.js';
+import { isSuppressed } from '../suppressions/service.js';
 import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
 import { composeMessage, prepareCampaign } from './compose.js';
 import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
@@ -24,10 +26,11 @@ async function conflictOrMissing(tx: Tx, ctx: TenantContext, id: string, verb: s
  * draft → sending (or scheduled when scheduledAt is in the future) and a send job, in one
  * transaction. Only a draft can be sent, so a second send is a 409.
  */
-export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string) {
+export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string, config: Config) {
   const current = await findCampaign(tx, ctx.organizationId, id);
   if (!current) throw notFound();
   if (current.status === 'draft') {
+    await requireSender(tx, ctx.organizationId, current.fromEmail, config);
     const missing = [!current.subject.trim() && 'subject', !current.html.trim() && 'html'].filter(Boolean) as string[];
     if (missing.length) {
       throw new AppError('validation_failed', 'The campaign is not ready to send', missing.map((path) => ({ in: 'body', path, message: 'Required before sending' })));
@@ -72,14 +75,35 @@ export interface TestSendDeps {
 }
 
 /**
- * One preview to one address, rendered for the organization's customer with that address when
- * there is one (else with empty fields). Not recorded as a campaign message; its links are the
- * original ones and its unsubscribe link is inert. Composed (and audited) in the transaction;
- * sent by sendComposedTest after it commits, so no transaction waits on the mail server.
+ * A test send may only reach a member of this organization whose address is verified (so it
+ * cannot mail strangers), never a suppressed address. `memberships join users` for this
+ * organization, email columns only: it keeps working when users are behind RLS.
+ */
+async function assertTestRecipient(tx: Tx, ctx: TenantContext, to: string) {
+  const member = await tx.execute(sql`select 1 from memberships m join users u on u.id = m.user_id
+    where m.organization_id = ${ctx.organizationId} and lower(u.email) = lower(${to}) and u.email_verified_at is not null limit 1`);
+  if (!(member as unknown as { rows: unknown[] }).rows.length) {
+    throw new AppError('recipient_not_allowed', "Test sends go only to a verified email address of one of this organization's members", [
+      { in: 'body', path: 'to', message: 'Not a verified member address' },
+    ]);
+  }
+  if (await isSuppressed(tx, ctx.organizationId, 'email', to)) {
+    throw new AppError('recipient_not_allowed', 'This address is on the suppression list', [{ in: 'body', path: 'to', message: 'Suppressed' }]);
+  }
+}
+
+/**
+ * One preview to one member's address, rendered for the organization's customer with that address
+ * when there is one (else with empty fields), from a verified sender. Not recorded as a campaign
+ * message; its links are the original ones and its unsubscribe link is inert. Composed (and
+ * audited) in the transaction; sent by sendComposedTest after it commits, so no transaction waits
+ * on the mail server.
  */
 export async function composeTestEmail(tx: Tx, ctx: TenantContext, id: string, to: string, deps: TestSendDeps) {
   const campaign = await findCampaign(tx, ctx.organizationId, id);
   if (!campaign) throw notFound();
+  const identity = await requireSender(tx, ctx.organizationId, campaign.fromEmail, deps.config);
+  await assertTestRecipient(tx, ctx, to);
   const [customer] = await tx
     .select()
     .from(schema.customers)
@@ -92,7 +116,7 @@ export async function composeTestEmail(tx: Tx, ctx: TenantContext, id: string, t
     { preview: true },
   );
   await recordAudit(tx, ctx, { action: 'email_campaign.test_sent', resourceType: 'email_campaign', resourceId: id, changes: { to } });
-  return { ...mail, subject: `[Test] ${mail.subject}` };
+  return withIdentity({ ...mail, subject: `[Test] ${mail.subject}` }, identity);
 }
 
 export async function sendComposedTest(mail: OutgoingMail, deps: TestSendDeps) {

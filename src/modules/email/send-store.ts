@@ -51,6 +51,8 @@ export async function beginSend(tx: Tx, org: string, campaignId: string): Promis
       select c.organization_id, ${campaignId}, c.id, c.email from customers c
       where c.organization_id = ${org}
         and c.email is not null and c.email_opt_in and c.unsubscribed_at is null and c.email_status = 'active'
+        and not exists (select 1 from suppressions s
+          where s.organization_id = c.organization_id and s.channel = 'email' and s.address = lower(c.email))
         and (cardinality(${arr(tags)}::text[]) = 0 or c.tags && ${arr(tags)}::text[])
       order by c.id
       on conflict do nothing`);
@@ -135,6 +137,14 @@ export async function recordOutcomes(tx: Tx, org: string, outcomes: Outcome[]) {
       select ${org}, v.id, case when v.status = 'failed' then 'failed' else 'deferred' end, jsonb_build_object('error', v.error, 'source', 'smtp')
       from unnest(${arr(failures.map((o) => o.id))}::uuid[], ${arr(failures.map((o) => o.status))}::text[], ${arr(failures.map((o) => o.error!))}::text[]) as v(id, status, error)`);
   }
+}
+
+/** The campaign cannot be sent (its sender is no longer verified): failed, queued messages cancelled. */
+export async function failSend(tx: Tx, org: string, campaignId: string, error: string) {
+  await tx.execute(sql`update email_messages set status = 'cancelled', updated_at = now()
+    where organization_id = ${org} and campaign_id = ${campaignId} and status in ('queued', 'sending')`);
+  await tx.execute(sql`update email_campaigns set status = 'failed', failed_at = now(), error = ${error}, updated_at = now()
+    where organization_id = ${org} and id = ${campaignId} and status = 'sending'`);
 }
 
 /** What is left once nothing is claimable: the next retry time, if any message still waits for one. */

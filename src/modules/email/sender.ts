@@ -3,7 +3,8 @@ import type { Database } from '../../db/index.js';
 import type { JobHandler } from '../../jobs/queue.js';
 import { composeMessage, prepareCampaign, type PreparedCampaign } from './compose.js';
 import { classifySendError, type Mailer } from './mailer.js';
-import { beginSend, claimMessages, finishSend, recordOutcomes, remaining, type Claimed, type Outcome } from './send-store.js';
+import { senderIdentity, withIdentity, type SendingIdentity } from '../senders/identity.js';
+import { beginSend, claimMessages, failSend, finishSend, recordOutcomes, remaining, type Claimed, type Outcome } from './send-store.js';
 import type { TokenSigner } from './tokens.js';
 
 export const CAMPAIGN_QUEUE = 'email.campaign';
@@ -50,6 +51,12 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
     const begun = await db.withTenant(org, (tx) => beginSend(tx, org, campaignId));
     if (begun.kind === 'done') return;
     if (begun.kind === 'later') return { retryAt: begun.at };
+    // Checked when the send was asked for; checked again here, since a sender can be removed meanwhile.
+    const identity = await db.withTenant(org, (tx) => senderIdentity(tx, org, begun.content.fromEmail, config));
+    if (!identity) {
+      await db.withTenant(org, (tx) => failSend(tx, org, campaignId, 'The sender address is not verified'));
+      return;
+    }
     const prepared = prepareCampaign(begun.content);
 
     const concurrency = config.email.concurrency;
@@ -89,7 +96,7 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
       return claiming;
     };
     const start = (m: Claimed) => {
-      const p = sendOne(deps, prepared, m).then((o) => void outcomes.push(o));
+      const p = sendOne(deps, prepared, m, identity).then((o) => void outcomes.push(o));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     };
@@ -131,11 +138,11 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
   };
 }
 
-async function sendOne(deps: SenderDeps, prepared: PreparedCampaign, m: Claimed): Promise<Outcome> {
+async function sendOne(deps: SenderDeps, prepared: PreparedCampaign, m: Claimed, identity: SendingIdentity): Promise<Outcome> {
   const { config } = deps;
   let mail;
   try {
-    mail = composeMessage(prepared, m, deps.signer, config);
+    mail = withIdentity(composeMessage(prepared, m, deps.signer, config), identity);
   } catch (err) {
     // A template that cannot render for this recipient will not render on a retry either.
     return { id: m.messageId, status: 'failed', error: `Template error: ${(err as Error).message}`.slice(0, 1000) };

@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
-import type { Database, Tx } from '../../db/index.js';
-import { embeddableHeaders, htmlPageHeaders } from '../../http/security-headers.js';
-import { type App } from '../../http/types.js';
-import { escapeHtml } from './templates.js';
-import type { TokenClaims, TokenSigner } from './tokens.js';
-import { rowsOf } from './send-store.js';
 import { z } from 'zod';
+import type { Config } from '../../config.js';
+import type { Database, Tx } from '../../db/index.js';
+import { embeddableHeaders } from '../../http/security-headers.js';
+import { type App } from '../../http/types.js';
+import { page, pageHeaders } from '../../lib/html-page.js';
+import { suppressMessageRecipients } from '../suppressions/service.js';
+import type { TokenClaims, TokenSigner, VerifiedClaims } from './tokens.js';
+import { rowsOf } from './send-store.js';
 
 // Tracking pixel, click redirect and unsubscribe: public routes reached only with a token that
 // names (encrypted and signed) the organization and message. Each effect runs inside that
@@ -41,7 +43,10 @@ async function recordClick(tx: Tx, c: TokenClaims): Promise<string | null> {
   return url;
 }
 
-/** Clears this organization's customer's email opt-in; the same address in another organization is another row, untouched. */
+/**
+ * Clears this organization's customer's email opt-in and suppresses the address the message went
+ * to, so no later customer row with that address is mailed; another organization is untouched.
+ */
 export async function unsubscribeMessage(tx: Tx, organizationId: string, messageId: string, source: string) {
   const [m] = rowsOf<{ customer_id: string | null; first: boolean }>(
     await tx.execute(sql`
@@ -54,6 +59,7 @@ export async function unsubscribeMessage(tx: Tx, organizationId: string, message
     await tx.execute(sql`update customers set email_opt_in = false, unsubscribed_at = coalesce(unsubscribed_at, now()), updated_at = now()
       where organization_id = ${organizationId} and id = ${m.customer_id}`);
   }
+  await suppressMessageRecipients(tx, organizationId, [{ messageId, reason: 'unsubscribed' }], source === 'link' ? 'unsubscribe_link' : source);
   if (m.first) {
     await tx.execute(sql`insert into email_events (organization_id, message_id, type, payload)
       values (${organizationId}, ${messageId}, 'unsubscribe', ${JSON.stringify({ source })}::jsonb)`);
@@ -61,21 +67,18 @@ export async function unsubscribeMessage(tx: Tx, organizationId: string, message
   return true;
 }
 
-// The pages' only style; their Content-Security-Policy allows exactly this stylesheet (by hash) and no script.
-const PAGE_CSS = 'body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}button{font-size:1rem;padding:.5rem 1rem}';
-const pageHeaders = htmlPageHeaders(PAGE_CSS);
+export function registerTrackingRoutes(app: App, { db, signer, config }: { db: Database; signer: TokenSigner; config: Config }) {
+  // Open and click tokens live as long as real mail is read (TRACKING_TOKEN_TTL_DAYS); unsubscribe links never expire.
+  const ttlSeconds = config.email.trackingTokenTtlDays * 86_400;
+  const live = (c: VerifiedClaims | null) => (c && Date.now() / 1000 - c.issuedAt <= ttlSeconds ? c : null);
 
-const page = (title: string, body: string) =>
-  `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>` +
-  `<style>${PAGE_CSS}</style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
-
-export function registerTrackingRoutes(app: App, { db, signer }: { db: Database; signer: TokenSigner }) {
   app.get('/api/t/open/:token', {
     config: { access: 'public' },
     helmet: embeddableHeaders,
-    schema: { tags: ['tracking'], summary: 'Open pixel (1×1 GIF); records an open', params: TokenParams },
+    schema: { tags: ['tracking'], summary: 'Open pixel (1×1 GIF, always); records an open for a live signed token', params: TokenParams },
     handler: async (req, reply) => {
-      const c = signer.verify(req.params.token, 'open');
+      // The image is served whatever the token: a broken image in an old mail helps nobody. Only a live token records.
+      const c = live(signer.verify(req.params.token, 'open'));
       if (c) await db.withTenant(c.organizationId, (tx) => recordOpen(tx, c)).catch((err) => req.log.warn({ err }, 'open not recorded'));
       return reply.type('image/gif').header('cache-control', 'no-store, private').send(GIF);
     },
@@ -83,10 +86,14 @@ export function registerTrackingRoutes(app: App, { db, signer }: { db: Database;
 
   app.get('/api/t/click/:token', {
     config: { access: 'public' },
-    schema: { tags: ['tracking'], summary: "302 to the link's original URL; records a click (never redirects anywhere else)", params: TokenParams },
+    helmet: pageHeaders,
+    schema: { tags: ['tracking'], summary: "302 to the link's original URL; records a click (never redirects anywhere else; 410 once the link has expired)", params: TokenParams },
     handler: async (req, reply) => {
-      const c = signer.verify(req.params.token, 'click');
-      const url = c ? await db.withTenant(c.organizationId, (tx) => recordClick(tx, c)) : null;
+      const signed = signer.verify(req.params.token, 'click');
+      if (signed && !live(signed)) {
+        return reply.code(410).type('text/html').header('cache-control', 'no-store').send(page('Link expired', '<p>This link has expired.</p>'));
+      }
+      const url = signed ? await db.withTenant(signed.organizationId, (tx) => recordClick(tx, signed)) : null;
       if (!url) return reply.code(404).type('application/json').send({ error: 'Not found', code: 'not_found' });
       return reply.header('cache-control', 'no-store, private').redirect(url, 302);
     },
@@ -110,7 +117,8 @@ export function registerTrackingRoutes(app: App, { db, signer }: { db: Database;
   app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body));
     scope.post('/api/unsubscribe/:token', {
-      config: { access: 'public' },
+      // Token-authenticated, not a cookie route: a browser mail client posts it cross-site (RFC 8058).
+      config: { access: 'public', csrf: false },
       helmet: pageHeaders,
       schema: { tags: ['tracking'], summary: 'Unsubscribe (RFC 8058 one-click POST)', params: TokenParams },
       handler: async (req, reply) => {

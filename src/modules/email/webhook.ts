@@ -6,6 +6,7 @@ import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
 import { ErrorOut, type App } from '../../http/types.js';
+import { suppressMessageRecipients } from '../suppressions/service.js';
 import { arr, rowsOf } from './send-store.js';
 
 /**
@@ -124,6 +125,10 @@ async function applyEvents(tx: Tx, org: string, items: Resolved[]) {
       unsubscribed_at = case when c.unsubscribed then coalesce(cu.unsubscribed_at, now()) else cu.unsubscribed_at end,
       updated_at = now()
     from c where cu.organization_id = ${org} and cu.id = c.customer_id`);
+  // The same effects on the suppression list, which outlives the customer row (deleted, renamed, re-imported).
+  const REASON = { bounce: 'bounced', spamreport: 'complained', unsubscribe: 'unsubscribed', group_unsubscribe: 'unsubscribed' } as const;
+  const consent = rows.filter((r) => Object.hasOwn(REASON, r.t)).map((r) => ({ messageId: r.m, reason: REASON[r.t as keyof typeof REASON] }));
+  await suppressMessageRecipients(tx, org, consent, 'sendgrid');
   return todo.length;
 }
 
