@@ -205,7 +205,7 @@ export async function invite(app: App, owner: Actor, address: string, role: 'adm
  * Adds a new user to the owner's organization the real way — sign up, confirm the address, invite,
  * accept with the token from the invitation mail — and returns that user signed in, in that organization.
  */
-export async function addMember(app: App, owner: Actor, role: 'admin' | 'member', label = role): Promise<Actor> {
+export async function addMember(app: App, owner: Actor, role: 'admin' | 'member', label: string = role): Promise<Actor> {
   const user = await signUpWithoutOrg(app, label);
   const { token } = await invite(app, owner, user.email, role);
   const acc = await app.inject({ method: 'POST', url: `/api/invitations/${token}/accept`, headers: user.headers });
