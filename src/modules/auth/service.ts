@@ -2,7 +2,7 @@ import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { schema, type Database, type Role, type Tx } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
 import type { Principal } from '../../http/access.js';
-import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToken, sha256, verifyPassword } from './crypto.js';
+import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToken, verifyPassword } from './crypto.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 export const VERIFY_EMAIL_TTL_MS = 48 * 3600 * 1000;
@@ -102,9 +102,9 @@ export async function signIn(
   const account = await accountByEmail(db, input.email);
   const ok = account ? await verifyPassword(account.password_hash, input.password) : await dummyVerify(input.password);
   if (!account || !ok) throw new AppError('unauthorized', 'Invalid email or password');
+  // Rotation: the session presented with the sign-in ends (whoever's it was); a fresh token is issued.
+  if (meta.previousToken) await signOut(db, meta.previousToken);
   return db.withUser({ id: account.id }, async (tx) => {
-    // Rotation: the session presented with the sign-in (if it is this user's) ends; a fresh token is issued.
-    if (meta.previousToken) await tx.delete(sessions).where(eq(sessions.tokenHash, sha256(meta.previousToken)));
     const [first] = await tx.select({ organizationId: memberships.organizationId }).from(memberships)
       .where(eq(memberships.userId, account.id)).orderBy(asc(memberships.createdAt)).limit(1);
     const session = await insertSession(tx, account.id, first?.organizationId ?? null, meta);
