@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
+import { accountMailerFor } from '../src/modules/auth/mail.js';
 import type { App } from '../src/http/types.js';
 
 /** The server under test, on PGlite by default or on a fresh PostgreSQL database when DATABASE_URL is set. */
@@ -72,15 +73,25 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Where each test server's local outbox lives, so helpers can read the account mail it sent. */
-const outboxes = new WeakMap<App, string>();
+/**
+ * The account mail each test server sent, as the mailer was handed it (so tests whose server sends
+ * through SMTP still read their verification and invitation links). The outbox test reads the files.
+ */
+const sentMail = new WeakMap<App, string[]>();
 
 export async function createTestApp(opts: { config?: Partial<Config>; poolSize?: number } = {}): Promise<TestApp> {
   const tdb = await createTestDatabase({ poolSize: opts.poolSize });
   const config = testConfig(opts.config);
   const app = await buildServer({ config, db: tdb.db, logger: false });
   await app.ready();
-  outboxes.set(app, path.join(config.dataDir, 'outbox', '_account'));
+  const sent: string[] = [];
+  sentMail.set(app, sent);
+  const mailer = accountMailerFor(app, config);
+  const send = mailer.send.bind(mailer);
+  mailer.send = (mail) => {
+    sent.push(`To: ${mail.to}\nSubject: ${mail.subject}\n\n${mail.lines.join('\n\n')}`);
+    return send(mail);
+  };
   return {
     app,
     db: tdb.db,
@@ -114,33 +125,12 @@ let seq = 0;
 const uniqueEmail = (label: string) => `${label}-${Date.now().toString(36)}-${++seq}@example.test`;
 export const TEST_PASSWORD = 'correct horse battery';
 
-/** The text of a raw .eml: its headers, then every part decoded by its own Content-Transfer-Encoding. */
-function decodeMail(raw: string): string {
-  const text = raw.replace(/\r\n/g, '\n');
-  const out = [text.slice(0, text.indexOf('\n\n'))];
-  const boundary = /boundary="?([^";\n]+)"?/i.exec(text)?.[1];
-  const parts = boundary ? text.split(`--${boundary}`).slice(1) : [text];
-  for (const part of parts) {
-    const cut = part.indexOf('\n\n');
-    if (cut < 0) continue;
-    const [head, body] = [part.slice(0, cut), part.slice(cut + 2)];
-    const cte = /Content-Transfer-Encoding:\s*([\w-]+)/i.exec(head)?.[1]?.toLowerCase();
-    if (cte === 'base64') out.push(Buffer.from(body.replace(/\s/g, ''), 'base64').toString('utf8'));
-    else if (cte === 'quoted-printable') out.push(body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
-    else out.push(body);
-  }
-  return out.join('\n');
-}
-
-/** Account mail (verification, reset, invitation) the server wrote to its local outbox for an address, oldest first. */
+/** Account mail (verification, reset, invitation) the server sent to an address, oldest first. */
 export function accountMailTo(app: App, address: string): string[] {
-  const dir = outboxes.get(app);
-  if (!dir) throw new Error('accountMailTo: only for servers made by createTestApp');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .sort()
-    .map((f) => decodeMail(readFileSync(path.join(dir, f), 'utf8')))
-    .filter((m) => new RegExp(`^To: .*${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'im').test(m));
+  const sent = sentMail.get(app);
+  if (!sent) throw new Error('accountMailTo: only for servers made by createTestApp');
+  const to = `To: ${address}`.toLowerCase();
+  return sent.filter((m) => m.slice(0, m.indexOf('\n')).toLowerCase() === to);
 }
 
 /** The token of the latest mail to the address whose text matches the pattern (its first group); polls briefly, since some mail is sent after the response. */

@@ -3,6 +3,8 @@
  * invitations are accepted only through their own token, API keys neither mint keys nor change
  * membership and die with their maker's membership, and role changes want a recent sign-in.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accountMailTo, addMember, cookieFrom, createApiKey, createTestApp, INVITATION_LINK, invite, signUpWithOrg, signUpWithoutOrg,
@@ -107,9 +109,16 @@ describe('email ownership and invitations', () => {
     const { token } = await invite(t.app, owner, addr, 'member');
     expect((await accept(token, user.headers)).statusCode).toBe(403);
 
-    // The verification mail went to the address, with a link to the API.
+    // The verification mail went to the address, with a link to the API, into the account outbox
+    // (no organization's outbox lists it: the link is a credential).
     const mails = accountMailTo(t.app, addr);
     expect(mails.some((m) => VERIFY_LINK.test(m))).toBe(true);
+    const dir = path.join(t.config.dataDir, 'outbox', '_account');
+    const files = readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'utf8')).filter((m) => m.includes(`To: ${addr}`) && m.includes('Subject: Confirm your email address'));
+    expect(files).toHaveLength(1);
+    expect(files[0].replace(/=\r?\n/g, '')).toContain('/api/auth/verify-email?token=3D');
+    const outbox = await t.app.inject({ url: '/api/email/outbox', headers: owner.headers });
+    expect(outbox.body).not.toContain(addr);
     const verifyToken = await tokenFromMail(t.app, addr, VERIFY_LINK);
     const confirm = await post('/api/auth/verify-email', {}, { token: verifyToken });
     expect(confirm.statusCode, confirm.body).toBe(200);
