@@ -84,6 +84,19 @@ describe('passwords', () => {
     expect((await signIn(t, owner.email, NEW_PASSWORD)).statusCode).toBe(200);
   });
 
+  it('an address squatted by an unconfirmed sign-up is taken back by its owner through a reset: confirmed, squatter signed out', async () => {
+    const addr = `squatted-${Date.now()}@example.test`;
+    const squat = await post(t, '/api/auth/sign-up', { email: addr, password: 'squatter passphrase', name: 'Squatter' });
+    const squatter = { cookie: cookieFrom(squat) };
+    expect((await post(t, '/api/auth/password-reset', { email: addr })).statusCode).toBe(202);
+    const token = await tokenFromMail(t.app, addr, RESET_TOKEN);
+    expect((await post(t, '/api/auth/password-reset/confirm', { token, password: NEW_PASSWORD })).statusCode).toBe(204);
+    expect(await sessionStatus(squatter)).toBe(401);
+    expect((await signIn(t, addr, 'squatter passphrase')).statusCode).toBe(401);
+    const mine = { cookie: cookieFrom(await signIn(t, addr, NEW_PASSWORD)) };
+    expect((await t.app.inject({ url: '/api/auth/session', headers: mine })).json().user.emailVerified).toBe(true);
+  });
+
   it('change: the current password is required; other sessions end, this one stays', async () => {
     const owner = await signUpWithOrg(t.app, 'change');
     const other = { cookie: cookieFrom(await signIn(t, owner.email, TEST_PASSWORD)) };
