@@ -28,6 +28,9 @@ const EnvSchema = z.object({
   SIGN_IN_MAX_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   SIGN_IN_MAX_PER_IP: z.coerce.number().int().min(1).default(50),
   SIGN_IN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(15 * 60),
+  SIGN_IN_ACCOUNT_BACKOFF_AFTER: z.coerce.number().int().min(1).default(100),
+  SIGN_IN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
+  RECENT_SIGN_IN_MINUTES: z.coerce.number().int().min(1).default(15),
   // Email: no SMTP_URL → messages go to the local outbox folder in DATA_DIR.
   SMTP_URL: z.string().url().optional(),
   EMAIL_FROM: z.email().default('no-reply@switchboard.local'),
@@ -59,7 +62,14 @@ export type Config = {
   metricsToken?: string;
   bodyLimitBytes: number;
   importLimitBytes: number;
-  signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number };
+  /**
+   * Sign-in throttling. maxPerAccount counts failures per (account, client address) pair; past
+   * accountBackoffAfter failures on an account from all addresses, every address gets one attempt
+   * per backoffSeconds for it (slowed, never locked: a fresh address can always try).
+   */
+  signIn: { maxPerAccount: number; maxPerIp: number; windowSeconds: number; accountBackoffAfter: number; backoffSeconds: number };
+  /** How long a sign-in counts as recent for sensitive changes (member roles). */
+  recentSignInMinutes: number;
   email: {
     smtpUrl?: string;
     from: string;
@@ -127,7 +137,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsToken: e.METRICS_TOKEN,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     importLimitBytes: e.IMPORT_LIMIT_BYTES,
-    signIn: { maxPerAccount: e.SIGN_IN_MAX_PER_ACCOUNT, maxPerIp: e.SIGN_IN_MAX_PER_IP, windowSeconds: e.SIGN_IN_WINDOW_SECONDS },
+    signIn: {
+      maxPerAccount: e.SIGN_IN_MAX_PER_ACCOUNT,
+      maxPerIp: e.SIGN_IN_MAX_PER_IP,
+      windowSeconds: e.SIGN_IN_WINDOW_SECONDS,
+      accountBackoffAfter: e.SIGN_IN_ACCOUNT_BACKOFF_AFTER,
+      backoffSeconds: e.SIGN_IN_BACKOFF_SECONDS,
+    },
+    recentSignInMinutes: e.RECENT_SIGN_IN_MINUTES,
     email: {
       smtpUrl: e.SMTP_URL,
       from: e.EMAIL_FROM,

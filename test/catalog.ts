@@ -7,8 +7,12 @@ import type { Database } from '../src/db/index.js';
  * organization_id and obey the tenant rules. Adding a name here is a reviewed decision (ARCHITECTURE.md,
  * "Schema rules"): a platform table is readable by the runtime role without a tenant.
  * processed_webhook_events has an (informational, nullable) organization_id but is a platform dedupe table.
+ * users, sessions and user_tokens are account tables under RLS keyed on app.user_id (schema-rules holds them to it).
  */
-export const PLATFORM_TABLES = ['organizations', 'users', 'sessions', 'processed_webhook_events', 'schema_migrations'];
+export const PLATFORM_TABLES = ['organizations', 'users', 'sessions', 'user_tokens', 'processed_webhook_events', 'schema_migrations'];
+
+/** Account tables: RLS enabled and forced, policies keyed on app.user_id (users also: co-members of app.org_id). */
+export const ACCOUNT_TABLES = ['users', 'sessions', 'user_tokens'];
 
 export interface TableInfo {
   name: string;

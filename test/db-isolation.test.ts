@@ -33,7 +33,9 @@ interface ForeignKey {
 
 const A: Org = { id: randomUUID(), label: 'a' };
 const B: Org = { id: randomUUID(), label: 'b' };
-const userIds = [randomUUID(), randomUUID()];
+const userIds: string[] = [randomUUID(), randomUUID()];
+/** An account with no membership anywhere: no tenant transaction may see it, its sessions or its hash. */
+const outsider: string = randomUUID();
 const ROWS_PER_TABLE = 2;
 
 let tdb: TestDatabase;
@@ -113,11 +115,11 @@ async function seedOrganization(org: Org) {
           const pairs = fk.cols.map((c, i) => [c, fk.refCols[i]] as const).filter(([c]) => c !== 'organization_id');
           if (pairs.length === 0) continue;
           const refHasOrg = columnsOf(fk.ref).some((c) => c.name === 'organization_id');
-          const candidates = await rowsOf(
-            tx,
-            sql`SELECT ${list(pairs.map(([, r]) => sql`${ident(r)}::text AS ${ident(r)}`))} FROM ${ident(fk.ref)}
-                ${refHasOrg ? sql`WHERE organization_id = ${org.id}` : sql``} ORDER BY 1 LIMIT 10`,
-          );
+          // Account rows (users) are under RLS keyed on the user: the seed points at the seeded users it knows.
+          const candidates: Record<string, string>[] = fk.ref === 'users' && pairs.length === 1
+            ? userIds.map((id) => ({ [pairs[0][1]]: id }))
+            : await rowsOf(tx, sql`SELECT ${list(pairs.map(([, r]) => sql`${ident(r)}::text AS ${ident(r)}`))} FROM ${ident(fk.ref)}
+                ${refHasOrg ? sql`WHERE organization_id = ${org.id}` : sql``} ORDER BY 1 LIMIT 10`);
           const pick = candidates.length ? candidates[k % candidates.length] : null;
           for (const [c, r] of pairs) values.set(c, pick ? pick[r] : null);
         }
@@ -146,6 +148,12 @@ beforeAll(async () => {
     `INSERT INTO users (id, email, name, password_hash) VALUES ($1, 'u0@example.test', 'u0', 'x'), ($2, 'u1@example.test', 'u1', 'x')`,
     userIds,
   );
+  await db.owner.query(`INSERT INTO users (id, email, name, password_hash) VALUES ($1, 'outsider@example.test', 'outsider', '$argon2id$secret')`, [outsider]);
+  await db.owner.query(
+    `INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ('h0', $1, now() + interval '1 day'), ('h1', $2, now() + interval '1 day'), ('h2', $3, now() + interval '1 day')`,
+    [userIds[0], userIds[1], outsider],
+  );
+  await db.owner.query(`INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES ($1, 'password_reset', 'th', 'outsider@example.test', now() + interval '1 hour')`, [outsider]);
   tables = await tenantTables(db);
   columns = (
     await db.owner.query<any>(
@@ -471,5 +479,53 @@ describe('processed webhook events', () => {
     expect(await db.withPlatform((tx) => rowsOf(tx, sql`select * from processed_webhook_events`))).toEqual([]);
     // Recording an event under another organization's id is refused.
     await expect(db.withTenant(A.id, (tx) => insert(tx, B, `evt-${randomUUID()}`))).rejects.toThrow();
+  });
+});
+
+describe('account tables (users, sessions, user_tokens) under RLS', () => {
+  it('a tenant transaction that forgets its filter sees only co-members, only its user’s sessions, and no password hash', async () => {
+    const seen = await db.withTenant(A.id, async (tx) => ({
+      users: (await rowsOf<{ id: string }>(tx, sql`SELECT id::text AS id FROM users`)).map((r) => r.id).sort(),
+      sessions: (await rowsOf<{ user_id: string }>(tx, sql`SELECT user_id::text FROM sessions`)).map((r) => r.user_id),
+      tokens: await rowsOf(tx, sql`SELECT * FROM user_tokens`),
+      joined: await rowsOf(tx, sql`SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id`),
+    }), { userId: userIds[0] });
+    // Both seeded users are members of A; the outsider is nobody's co-member.
+    expect(seen.users).not.toContain(outsider);
+    expect(seen.users.every((u) => userIds.includes(u))).toBe(true);
+    expect(seen.sessions).toEqual([userIds[0]]);
+    expect(seen.tokens).toEqual([]);
+    expect(seen.joined.length).toBeGreaterThan(0);
+    expect(JSON.stringify(seen)).not.toContain('outsider');
+
+    const err = await refusal(() => db.withTenant(A.id, (tx) => tx.execute(sql`SELECT password_hash FROM users`), { userId: userIds[0] }), 'read password_hash');
+    expect(err.code).toBe('42501');
+    const star = await refusal(() => db.withTenant(A.id, (tx) => tx.execute(sql`SELECT * FROM users`)), 'select * from users');
+    expect(star.code).toBe('42501');
+  });
+
+  it('without a user set, no account row, session or token is visible; updates and deletes touch nothing foreign', async () => {
+    await db.withPlatform(async (tx) => {
+      expect(await rowsOf(tx, sql`SELECT id FROM users`)).toEqual([]);
+      expect(await rowsOf(tx, sql`SELECT id FROM sessions`)).toEqual([]);
+      expect(await rowsOf(tx, sql`SELECT id FROM user_tokens`)).toEqual([]);
+    });
+    const touched = await db.withTenant(A.id, async (tx) => ({
+      sessions: await rowsOf(tx, sql`DELETE FROM sessions WHERE user_id = ${outsider} RETURNING id`),
+      users: await rowsOf(tx, sql`UPDATE users SET name = 'pwned' WHERE id = ${outsider} RETURNING id`),
+    }), { userId: userIds[0] });
+    expect(touched).toEqual({ sessions: [], users: [] });
+    const [row] = await db.owner.query<{ name: string; n: number }>(
+      `SELECT name, (SELECT count(*)::int FROM sessions WHERE user_id = $1) AS n FROM users WHERE id = $1`, [outsider]);
+    expect(row).toEqual({ name: 'outsider', n: 1 });
+  });
+
+  it('a user sees their own row and sessions only; sign-in reads one hash by address through the reviewed function', async () => {
+    await db.withUser({ id: outsider }, async (tx) => {
+      expect((await rowsOf<{ id: string }>(tx, sql`SELECT id::text AS id FROM users`)).map((r) => r.id)).toEqual([outsider]);
+      expect(await rowsOf(tx, sql`SELECT id FROM sessions`)).toHaveLength(1);
+    });
+    const found = await db.withPlatform((tx) => rowsOf<{ id: string; password_hash: string }>(tx, sql`SELECT id::text, password_hash FROM sb_sign_in_lookup('OUTSIDER@example.test')`));
+    expect(found).toEqual([{ id: outsider, password_hash: '$argon2id$secret' }]);
   });
 });

@@ -27,6 +27,9 @@ beforeAll(async () => {
     );
   }
 });
+/** The campaign's messages (the sink also receives the account mail of sign-up). */
+const campaignMail = () => sink.messages.filter((m) => String(m.to[0]).endsWith('@shared.example'));
+
 afterAll(async () => {
   await t?.close();
   await sink?.close();
@@ -39,9 +42,9 @@ it('a restart in the middle of a 2,000-recipient send ends with every recipient 
   expect((await t.app.inject({ method: 'POST', url: `/api/email-campaigns/${c.id}/send`, headers: a.headers })).statusCode).toBe(202);
 
   const first = createJobRunner({ db: t.db, config: t.config }).start();
-  await waitFor(() => sink.messages.length >= 300, 60_000, 5);
+  await waitFor(() => campaignMail().length >= 300, 60_000, 5);
   await first.stop();
-  const atStop = sink.messages.length;
+  const atStop = campaignMail().length;
   expect(atStop).toBeLessThan(N);
   const mid = (await t.app.inject({ url: `/api/email/campaigns/${c.id}`, headers: a.headers })).json();
   expect(mid.status).toBe('sending');
@@ -54,7 +57,7 @@ it('a restart in the middle of a 2,000-recipient send ends with every recipient 
   } finally {
     await second.stop();
   }
-  const recipients = sink.messages.map((m) => m.to[0]);
+  const recipients = campaignMail().map((m) => m.to[0]);
   expect(recipients).toHaveLength(N);
   expect(new Set(recipients).size).toBe(N);
   for (let i = 1; i <= N; i++) expect(recipients).toContain(`r${i}@shared.example`);

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
+import { accountMailerFor } from '../src/modules/auth/mail.js';
 import type { App, DnsResolver } from '../src/http/types.js';
 
 /** The server under test, on PGlite by default or on a fresh PostgreSQL database when DATABASE_URL is set. */
@@ -72,11 +73,25 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * The account mail each test server sent, as the mailer was handed it (so tests whose server sends
+ * through SMTP still read their verification and invitation links). The outbox test reads the files.
+ */
+const sentMail = new WeakMap<App, string[]>();
+
 export async function createTestApp(opts: { config?: Partial<Config>; poolSize?: number; dns?: DnsResolver } = {}): Promise<TestApp> {
   const tdb = await createTestDatabase({ poolSize: opts.poolSize });
   const config = testConfig(opts.config);
   const app = await buildServer({ config, db: tdb.db, logger: false, dns: opts.dns });
   await app.ready();
+  const sent: string[] = [];
+  sentMail.set(app, sent);
+  const mailer = accountMailerFor(app, config);
+  const send = mailer.send.bind(mailer);
+  mailer.send = (mail) => {
+    sent.push(`To: ${mail.to}\nSubject: ${mail.subject}\n\n${mail.lines.join('\n\n')}`);
+    return send(mail);
+  };
   return {
     app,
     db: tdb.db,
@@ -92,7 +107,7 @@ export async function createTestApp(opts: { config?: Partial<Config>; poolSize?:
 export function cookieFrom(res: { headers: Record<string, unknown> }): string {
   const raw = res.headers['set-cookie'];
   const list = Array.isArray(raw) ? raw : [raw];
-  const c = list.find((v) => typeof v === 'string' && v.startsWith('sb_session='));
+  const c = list.find((v) => typeof v === 'string' && /^(__Host-)?sb_session=[^;]/.test(v));
   if (!c) throw new Error('no session cookie in response');
   return (c as string).split(';')[0];
 }
@@ -108,37 +123,83 @@ export interface Actor {
 
 let seq = 0;
 const uniqueEmail = (label: string) => `${label}-${Date.now().toString(36)}-${++seq}@example.test`;
+export const TEST_PASSWORD = 'correct horse battery';
 
-/** Signs up a user with a new organization (owner). */
+/** Account mail (verification, reset, invitation) the server sent to an address, oldest first. */
+export function accountMailTo(app: App, address: string): string[] {
+  const sent = sentMail.get(app);
+  if (!sent) throw new Error('accountMailTo: only for servers made by createTestApp');
+  const to = `To: ${address}`.toLowerCase();
+  return sent.filter((m) => m.slice(0, m.indexOf('\n')).toLowerCase() === to);
+}
+
+/** The token of the latest mail to the address whose text matches the pattern (its first group); polls briefly, since some mail is sent after the response. */
+export async function tokenFromMail(app: App, address: string, pattern: RegExp): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const hits = accountMailTo(app, address).map((m) => pattern.exec(m)?.[1]).filter(Boolean) as string[];
+    if (hits.length) return decodeURIComponent(hits[hits.length - 1]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no mail to ${address} matching ${pattern}`);
+}
+
+export const VERIFY_LINK = /\/api\/auth\/verify-email\?token=([A-Za-z0-9_.%-]+)/;
+export const INVITATION_LINK = /\/api\/invitations\/([A-Za-z0-9_.%-]+)\/accept/;
+export const RESET_TOKEN = /Token: ([A-Za-z0-9_.-]+)/;
+
+/** Confirms the address by following the link in its verification mail, as its owner would. */
+export async function verifyEmail(app: App, address: string) {
+  const link = new URL(`http://x${VERIFY_LINK.exec((await latestMail(app, address, VERIFY_LINK)))![0]}`);
+  const res = await app.inject({ method: 'GET', url: link.pathname + link.search });
+  if (res.statusCode !== 200) throw new Error(`verify-email failed: ${res.statusCode} ${res.body}`);
+}
+
+async function latestMail(app: App, address: string, pattern: RegExp) {
+  await tokenFromMail(app, address, pattern);
+  return accountMailTo(app, address).filter((m) => pattern.test(m)).pop()!;
+}
+
+/** Signs up a user with a new organization (owner), with a confirmed email address. */
 export async function signUpWithOrg(app: App, label = 'owner', orgName = `Org ${label}`): Promise<Actor> {
   const email = uniqueEmail(label);
   const res = await app.inject({
     method: 'POST',
     url: '/api/auth/sign-up',
-    payload: { email, password: 'correct horse battery', name: label, organizationName: orgName },
+    payload: { email, password: TEST_PASSWORD, name: label, organizationName: orgName },
   });
   if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
   const body = res.json();
   const cookie = cookieFrom(res);
+  await verifyEmail(app, email);
   return { userId: body.user.id, email, organizationId: body.organization.id, cookie, headers: { cookie } };
 }
 
-/** Signs up a user without any organization. */
-export async function signUpWithoutOrg(app: App, label = 'loner') {
+/** Signs up a user without any organization (address confirmed unless verified: false). */
+export async function signUpWithoutOrg(app: App, label = 'loner', opts: { verified?: boolean } = {}) {
   const email = uniqueEmail(label);
-  const res = await app.inject({ method: 'POST', url: '/api/auth/sign-up', payload: { email, password: 'correct horse battery', name: label } });
+  const res = await app.inject({ method: 'POST', url: '/api/auth/sign-up', payload: { email, password: TEST_PASSWORD, name: label } });
   if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
   const cookie = cookieFrom(res);
+  if (opts.verified !== false) await verifyEmail(app, email);
   return { userId: res.json().user.id as string, email, cookie, headers: { cookie } };
 }
 
-/** Adds a new user to the owner's organization with the given role and returns that user signed in. */
-export async function addMember(app: App, owner: Actor, role: 'admin' | 'member', label = role): Promise<Actor> {
-  const user = await signUpWithoutOrg(app, label);
-  const inv = await app.inject({ method: 'POST', url: '/api/organizations/current/members', headers: owner.headers, payload: { email: user.email, role } });
+/** Invites an address to the owner's organization and returns the invitation token from the mail it sent. */
+export async function invite(app: App, owner: Actor, address: string, role: 'admin' | 'member') {
+  const inv = await app.inject({ method: 'POST', url: '/api/organizations/current/members', headers: owner.headers, payload: { email: address, role } });
   if (inv.statusCode !== 201) throw new Error(`invite failed: ${inv.statusCode} ${inv.body}`);
-  const sw = await app.inject({ method: 'POST', url: '/api/organizations/current/switch', headers: user.headers, payload: { organizationId: owner.organizationId } });
-  if (sw.statusCode !== 200) throw new Error(`switch failed: ${sw.statusCode} ${sw.body}`);
+  return { invitation: inv.json().invitation, token: await tokenFromMail(app, address, INVITATION_LINK) };
+}
+
+/**
+ * Adds a new user to the owner's organization the real way — sign up, confirm the address, invite,
+ * accept with the token from the invitation mail — and returns that user signed in, in that organization.
+ */
+export async function addMember(app: App, owner: Actor, role: 'admin' | 'member', label: string = role): Promise<Actor> {
+  const user = await signUpWithoutOrg(app, label);
+  const { token } = await invite(app, owner, user.email, role);
+  const acc = await app.inject({ method: 'POST', url: `/api/invitations/${token}/accept`, headers: user.headers });
+  if (acc.statusCode !== 200) throw new Error(`accept failed: ${acc.statusCode} ${acc.body}`);
   return { ...user, organizationId: owner.organizationId };
 }
 

@@ -269,6 +269,8 @@ describe('route matrix (from app.routeTable)', () => {
     for (const r of withParams) {
       for (const id of targets) {
         for (const [who, headers] of [['owner session', a.headers], ['admin key', keyA.headers]] as const) {
+          // Session-only routes refuse every key before looking at the id (checked in the next test).
+          if (r.sessionOnly && who === 'admin key') continue;
           const res = await call(r, fill(r.url, id), headers);
           combos++;
           const body = res.statusCode === 404 ? res.json() : null;
@@ -280,6 +282,25 @@ describe('route matrix (from app.routeTable)', () => {
     }
     expect(failures).toEqual([]);
   }, 600_000);
+
+  it('every session-only org route (minting keys, membership changes): an admin API key → 403, and nothing changes', async () => {
+    const sessionOnly = orgRoutes().filter((r) => r.sessionOnly);
+    expect(sessionOnly.map(label)).toEqual(expect.arrayContaining([
+      'POST /api/api-keys', 'POST /api/organizations/current/members', 'PATCH /api/organizations/current/members/:id',
+      'DELETE /api/organizations/current/members/:id', 'POST /api/organizations/current/leave',
+    ]));
+    const before = await settledFingerprint(a.organizationId);
+    const failures: string[] = [];
+    for (const r of sessionOnly) {
+      for (const id of [randomUUID(), ...idsOfB.slice(0, 3)]) {
+        const res = await call(r, fill(r.url, id), keyA.headers);
+        combos++;
+        if (res.statusCode !== 403 || res.json().code !== 'forbidden') failures.push(`${label(r)} with A's admin key: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await settledFingerprint(a.organizationId)).toEqual(before);
+  });
 
   it('every user route: no credential and bad credentials → 401; an API key is not a signed-in user → 403', async () => {
     const failures: string[] = [];

@@ -4,7 +4,7 @@ import { is } from 'drizzle-orm';
 import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, schema, type Database } from '../src/db/index.js';
-import { PLATFORM_TABLES, publicTables, tenantTables } from './catalog.js';
+import { ACCOUNT_TABLES, PLATFORM_TABLES, publicTables, tenantTables } from './catalog.js';
 import { createTestDatabase, type TestDatabase } from './helpers.js';
 
 /**
@@ -19,6 +19,9 @@ const tenantPolicy = (col: string) =>
   new RegExp(
     `^\\(${col} = \\(*\\s*(SELECT )?NULLIF\\(current_setting\\('app\\.org_id'::text, true\\), ''::text\\)( AS "?nullif"?)?\\)*::uuid\\)$`,
   );
+
+/** SECURITY DEFINER functions, each a reviewed decision: sign-in's lookup of one account's password hash by address. */
+const REVIEWED_DEFINERS = ['sb_sign_in_lookup'];
 
 let tdb: TestDatabase;
 let db: Database;
@@ -150,8 +153,44 @@ describe('schema rules (ARCHITECTURE.md)', () => {
          FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('v', 'm')`,
     );
     expect(views.filter((v) => v.kind === 'm' || !v.invoker).map((v) => v.name), 'views run as their owner unless security_invoker; materialized views have no RLS').toEqual([]);
-    const definers = await q<{ name: string }>(`SELECT proname AS name FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prosecdef`);
-    expect(definers.map((f) => f.name), 'SECURITY DEFINER functions run as their owner, past RLS').toEqual([]);
+    const definers = await q<{ name: string; config: string[] | null; public_exec: boolean; app_exec: boolean; body: string }>(
+      `SELECT proname AS name, proconfig AS config, prosrc AS body,
+              has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec, has_function_privilege($1, p.oid, 'EXECUTE') AS app_exec
+         FROM pg_proc p WHERE pronamespace = 'public'::regnamespace AND prosecdef`,
+      [APP_ROLE],
+    );
+    expect(definers.map((f) => f.name).filter((n) => !REVIEWED_DEFINERS.includes(n)), 'SECURITY DEFINER functions run as their owner, past RLS: review and list them').toEqual([]);
+    for (const f of definers) {
+      expect(f.config ?? [], `${f.name}: a fixed search_path`).toEqual(expect.arrayContaining([expect.stringMatching(/^search_path=pg_catalog/)]));
+      expect(f.public_exec, `${f.name}: not executable by PUBLIC`).toBe(false);
+      expect(f.app_exec, `${f.name}: executable by the runtime role`).toBe(true);
+      // It reads the users table only, never a tenant table.
+      for (const t of tenant) expect(f.body, `${f.name} reads ${t}`).not.toMatch(new RegExp(`\\b${t}\\b`));
+    }
+  });
+
+  it('puts users, sessions and user_tokens behind forced RLS keyed on app.user_id, and keeps password_hash from the runtime role', async () => {
+    const rls = await q<{ table: string; enabled: boolean; forced: boolean }>(
+      `SELECT relname AS table, relrowsecurity AS enabled, relforcerowsecurity AS forced FROM pg_class WHERE relname = ANY($1) AND relnamespace = 'public'::regnamespace`,
+      [ACCOUNT_TABLES],
+    );
+    expect(rls.filter((r) => r.enabled && r.forced).map((r) => r.table).sort()).toEqual([...ACCOUNT_TABLES].sort());
+    const policies = await q<{ table: string; name: string; cmd: string; using: string }>(
+      `SELECT c.relname AS table, p.polname::text AS name, p.polcmd::text AS cmd, pg_get_expr(p.polqual, p.polrelid) AS using
+         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relname = ANY($1) AND c.relnamespace = 'public'::regnamespace`,
+      [ACCOUNT_TABLES],
+    );
+    for (const p of policies) {
+      // Every policy is keyed on the user who is set, or (users, read-only) the organization that is set.
+      const keyed = /current_setting\('app\.user_id'::text, true\)/.test(p.using) || (p.table === 'users' && p.cmd === 'r' && /app\.org_id/.test(p.using));
+      expect(keyed, `${p.table}.${p.name}: ${p.using}`).toBe(true);
+    }
+    expect(policies.map((p) => `${p.table}.${p.name}`).sort()).toEqual(['sessions.own_sessions', 'user_tokens.own_tokens', 'users.co_members', 'users.own_user']);
+    const [cols] = await q<{ hash: boolean; email: boolean }>(
+      `SELECT has_column_privilege($1, 'public.users', 'password_hash', 'SELECT') AS hash, has_column_privilege($1, 'public.users', 'email', 'SELECT') AS email`,
+      [APP_ROLE],
+    );
+    expect(cols).toEqual({ hash: false, email: true });
   });
 
   it('has every column of the Drizzle tables in src/db/schema.ts, with the same type and nullability', async () => {

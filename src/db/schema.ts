@@ -25,6 +25,7 @@ export const users = pgTable('users', {
   id: uuid('id').primaryKey().defaultRandom(),
   email: text('email').notNull(),
   name: text('name').notNull(),
+  /** Never readable by the runtime role (column privileges): select columns explicitly, never `select()`. */
   passwordHash: text('password_hash').notNull(),
   emailVerifiedAt: ts('email_verified_at'),
   createdAt: created(),
@@ -41,6 +42,20 @@ export const sessions = pgTable('sessions', {
   createdAt: created(),
   lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
   expiresAt: ts('expires_at').notNull(),
+  /** When the holder last proved their password; sensitive changes want it recent. */
+  authenticatedAt: ts('authenticated_at').notNull().defaultNow(),
+});
+
+/** Single-use, expiring account tokens (0005_identity.sql); only the SHA-256 is stored. */
+export const userTokens = pgTable('user_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull(),
+  purpose: text('purpose').$type<'verify_email' | 'password_reset'>().notNull(),
+  tokenHash: text('token_hash').notNull(),
+  email: text('email').notNull(),
+  createdAt: created(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
 });
 
 export const processedWebhookEvents = pgTable(
@@ -70,6 +85,7 @@ export const invitations = pgTable(
     createdAt: created(),
     expiresAt: ts('expires_at').notNull(),
     acceptedAt: ts('accepted_at'),
+    tokenHash: text('token_hash'),
   },
   tenantPk,
 );

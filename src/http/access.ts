@@ -20,6 +20,10 @@ export interface AccessConfig {
    * confirmation): no cookie is involved, so the cross-site check does not apply. Public routes only.
    */
   csrf?: boolean;
+  /** Only a signed-in person, never an API key (minting keys, changing membership). */
+  sessionOnly?: boolean;
+  /** The session must have proved its password recently (RECENT_SIGN_IN_MINUTES); implies sessionOnly. */
+  recentSignIn?: boolean;
 }
 
 export interface Principal {
@@ -30,6 +34,8 @@ export interface Principal {
   sessionId: string | null;
   organizationId: string | null;
   role: Role | null;
+  /** When the session last proved its password (null for API keys). */
+  authenticatedAt: Date | null;
 }
 
 /** Who did it, for the audit log; taken from the verified principal only. */
@@ -45,6 +51,8 @@ declare module 'fastify' {
     access?: AccessMode;
     role?: Role;
     csrf?: boolean;
+    sessionOnly?: boolean;
+    recentSignIn?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -61,6 +69,8 @@ export interface RouteRecord {
   url: string;
   access: AccessMode;
   role?: Role;
+  /** Refuses API keys (see AccessConfig). */
+  sessionOnly?: boolean;
   /** Whether the route takes a request body, and the example body its schema declares (`.meta({ example })`). */
   hasBody: boolean;
   bodyExample?: unknown;
@@ -87,7 +97,8 @@ export function enforceAccessModes(app: FastifyInstance, table: RouteRecord[]) {
     const body = (route.schema as { body?: { meta?: () => { example?: unknown } | undefined } } | undefined)?.body;
     for (const method of methods) {
       if (method === 'HEAD') continue;
-      table.push({ method, url: route.url, access, role: config.role, hasBody: Boolean(body), bodyExample: body?.meta?.()?.example });
+      const sessionOnly = Boolean(config.sessionOnly || config.recentSignIn) || undefined;
+      table.push({ method, url: route.url, access, role: config.role, sessionOnly, hasBody: Boolean(body), bodyExample: body?.meta?.()?.example });
     }
   });
 }

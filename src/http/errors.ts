@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   unauthorized: 401,
   no_organization: 403,
   forbidden: 403,
+  /** The session's sign-in is too old for this change: sign in again (src/modules/auth/principal.ts). */
+  reauthentication_required: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import { createJobRunner } from '../jobs/index.js';
 import { registerModules } from '../modules/index.js';
-import { registerPrincipal } from '../modules/auth/principal.js';
+import { registerPrincipal, sessionCookieName } from '../modules/auth/principal.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
 import { createLogDestination } from '../lib/log-destination.js';
 import { sendError } from './errors.js';
@@ -72,7 +72,7 @@ export async function buildServer({ config, db, logger = true, logStream, dns }:
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sb_…`' },
-          session: { type: 'apiKey', in: 'cookie', name: 'sb_session' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(config) },
         },
       },
       security: [{ apiKey: [] }, { session: [] }],

@@ -11,17 +11,20 @@ const ApiKeyOut = z.object({
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  /** Who made it: a current member (a former member's keys were revoked when they left), else null. */
+  createdBy: z.object({ userId: z.uuid(), name: z.string(), email: z.string() }).nullable(),
 });
 
 export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
   app.get('/api/api-keys', {
     config: { access: 'org', role: 'admin' },
-    schema: { tags: ['api-keys'], summary: 'API keys of the organization (prefix only)', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
+    schema: { tags: ['api-keys'], summary: 'API keys of the organization (prefix only), with who created each and when it was last used', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx)),
   });
 
   app.post('/api/api-keys', {
-    config: { access: 'org', role: 'admin' },
+    // A key cannot mint keys: only a signed-in person can, so every key has a person behind it.
+    config: { access: 'org', role: 'admin', sessionOnly: true },
     schema: {
       tags: ['api-keys'],
       summary: 'Create an API key; the secret is in this response only',

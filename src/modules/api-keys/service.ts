@@ -5,9 +5,10 @@ import { AppError, notFound } from '../../http/errors.js';
 import { newApiKey } from '../auth/crypto.js';
 import { recordAudit } from '../audit/service.js';
 
-const { apiKeys } = schema;
+const { apiKeys, users } = schema;
 
-const toDto = (k: typeof apiKeys.$inferSelect) => ({
+type Creator = { userId: string; name: string; email: string } | null;
+const toDto = (k: typeof apiKeys.$inferSelect, createdBy: Creator) => ({
   id: k.id,
   name: k.name,
   prefix: k.prefix,
@@ -15,11 +16,15 @@ const toDto = (k: typeof apiKeys.$inferSelect) => ({
   createdAt: k.createdAt.toISOString(),
   lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
   revokedAt: k.revokedAt?.toISOString() ?? null,
+  createdBy,
 });
 
 export async function listApiKeys(tx: Tx, ctx: TenantContext) {
-  const rows = await tx.select().from(apiKeys).where(eq(apiKeys.organizationId, ctx.organizationId)).orderBy(desc(apiKeys.createdAt));
-  return { data: rows.map(toDto), nextCursor: null };
+  // users is under RLS: only members of this organization join, so no outsider's name or id shows.
+  const rows = await tx.select({ key: apiKeys, userId: users.id, name: users.name, email: users.email }).from(apiKeys)
+    .leftJoin(users, eq(users.id, apiKeys.createdByUserId))
+    .where(eq(apiKeys.organizationId, ctx.organizationId)).orderBy(desc(apiKeys.createdAt));
+  return { data: rows.map((r) => toDto(r.key, r.userId ? { userId: r.userId, name: r.name!, email: r.email! } : null)), nextCursor: null };
 }
 
 /** The secret is returned here once; only its SHA-256 is stored. A key cannot outrank its creator. */
@@ -35,7 +40,8 @@ export async function createApiKey(tx: Tx, ctx: TenantContext, input: { name: st
     createdByUserId: ctx.actor.type === 'user' ? ctx.actor.id : null,
   }).returning();
   await recordAudit(tx, ctx, { action: 'api_key.created', resourceType: 'api_key', resourceId: row.id, changes: { name: input.name, role: input.role } });
-  return { ...toDto(row), key };
+  const [me] = await tx.select({ userId: users.id, name: users.name, email: users.email }).from(users).where(eq(users.id, ctx.actor.id));
+  return { ...toDto(row, me ?? null), key };
 }
 
 export async function revokeApiKey(tx: Tx, ctx: TenantContext, id: string) {

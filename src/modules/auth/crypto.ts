@@ -38,3 +38,27 @@ export function parseApiKey(key: string): { organizationId: string; hash: string
   const organizationId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   return { organizationId, hash: sha256(key) };
 }
+
+const uuidToB64 = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex').toString('base64url');
+function b64ToUuid(s: string): string | null {
+  const hex = Buffer.from(s, 'base64url').toString('hex');
+  if (hex.length !== 32) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Session cookies, account tokens (verification, reset) and invitation tokens look like
+ * `<scope>.<secret>`: the scope is the id (16 bytes, base64url) of the user or organization whose
+ * row-level security scope holds the token, so resolving one needs no lookup across accounts or
+ * organizations; the 256-bit secret makes it unguessable. Only SHA-256 of the whole token is stored.
+ */
+export function newScopedToken(scopeId: string) {
+  const token = `${uuidToB64(scopeId)}.${randomToken(32)}`;
+  return { token, hash: sha256(token) };
+}
+
+export function parseScopedToken(token: string): { scopeId: string; hash: string } | null {
+  const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  const scopeId = m && b64ToUuid(m[1]);
+  return scopeId ? { scopeId, hash: sha256(token) } : null;
+}

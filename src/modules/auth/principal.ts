@@ -5,7 +5,17 @@ import { requireOrg } from '../../http/access.js';
 import { AppError } from '../../http/errors.js';
 import { resolveApiKey, resolveSession } from './service.js';
 
-export const SESSION_COOKIE = 'sb_session';
+/**
+ * The session cookie's name: `__Host-sb_session` whenever the public URL is https (the browser then
+ * insists on Secure, Path=/ and no Domain, so no sibling subdomain can plant or shadow it), and plain
+ * `sb_session` over http for local development. principal.ts, the auth routes and the OpenAPI
+ * security scheme all take the name from here.
+ */
+export const sessionCookieName = (config: Pick<Config, 'publicUrl'>) =>
+  config.publicUrl.startsWith('https:') ? '__Host-sb_session' : 'sb_session';
+/** Secure whenever the public URL is https, and always in production. */
+export const sessionCookieSecure = (config: Pick<Config, 'publicUrl' | 'env'>) =>
+  config.publicUrl.startsWith('https:') || config.env === 'production';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -28,6 +38,8 @@ function assertSameOrigin(req: FastifyRequest, config: Config) {
 
 /** Resolves the principal for every request and enforces the route's access mode before the body is read. */
 export function registerPrincipal(app: FastifyInstance, deps: { db: Database; config: Config }) {
+  const cookieName = sessionCookieName(deps.config);
+  const recentMs = deps.config.recentSignInMinutes * 60_000;
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', function (this: FastifyRequest, fn: any) {
     const ctx = requireOrg(this, this.routeOptions.config.role ?? 'member');
@@ -39,7 +51,7 @@ export function registerPrincipal(app: FastifyInstance, deps: { db: Database; co
     if (!access || access === 'provider') return;
 
     const auth = req.headers.authorization;
-    const cookie = req.cookies?.[SESSION_COOKIE];
+    const cookie = req.cookies?.[cookieName];
     if (!SAFE_METHODS.has(req.method) && !auth && req.routeOptions.config.csrf !== false) assertSameOrigin(req, deps.config);
     if (access === 'public') return;
 
@@ -55,6 +67,14 @@ export function registerPrincipal(app: FastifyInstance, deps: { db: Database; co
       if (req.principal.kind !== 'session') throw new AppError('forbidden', 'Forbidden - this route needs a signed-in user');
     } else {
       requireOrg(req, req.routeOptions.config.role ?? 'member');
+    }
+    // Declared on the route (config.sessionOnly / recentSignIn), checked here, never in handlers.
+    const { sessionOnly, recentSignIn } = req.routeOptions.config;
+    if ((sessionOnly || recentSignIn) && req.principal.kind !== 'session') {
+      throw new AppError('forbidden', 'Forbidden - this route needs a signed-in user, not an API key');
+    }
+    if (recentSignIn && Date.now() - (req.principal.authenticatedAt?.getTime() ?? 0) > recentMs) {
+      throw new AppError('reauthentication_required', 'Forbidden - sign in again to make this change');
     }
     req.log = req.log.child({
       organizationId: req.principal.organizationId,

@@ -1,55 +1,49 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { App, ModuleDeps } from '../../http/types.js';
 import { ErrorOut } from '../../http/types.js';
 import { AppError } from '../../http/errors.js';
-import { SESSION_COOKIE } from './principal.js';
+import { registerAccountRoutes } from './account-routes.js';
+import { accountMailerFor, verificationMail } from './mail.js';
+import { sessionCookieName, sessionCookieSecure } from './principal.js';
 import { SessionOut, SignInBody, SignInOut, SignUpBody, SignUpOut } from './schemas.js';
-import { getSessionInfo, SESSION_TTL_MS, signIn, signOut, signUp, type NewSession } from './service.js';
-
-const userOut = (u: { id: string; email: string; name: string; createdAt: Date }) => ({
-  id: u.id, email: u.email, name: u.name, createdAt: u.createdAt.toISOString(),
-});
+import { getSessionInfo, SESSION_TTL_MS, signIn, signOut, signUp, userOut, type NewSession } from './service.js';
+import { ipLimiter, SignInThrottle } from './throttle.js';
 
 export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
+  const cookieName = sessionCookieName(config);
+  const mailer = accountMailerFor(app, config);
   const setSessionCookie = (reply: FastifyReply, s: NewSession) =>
-    reply.setCookie(SESSION_COOKIE, s.token, {
+    reply.setCookie(cookieName, s.token, {
       path: '/',
       httpOnly: true,
       sameSite: 'lax',
-      secure: config.env === 'production',
+      secure: sessionCookieSecure(config),
       maxAge: Math.floor(SESSION_TTL_MS / 1000),
     });
+  const clearSessionCookie = (reply: FastifyReply) => reply.clearCookie(cookieName, { path: '/', secure: sessionCookieSecure(config) });
 
-  const window = config.signIn.windowSeconds * 1000;
-  // createRateLimit, not rateLimit: the plugin's rateLimit() handlers mark the request once one has
-  // run, so a second one on the same route (per account after per IP) would silently never count.
-  const limiter = (check: (req: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      const r = await check(req);
-      if (!r.isAllowed && r.isExceeded) {
-        reply.header('retry-after', String(r.ttlInSeconds ?? config.signIn.windowSeconds));
-        throw new AppError('rate_limited', 'Too many sign-in attempts');
-      }
-    };
-  const perIp = limiter(app.createRateLimit({ max: config.signIn.maxPerIp, timeWindow: window }));
-  const perAccount = limiter(app.createRateLimit({
-    max: config.signIn.maxPerAccount,
-    timeWindow: window,
-    keyGenerator: (req) => `account:${String((req.body as { email?: string })?.email ?? '').toLowerCase()}`,
-  }));
+  const windowMs = config.signIn.windowSeconds * 1000;
+  const perIp = ipLimiter(app, config.signIn.maxPerIp, windowMs, 'Too many sign-in attempts');
+  const throttle = new SignInThrottle({
+    maxPerPair: config.signIn.maxPerAccount,
+    windowMs,
+    backoffAfter: config.signIn.accountBackoffAfter,
+    backoffMs: config.signIn.backoffSeconds * 1000,
+  });
 
   app.post('/api/auth/sign-up', {
     config: { access: 'public' },
     preHandler: [perIp],
     schema: {
       tags: ['auth'],
-      summary: 'Create an account (and an organization when named); starts a session',
+      summary: 'Create an account (and an organization when named); starts a session and mails a link to confirm the address',
       body: SignUpBody,
       response: { 201: SignUpOut, 400: ErrorOut, 409: ErrorOut, 429: ErrorOut },
     },
     handler: async (req, reply) => {
-      const { user, organization, session } = await signUp(db, req.body, { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id });
+      const { user, organization, session, verifyToken } = await signUp(db, req.body, { ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id });
+      await mailer.send(verificationMail(config, user.email, verifyToken));
       setSessionCookie(reply, session);
       return reply.code(201).send({
         user: userOut(user),
@@ -60,7 +54,7 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
 
   app.post('/api/auth/sign-in', {
     config: { access: 'public' },
-    preHandler: [perIp, perAccount],
+    preHandler: [perIp],
     schema: {
       tags: ['auth'],
       summary: 'Sign in with email and password; issues a new session cookie',
@@ -68,11 +62,23 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
       response: { 200: SignInOut, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut },
     },
     handler: async (req, reply) => {
-      const { user, session } = await signIn(db, req.body, {
-        ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE],
-      });
-      setSessionCookie(reply, session);
-      return { user: userOut(user) };
+      const account = req.body.email.toLowerCase();
+      try {
+        throttle.check(account, req.ip);
+      } catch (err) {
+        reply.header('retry-after', String((err as { retryAfter?: number }).retryAfter ?? config.signIn.backoffSeconds));
+        throw err;
+      }
+      let result;
+      try {
+        result = await signIn(db, req.body, { ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[cookieName] });
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'unauthorized') throttle.failed(account, req.ip);
+        throw err;
+      }
+      throttle.succeeded(account, req.ip);
+      setSessionCookie(reply, result.session);
+      return { user: userOut(result.user) };
     },
   });
 
@@ -80,9 +86,9 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
     config: { access: 'public' },
     schema: { tags: ['auth'], summary: 'End the current session', response: { 204: z.null() } },
     handler: async (req, reply) => {
-      const token = req.cookies[SESSION_COOKIE];
+      const token = req.cookies[cookieName];
       if (token) await signOut(db, token);
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      clearSessionCookie(reply);
       return reply.code(204).send(null);
     },
   });
@@ -95,4 +101,6 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
       return getSessionInfo(db, req.principal);
     },
   });
+
+  registerAccountRoutes(app, { db, config, mailer, perIp, clearSessionCookie });
 }

@@ -1,23 +1,32 @@
 import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
-import { schema, setScope, type Database, type Role, type Tx } from '../../db/index.js';
+import { schema, type Database, type Role, type Tx } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
 import type { Principal } from '../../http/access.js';
-import { dummyVerify, hashPassword, parseApiKey, randomToken, sha256, verifyPassword } from './crypto.js';
+import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToken, verifyPassword } from './crypto.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+export const VERIFY_EMAIL_TTL_MS = 48 * 3600 * 1000;
 
-const { users, sessions, memberships, organizations, invitations, apiKeys, auditLog } = schema;
+const { users, sessions, memberships, organizations, apiKeys, auditLog, userTokens } = schema;
 
 export interface NewSession {
   token: string;
   expiresAt: Date;
 }
 
-async function insertSession(tx: Tx, userId: string, activeOrganizationId: string | null, meta: { ip?: string; userAgent?: string }): Promise<NewSession> {
-  const token = randomToken(32);
+/** The columns of a user the runtime role may read (never password_hash). */
+export const userColumns = {
+  id: users.id, email: users.email, name: users.name, createdAt: users.createdAt, emailVerifiedAt: users.emailVerifiedAt,
+};
+
+const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
+
+/** Inserts a session for the user; runs in that user's scope (sessions are under RLS keyed on app.user_id). */
+export async function insertSession(tx: Tx, userId: string, activeOrganizationId: string | null, meta: { ip?: string; userAgent?: string }): Promise<NewSession> {
+  const { token, hash } = newScopedToken(userId);
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await tx.insert(sessions).values({
-    tokenHash: sha256(token),
+    tokenHash: hash,
     userId,
     activeOrganizationId,
     ip: meta.ip ?? null,
@@ -25,6 +34,21 @@ async function insertSession(tx: Tx, userId: string, activeOrganizationId: strin
     expiresAt,
   });
   return { token, expiresAt };
+}
+
+/** The account with this address, with its password hash, through the one narrow function that may read it. */
+export async function accountByEmail(db: Database, email: string) {
+  const [row] = await db.withPlatform(async (tx) =>
+    rowsOf<{ id: string; email: string; password_hash: string }>(await tx.execute(sql`select id, email, password_hash from sb_sign_in_lookup(${email})`)),
+  );
+  return row;
+}
+
+/** A single-use token for the user, stored hashed; the caller mails it. Runs in the user's scope. */
+export async function issueUserToken(tx: Tx, user: { id: string; email: string }, purpose: 'verify_email' | 'password_reset', ttlMs: number) {
+  const { token, hash } = newScopedToken(user.id);
+  await tx.insert(userTokens).values({ userId: user.id, purpose, tokenHash: hash, email: user.email, expiresAt: new Date(Date.now() + ttlMs) });
+  return token;
 }
 
 /** Creates an organization with the user as owner. Runs in the new organization's scope so RLS admits the rows. */
@@ -38,52 +62,36 @@ export async function createOrganization(db: Database, user: { id: string }, nam
       resourceType: 'organization', resourceId: id, changes: { name }, requestId,
     });
     return org;
-  });
+  }, { userId: user.id });
 }
 
-/** Turns pending invitations addressed to the user's email into memberships. */
-export async function acceptInvitations(db: Database, user: { id: string; email: string }, requestId: string): Promise<string[]> {
-  const pending = await db.withUser(user, (tx) =>
-    tx.select({ organizationId: invitations.organizationId, id: invitations.id, role: invitations.role })
-      .from(invitations)
-      .where(and(isNull(invitations.acceptedAt), gt(invitations.expiresAt, sql`now()`))),
-  );
-  const joined: string[] = [];
-  for (const inv of pending) {
-    await db.withTenant(inv.organizationId, async (tx) => {
-      const accepted = await tx.update(invitations).set({ acceptedAt: new Date() })
-        .where(and(eq(invitations.organizationId, inv.organizationId), eq(invitations.id, inv.id), isNull(invitations.acceptedAt)))
-        .returning({ id: invitations.id });
-      if (!accepted.length) return;
-      await tx.insert(memberships).values({ organizationId: inv.organizationId, userId: user.id, role: inv.role })
-        .onConflictDoNothing();
-      await tx.insert(auditLog).values({
-        organizationId: inv.organizationId, actorType: 'user', actorId: user.id, action: 'member.joined',
-        resourceType: 'membership', resourceId: null, changes: { role: inv.role, invitationId: inv.id }, requestId,
-      });
-      joined.push(inv.organizationId);
-    }, { userId: user.id });
-  }
-  return joined;
-}
+const isUniqueViolation = (err: unknown) => {
+  for (let e: any = err, i = 0; e && i < 4; i++, e = e.cause) if (e.code === '23505') return true;
+  return false;
+};
 
+/**
+ * Creates the account (unverified) and, when named, an organization it owns. Nothing else: pending
+ * invitations to the address are accepted only through their own token, by a verified address.
+ * Returns the verification token for the caller to mail.
+ */
 export async function signUp(
   db: Database,
   input: { email: string; password: string; name: string; organizationName?: string },
   meta: { ip?: string; userAgent?: string; requestId: string },
 ) {
   const passwordHash = await hashPassword(input.password);
-  const user = await db.withPlatform(async (tx) => {
-    const taken = await tx.select({ id: users.id }).from(users).where(sql`lower(${users.email}) = lower(${input.email})`);
-    if (taken.length) throw new AppError('conflict', 'An account with this email already exists');
-    const [u] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).returning();
-    return u;
+  const id = crypto.randomUUID();
+  const { user, verifyToken } = await db.withUser({ id }, async (tx) => {
+    const [u] = await tx.insert(users).values({ id, email: input.email, name: input.name, passwordHash }).returning(userColumns);
+    return { user: u, verifyToken: await issueUserToken(tx, u, 'verify_email', VERIFY_EMAIL_TTL_MS) };
+  }).catch((err) => {
+    if (isUniqueViolation(err)) throw new AppError('conflict', 'An account with this email already exists');
+    throw err;
   });
-  const joined = await acceptInvitations(db, user, meta.requestId);
   const organization = input.organizationName ? await createOrganization(db, user, input.organizationName, meta.requestId) : null;
-  const active = organization?.id ?? joined[0] ?? null;
-  const session = await db.withPlatform((tx) => insertSession(tx, user.id, active, meta));
-  return { user, organization, session };
+  const session = await db.withUser(user, (tx) => insertSession(tx, user.id, organization?.id ?? null, meta));
+  return { user, organization, session, verifyToken };
 }
 
 export async function signIn(
@@ -91,38 +99,42 @@ export async function signIn(
   input: { email: string; password: string },
   meta: { ip?: string; userAgent?: string; previousToken?: string },
 ) {
-  const [user] = await db.withPlatform((tx) =>
-    tx.select().from(users).where(sql`lower(${users.email}) = lower(${input.email})`),
-  );
-  const ok = user ? await verifyPassword(user.passwordHash, input.password) : await dummyVerify(input.password);
-  if (!user || !ok) throw new AppError('unauthorized', 'Invalid email or password');
-  return db.withUser(user, async (tx) => {
-    // Rotation: the session presented with the sign-in (if any) ends; a fresh token is issued.
-    if (meta.previousToken) await tx.delete(sessions).where(eq(sessions.tokenHash, sha256(meta.previousToken)));
+  const account = await accountByEmail(db, input.email);
+  const ok = account ? await verifyPassword(account.password_hash, input.password) : await dummyVerify(input.password);
+  if (!account || !ok) throw new AppError('unauthorized', 'Invalid email or password');
+  // Rotation: the session presented with the sign-in ends (whoever's it was); a fresh token is issued.
+  if (meta.previousToken) await signOut(db, meta.previousToken);
+  return db.withUser({ id: account.id }, async (tx) => {
     const [first] = await tx.select({ organizationId: memberships.organizationId }).from(memberships)
-      .where(eq(memberships.userId, user.id)).orderBy(asc(memberships.createdAt)).limit(1);
-    const session = await insertSession(tx, user.id, first?.organizationId ?? null, meta);
+      .where(eq(memberships.userId, account.id)).orderBy(asc(memberships.createdAt)).limit(1);
+    const session = await insertSession(tx, account.id, first?.organizationId ?? null, meta);
+    const [user] = await tx.select(userColumns).from(users).where(eq(users.id, account.id));
     return { user, session };
   });
 }
 
 export async function signOut(db: Database, token: string) {
-  await db.withPlatform((tx) => tx.delete(sessions).where(eq(sessions.tokenHash, sha256(token))));
+  const parsed = parseScopedToken(token);
+  if (!parsed) return;
+  await db.withUser({ id: parsed.scopeId }, (tx) => tx.delete(sessions).where(eq(sessions.tokenHash, parsed.hash)));
 }
 
-/** Resolves a session cookie to a principal in one transaction: session → user → role in the active organization. */
+/** Resolves a session cookie to a principal in one transaction, in the scope of the user the token names. */
 export async function resolveSession(db: Database, token: string): Promise<Principal | null> {
-  if (token.length > 200) return null;
-  return db.withPlatform(async (tx) => {
+  const parsed = token.length <= 200 ? parseScopedToken(token) : null;
+  if (!parsed) return null;
+  return db.withUser({ id: parsed.scopeId }, async (tx) => {
     const [row] = await tx
-      .select({ sessionId: sessions.id, userId: users.id, email: users.email, activeOrganizationId: sessions.activeOrganizationId })
+      .select({
+        sessionId: sessions.id, userId: users.id, email: users.email,
+        activeOrganizationId: sessions.activeOrganizationId, authenticatedAt: sessions.authenticatedAt,
+      })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.tokenHash, sha256(token)), gt(sessions.expiresAt, sql`now()`)));
+      .where(and(eq(sessions.tokenHash, parsed.hash), gt(sessions.expiresAt, sql`now()`)));
     if (!row) return null;
     let role: Role | null = null;
     if (row.activeOrganizationId) {
-      await setScope(tx, { userId: row.userId });
       const [m] = await tx.select({ role: memberships.role }).from(memberships)
         .where(and(eq(memberships.organizationId, row.activeOrganizationId), eq(memberships.userId, row.userId)));
       role = m?.role ?? null;
@@ -135,6 +147,7 @@ export async function resolveSession(db: Database, token: string): Promise<Princ
       sessionId: row.sessionId,
       organizationId: role ? row.activeOrganizationId : null,
       role,
+      authenticatedAt: row.authenticatedAt,
     };
   });
 }
@@ -191,6 +204,7 @@ async function lookUpApiKey(db: Database, parsed: { organizationId: string; hash
       sessionId: null,
       organizationId: parsed.organizationId,
       role: k.role,
+      authenticatedAt: null,
     };
   });
 }
@@ -198,8 +212,7 @@ async function lookUpApiKey(db: Database, parsed: { organizationId: string; hash
 export async function getSessionInfo(db: Database, principal: Principal) {
   const user = { id: principal.userId!, email: principal.userEmail! };
   return db.withUser(user, async (tx) => {
-    const [u] = await tx.select({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
-      .from(users).where(eq(users.id, user.id));
+    const [u] = await tx.select(userColumns).from(users).where(eq(users.id, user.id));
     const orgs = await tx
       .select({ id: organizations.id, name: organizations.name, role: memberships.role })
       .from(memberships)
@@ -207,7 +220,7 @@ export async function getSessionInfo(db: Database, principal: Principal) {
       .where(eq(memberships.userId, user.id))
       .orderBy(asc(memberships.createdAt));
     return {
-      user: { id: u.id, email: u.email, name: u.name, createdAt: u.createdAt.toISOString() },
+      user: userOut(u),
       organizations: orgs,
       activeOrganizationId: principal.organizationId,
       role: principal.role,
@@ -226,6 +239,11 @@ export async function switchOrganization(db: Database, principal: Principal, org
   });
 }
 
-export async function setActiveOrganization(db: Database, sessionId: string, organizationId: string) {
-  await db.withPlatform((tx) => tx.update(sessions).set({ activeOrganizationId: organizationId }).where(eq(sessions.id, sessionId)));
+export async function setActiveOrganization(db: Database, principal: Principal, organizationId: string | null) {
+  await db.withUser({ id: principal.userId! }, (tx) =>
+    tx.update(sessions).set({ activeOrganizationId: organizationId }).where(eq(sessions.id, principal.sessionId!)));
 }
+
+export const userOut = (u: { id: string; email: string; name: string; createdAt: Date; emailVerifiedAt: Date | null }) => ({
+  id: u.id, email: u.email, name: u.name, createdAt: u.createdAt.toISOString(), emailVerified: u.emailVerifiedAt !== null,
+});

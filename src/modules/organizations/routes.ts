@@ -1,17 +1,24 @@
 import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
-import { createOrganization, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
-import { getCurrentOrganization, inviteMember, listMembers, removeMember } from './service.js';
+import { accountMailerFor, invitationMail } from '../auth/mail.js';
+import { createOrganization, forgetApiKey, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
+import { acceptInvitation } from './invitations.js';
+import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganization, listMembers, removeMember } from './service.js';
 
 const CurrentOrganizationOut = OrganizationOut.extend({
   role: RoleEnum,
   usage: z.object({ customers: z.number(), members: z.number(), emailCampaigns: z.number(), smsCampaigns: z.number(), apiKeys: z.number() }),
 });
 const MemberOut = z.object({ id: z.uuid(), userId: z.uuid(), email: z.string(), name: z.string(), role: RoleEnum, createdAt: z.string() });
+const MemberRoleOut = z.object({ id: z.uuid(), userId: z.uuid(), role: RoleEnum });
 const InvitationOut = z.object({ id: z.uuid(), email: z.string(), role: RoleEnum, createdAt: z.string(), expiresAt: z.string() });
 
-export function registerOrganizationRoutes(app: App, { db }: ModuleDeps) {
+export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps) {
+  const mailer = accountMailerFor(app, config);
+  // After the commit: a request racing the revocation cannot re-cache the key.
+  const forget = (ids: string[]) => ids.forEach((id) => forgetApiKey(db, id));
+
   app.post('/api/organizations', {
     config: { access: 'user' },
     schema: {
@@ -23,7 +30,7 @@ export function registerOrganizationRoutes(app: App, { db }: ModuleDeps) {
     handler: async (req, reply) => {
       const p = req.principal!;
       const org = await createOrganization(db, { id: p.userId! }, req.body.name, req.id);
-      await setActiveOrganization(db, p.sessionId!, org.id);
+      await setActiveOrganization(db, p, org.id);
       return reply.code(201).send({ id: org.id, name: org.name, plan: org.plan, createdAt: org.createdAt.toISOString() });
     },
   });
@@ -60,33 +67,81 @@ export function registerOrganizationRoutes(app: App, { db }: ModuleDeps) {
   });
 
   app.post('/api/organizations/current/members', {
-    config: { access: 'org', role: 'admin' },
+    config: { access: 'org', role: 'admin', sessionOnly: true },
     schema: {
       tags: ['organizations'],
-      summary: 'Add an existing user, or invite an address to join on sign-up (owner/admin)',
+      summary: 'Invite an address (owner/admin, signed in): a single-use link is mailed; the same answer whether or not it has an account',
       body: z
         .strictObject({ email: z.email().max(254), role: z.enum(['admin', 'member']).default('member') })
         .meta({ example: { email: 'grace@example.com', role: 'member' } }),
-      response: {
-        201: z.object({ status: z.enum(['added', 'invited']), member: MemberOut.nullable(), invitation: InvitationOut.nullable() }),
-        409: ErrorOut,
-        ...orgErrors,
-      },
+      response: { 201: z.object({ status: z.literal('invited'), invitation: InvitationOut }), 409: ErrorOut, ...orgErrors },
     },
-    handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => inviteMember(tx, ctx, req.body))),
+    handler: async (req, reply) => {
+      const { response, mail } = await req.tenant((tx, ctx) => inviteMember(tx, ctx, req.body));
+      await mailer.send(invitationMail(config, mail.to, mail));
+      return reply.code(201).send(response);
+    },
+  });
+
+  app.patch('/api/organizations/current/members/:id', {
+    config: { access: 'org', role: 'admin', recentSignIn: true },
+    schema: {
+      tags: ['organizations'],
+      operationId: 'changeMemberRole',
+      summary: "Change a member's role (owner/admin, signed in recently; only an owner grants or removes the owner role)",
+      params: IdParams,
+      body: z.strictObject({ role: RoleEnum }).meta({ example: { role: 'admin' } }),
+      response: { 200: MemberRoleOut, 409: ErrorOut, ...orgErrors },
+    },
+    handler: async (req) => {
+      const { membership, revoked } = await req.tenant((tx, ctx) => changeMemberRole(tx, ctx, req.params.id, req.body.role));
+      forget(revoked);
+      return { id: membership.id, userId: membership.userId, role: membership.role };
+    },
   });
 
   app.delete('/api/organizations/current/members/:id', {
-    config: { access: 'org', role: 'admin' },
+    config: { access: 'org', role: 'admin', sessionOnly: true },
     schema: {
       tags: ['organizations'],
-      summary: 'Remove a member or revoke a pending invitation (owner/admin)',
+      summary: 'Remove a member (their API keys are revoked) or revoke a pending invitation (owner/admin, signed in)',
       params: IdParams,
       response: { 204: z.null(), 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      await req.tenant((tx, ctx) => removeMember(tx, ctx, req.params.id));
+      forget(await req.tenant((tx, ctx) => removeMember(tx, ctx, req.params.id)));
       return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/api/organizations/current/leave', {
+    config: { access: 'org', sessionOnly: true },
+    schema: {
+      tags: ['organizations'],
+      operationId: 'leaveOrganization',
+      summary: 'Leave the active organization (your API keys there are revoked); the last owner cannot leave',
+      response: { 204: z.null(), 409: ErrorOut, ...orgErrors },
+    },
+    handler: async (req, reply) => {
+      forget(await req.tenant((tx, ctx) => leaveOrganization(tx, ctx)));
+      await setActiveOrganization(db, req.principal!, null);
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/api/invitations/:token/accept', {
+    config: { access: 'user' },
+    schema: {
+      tags: ['organizations'],
+      operationId: 'acceptInvitation',
+      summary: 'Accept an invitation with the token from its mail, as the signed-in account with that confirmed address',
+      params: z.object({ token: z.string().max(200) }),
+      response: { 200: SessionOut, 409: ErrorOut, ...orgErrors },
+    },
+    handler: async (req) => {
+      const p = req.principal!;
+      const joined = await acceptInvitation(db, p, req.params.token, req.id);
+      return getSessionInfo(db, { ...p, organizationId: joined.organizationId, role: joined.role });
     },
   });
 }

@@ -1,8 +1,9 @@
-import { and, asc, count, eq, isNull, ne, sql } from 'drizzle-orm';
-import { schema, type Tx } from '../../db/index.js';
+import { and, asc, count, eq, isNull, lt, ne, sql } from 'drizzle-orm';
+import { schema, type Role, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
+import { newScopedToken } from '../auth/crypto.js';
 
 const { organizations, memberships, users, invitations, customers, emailCampaigns, smsCampaigns, apiKeys } = schema;
 const INVITATION_TTL_MS = 14 * 24 * 3600 * 1000;
@@ -48,38 +49,61 @@ export async function listMembers(tx: Tx, ctx: TenantContext) {
   };
 }
 
+/** Revokes the live keys a member created, with an audit entry; returns their ids to forget from the key cache after commit. */
+async function revokeKeysOf(tx: Tx, ctx: TenantContext, userId: string, reason: string, aboveRole?: 'member') {
+  const revoked = await tx.update(apiKeys).set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.organizationId, ctx.organizationId), eq(apiKeys.createdByUserId, userId), isNull(apiKeys.revokedAt),
+      aboveRole ? eq(apiKeys.role, 'admin') : undefined))
+    .returning({ id: apiKeys.id });
+  const ids = revoked.map((k) => k.id);
+  if (ids.length) await recordAudit(tx, ctx, { action: 'api_key.revoked', resourceType: 'api_key', resourceId: null, changes: { apiKeyIds: ids, userId, reason } });
+  return ids;
+}
+
+/** The owners other than the membership given, locked so two concurrent changes cannot both pass the last-owner check. */
+const otherOwners = (tx: Tx, org: string, membershipId: string) =>
+  tx.select({ id: memberships.id }).from(memberships)
+    .where(and(eq(memberships.organizationId, org), eq(memberships.role, 'owner'), ne(memberships.id, membershipId))).for('update');
+
 /**
- * Adds an existing user at once; anyone else gets a pending invitation that turns into a
- * membership when they sign up with that address.
+ * Invites an address: a pending invitation with its own single-use token, mailed by the caller.
+ * Whether the address has an account is never looked at, so the answer is the same either way,
+ * and nobody joins without accepting (POST /api/invitations/:token/accept from a verified address).
  */
 export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: 'admin' | 'member' }) {
-  const [user] = await tx.select({ id: users.id, email: users.email, name: users.name }).from(users)
-    .where(sql`lower(${users.email}) = lower(${input.email})`);
-  if (user) {
-    const [m] = await tx.insert(memberships).values({ organizationId: ctx.organizationId, userId: user.id, role: input.role })
-      .onConflictDoNothing().returning();
-    if (!m) throw new AppError('conflict', 'This user is already a member');
-    await recordAudit(tx, ctx, { action: 'member.added', resourceType: 'membership', resourceId: m.id, changes: { userId: user.id, role: input.role } });
-    return { status: 'added' as const, member: { id: m.id, userId: user.id, email: user.email, name: user.name, role: m.role, createdAt: m.createdAt.toISOString() }, invitation: null };
-  }
+  const org = ctx.organizationId;
+  const [member] = await tx.select({ id: memberships.id }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.organizationId, org), sql`lower(${users.email}) = lower(${input.email})`));
+  if (member) throw new AppError('conflict', 'This address already belongs to a member');
+  // An expired invitation does not block a new one.
+  await tx.delete(invitations).where(and(eq(invitations.organizationId, org), isNull(invitations.acceptedAt),
+    sql`lower(${invitations.email}) = lower(${input.email})`, lt(invitations.expiresAt, sql`now()`)));
+  const { token, hash } = newScopedToken(org);
   const [inv] = await tx.insert(invitations).values({
-    organizationId: ctx.organizationId,
+    organizationId: org,
     email: input.email,
     role: input.role,
     invitedByUserId: ctx.actor.type === 'user' ? ctx.actor.id : null,
     expiresAt: new Date(Date.now() + INVITATION_TTL_MS),
+    tokenHash: hash,
   }).onConflictDoNothing().returning();
   if (!inv) throw new AppError('conflict', 'An invitation to this address is already pending');
   await recordAudit(tx, ctx, { action: 'member.invited', resourceType: 'invitation', resourceId: inv.id, changes: { email: input.email, role: input.role } });
+  const [o] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, org));
   return {
-    status: 'invited' as const,
-    member: null,
-    invitation: { id: inv.id, email: inv.email, role: inv.role, createdAt: inv.createdAt.toISOString(), expiresAt: inv.expiresAt.toISOString() },
+    response: {
+      status: 'invited' as const,
+      invitation: { id: inv.id, email: inv.email, role: inv.role, createdAt: inv.createdAt.toISOString(), expiresAt: inv.expiresAt.toISOString() },
+    },
+    mail: { to: inv.email, organizationName: o.name, role: inv.role, token },
   };
 }
 
-/** Removes a membership (or a pending invitation with that id). Admins cannot remove owners; the last owner stays. */
-export async function removeMember(tx: Tx, ctx: TenantContext, id: string) {
+/**
+ * Removes a membership (or a pending invitation with that id), and revokes the API keys that member
+ * created. Admins cannot remove owners; the last owner stays. Returns the revoked key ids.
+ */
+export async function removeMember(tx: Tx, ctx: TenantContext, id: string): Promise<string[]> {
   const org = ctx.organizationId;
   const [target] = await tx.select().from(memberships).where(and(eq(memberships.organizationId, org), eq(memberships.id, id)));
   if (!target) {
@@ -88,16 +112,47 @@ export async function removeMember(tx: Tx, ctx: TenantContext, id: string) {
       .returning({ id: invitations.id });
     if (!gone.length) throw notFound();
     await recordAudit(tx, ctx, { action: 'invitation.revoked', resourceType: 'invitation', resourceId: id });
-    return;
+    return [];
   }
   if (target.role === 'owner') {
     if (ctx.role !== 'owner') throw new AppError('forbidden', 'Forbidden - only an owner can remove an owner');
-    // Lock the owners so two concurrent removals cannot both pass the check.
-    const others = await tx.select({ id: memberships.id }).from(memberships)
-      .where(and(eq(memberships.organizationId, org), eq(memberships.role, 'owner'), ne(memberships.id, id))).for('update');
-    if (!others.length) throw new AppError('conflict', 'The last owner cannot be removed');
+    if (!(await otherOwners(tx, org, id)).length) throw new AppError('conflict', 'The last owner cannot be removed');
   }
   const removed = await tx.delete(memberships).where(and(eq(memberships.organizationId, org), eq(memberships.id, id))).returning({ id: memberships.id });
   if (!removed.length) throw notFound();
   await recordAudit(tx, ctx, { action: 'member.removed', resourceType: 'membership', resourceId: id, changes: { userId: target.userId, role: target.role } });
+  return revokeKeysOf(tx, ctx, target.userId, 'member.removed');
+}
+
+/** The caller leaves the organization; their keys are revoked. The last owner cannot leave. */
+export async function leaveOrganization(tx: Tx, ctx: TenantContext): Promise<string[]> {
+  const org = ctx.organizationId;
+  const [mine] = await tx.select().from(memberships).where(and(eq(memberships.organizationId, org), eq(memberships.userId, ctx.actor.id)));
+  if (!mine) throw notFound();
+  if (mine.role === 'owner' && !(await otherOwners(tx, org, mine.id)).length) {
+    throw new AppError('conflict', 'The last owner cannot leave: make someone else an owner first');
+  }
+  await tx.delete(memberships).where(and(eq(memberships.organizationId, org), eq(memberships.id, mine.id)));
+  await recordAudit(tx, ctx, { action: 'member.left', resourceType: 'membership', resourceId: mine.id, changes: { userId: mine.userId, role: mine.role } });
+  return revokeKeysOf(tx, ctx, mine.userId, 'member.left');
+}
+
+/**
+ * Changes a member's role. Only an owner grants or takes away the owner role; the last owner stays
+ * one. A member demoted below admin loses the admin keys they created (a key never outranks its creator).
+ */
+export async function changeMemberRole(tx: Tx, ctx: TenantContext, id: string, role: Role) {
+  const org = ctx.organizationId;
+  const [target] = await tx.select().from(memberships).where(and(eq(memberships.organizationId, org), eq(memberships.id, id)));
+  if (!target) throw notFound();
+  if ((target.role === 'owner' || role === 'owner') && ctx.role !== 'owner') {
+    throw new AppError('forbidden', 'Forbidden - only an owner can grant or take away the owner role');
+  }
+  if (target.role === 'owner' && role !== 'owner' && !(await otherOwners(tx, org, id)).length) {
+    throw new AppError('conflict', 'The last owner cannot be demoted');
+  }
+  const [m] = await tx.update(memberships).set({ role }).where(and(eq(memberships.organizationId, org), eq(memberships.id, id))).returning();
+  await recordAudit(tx, ctx, { action: 'member.role_changed', resourceType: 'membership', resourceId: id, changes: { userId: target.userId, from: target.role, to: role } });
+  const revoked = role === 'member' ? await revokeKeysOf(tx, ctx, target.userId, 'member.role_changed', 'member') : [];
+  return { membership: m, revoked };
 }
