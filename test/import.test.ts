@@ -176,6 +176,38 @@ describe('CSV import', () => {
     }
   });
 
+  it('a chunked upload that passes the limit keeps the whole batches before it, says so, and re-running is idempotent', async () => {
+    const small = await createTestApp({ config: { importLimitBytes: 40_000 } });
+    try {
+      const o = await signUpWithOrg(small.app, 'chunked');
+      const lines = ['email,firstName'];
+      for (let i = 0; i < 2000; i++) lines.push(`chunk${String(i).padStart(4, '0')}@example.com,C${i}`);
+      const csv = `${lines.join('\n')}\n`;
+      // A stream (here in pieces of 100 rows) has no Content-Length: the limit is only met while reading.
+      const pieces = Array.from({ length: Math.ceil(lines.length / 100) }, (_, i) => `${lines.slice(i * 100, i * 100 + 100).join('\n')}\n`);
+      const res = await small.app.inject({ method: 'POST', url: '/api/customers/import', headers: { ...o.headers, 'content-type': 'text/csv' }, payload: Readable.from(pieces) });
+      expect(res.statusCode, res.body).toBe(413);
+      const { created } = res.json().details;
+      expect(created % 500).toBe(0);
+      expect(created).toBeGreaterThan(0);
+      expect(res.json().error).toMatch(/re-running the import is safe/);
+      const count = async () => Number((await small.db.owner.query<{ n: string }>('SELECT count(*)::text AS n FROM customers WHERE organization_id = $1', [o.organizationId]))[0].n);
+      expect(await count()).toBe(created);
+      // Declared too big: refused before anything is imported.
+      const declared = await small.app.inject({ method: 'POST', url: '/api/customers/import', headers: { ...o.headers, 'content-type': 'text/csv' }, payload: csv });
+      expect(declared.statusCode).toBe(413);
+      expect(await count()).toBe(created);
+      // The same file again, in two parts under the limit: every row once.
+      const half = lines.length >> 1;
+      for (const part of [lines.slice(0, half), [lines[0], ...lines.slice(half)]]) {
+        expect((await small.app.inject({ method: 'POST', url: '/api/customers/import', headers: { ...o.headers, 'content-type': 'text/csv' }, payload: part.join('\n') })).statusCode).toBe(200);
+      }
+      expect(await count()).toBe(2000);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('is available to members (org access) and audited once per import', async () => {
     const before = Number((await t.db.owner.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_log WHERE organization_id = $1 AND action = 'customers.imported'`, [owner.organizationId]))[0].n);
     const res = await importCsv(t.app, key.headers, 'email\naudited-import@example.com\n');

@@ -90,7 +90,11 @@ export async function importCustomers(runInTenant: RunInTenant, input: Readable,
   };
   let failure: AppError | undefined;
   try {
-    await Promise.all([pipeline(input, limiter, parser), consume()]);
+    // Not pipeline(input, …): on an error it would destroy the request, and with it the socket the
+    // 413 must go out on. The route answers with Connection: close instead.
+    input.on('error', (err) => limiter.destroy(err));
+    input.pipe(limiter);
+    await Promise.all([pipeline(limiter, parser), consume()]);
     await flush();
   } catch (err) {
     if (err instanceof AppError) failure = err;

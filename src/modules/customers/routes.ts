@@ -58,7 +58,7 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
       consumes: ['text/csv', 'multipart/form-data'],
       response: { 200: ImportResult.extend({ rejectedCount: z.number() }), 413: ErrorOut, 415: ErrorOut, ...orgErrors },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       let stream: Readable;
       if (req.isMultipart()) {
         // One byte over the limit: busboy truncates a file at exactly fileSize, which the import's own
@@ -74,7 +74,13 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
       } else {
         throw new AppError('unsupported_media_type', 'Send the CSV as text/csv or as multipart/form-data with a "file" field');
       }
-      return importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes);
+      try {
+        return await importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes);
+      } catch (err) {
+        // The rest of an oversized upload is not read: close the connection rather than drain it.
+        if (err instanceof AppError && err.code === 'payload_too_large') reply.header('connection', 'close');
+        throw err;
+      }
     },
   });
 }
