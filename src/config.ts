@@ -43,6 +43,10 @@ const EnvSchema = z.object({
   EMAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   EMAIL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().min(1).optional(),
+  // SendGrid posts a batch at about 768 KB at most; a bigger body is not SendGrid's.
+  SENDGRID_WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  WEBHOOK_MAX_FAILURES: z.coerce.number().int().min(1).default(30),
+  WEBHOOK_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
 });
@@ -86,7 +90,10 @@ export type Config = {
     maxAttempts: number;
     retryBaseMs: number;
     sendgridWebhookPublicKey?: string;
+    sendgridWebhookBodyLimitBytes: number;
   };
+  /** Provider webhooks: failed (unauthenticated) requests allowed per client address and window before 429. */
+  webhooks: { maxFailures: number; failureWindowSeconds: number };
   /** Durable job workers: in the server process by default, or `npm run worker`. */
   jobs: { inProcess: boolean; pollMs: number };
 };
@@ -156,7 +163,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxAttempts: e.EMAIL_MAX_ATTEMPTS,
       retryBaseMs: e.EMAIL_RETRY_BASE_MS,
       sendgridWebhookPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
+      sendgridWebhookBodyLimitBytes: e.SENDGRID_WEBHOOK_BODY_LIMIT_BYTES,
     },
+    webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS },
     ...overrides,
   };

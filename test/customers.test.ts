@@ -64,3 +64,34 @@ describe('customers', () => {
     expect(q.data).toHaveLength(1);
   });
 });
+
+describe('attribute limits', () => {
+  const nested = (levels: number, open = '{"a":', close = '}') => `${open.repeat(levels)}1${close.repeat(levels)}`;
+  const send = (method: 'POST' | 'PUT' | 'PATCH', url: string, attributes: string) =>
+    t.app.inject({ method, url, headers: { ...a.headers, 'content-type': 'application/json' }, payload: `{"email":"deep@example.com","attributes":${attributes}}` });
+
+  it('answers 6,000 levels of nested attributes with a clear 400 on POST, PUT and PATCH, writing nothing', async () => {
+    const existing = await createCustomer(t.app, a.headers, { email: 'shallow@example.com', attributes: { plan: 'pro' } });
+    for (const [method, url] of [['POST', '/api/customers'], ['PUT', `/api/customers/${existing.id}`], ['PATCH', `/api/customers/${existing.id}`]] as const) {
+      const res = await send(method, url, nested(6000));
+      expect(res.statusCode, `${method} ${res.body.slice(0, 200)}`).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'validation_failed', details: [{ in: 'body', path: 'attributes', message: expect.stringMatching(/levels deep/) }] });
+    }
+    // As deep as a 1 MB body allows, as objects and as arrays: still a 400.
+    for (const deep of [nested(150_000), `{"a":${nested(400_000, '[', ']')}}`]) {
+      const res = await send('POST', '/api/customers', deep);
+      expect(res.statusCode, res.body.slice(0, 200)).toBe(400);
+    }
+    expect((await t.app.inject({ url: '/api/customers?q=deep%40example.com', headers: a.headers })).json().data).toHaveLength(0);
+    expect((await t.app.inject({ url: `/api/customers/${existing.id}`, headers: a.headers })).json().attributes).toEqual({ plan: 'pro' });
+    // Reasonable nesting still works.
+    const ok = await send('PATCH', `/api/customers/${existing.id}`, nested(10));
+    expect(ok.statusCode, ok.body).toBe(200);
+  });
+
+  it('counts attribute size in UTF-8 bytes (16 KiB)', async () => {
+    const big = await t.app.inject({ method: 'POST', url: '/api/customers', headers: a.headers, payload: { email: 'wide@example.com', attributes: { note: 'é'.repeat(9000) } } });
+    expect(big.statusCode).toBe(400);
+    expect(big.json().details[0].message).toMatch(/16384 bytes/);
+  });
+});

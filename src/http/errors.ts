@@ -55,7 +55,8 @@ export interface ErrorBody {
   requestId?: string;
 }
 
-function pgCode(err: unknown): string | undefined {
+/** The PostgreSQL SQLSTATE of an error or of one of its causes (drivers wrap them). */
+export function sqlStateOf(err: unknown): string | undefined {
   let e: any = err;
   for (let i = 0; e && i < 4; i++, e = e.cause) {
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
@@ -101,7 +102,7 @@ export function toErrorResponse(err: unknown, req: FastifyRequest): { status: nu
   }
   if (fe?.statusCode === 413) return { status: 413, body: { error: 'Request body too large', code: 'payload_too_large' } };
   if (fe?.statusCode === 415) return { status: 415, body: { error: 'Unsupported content type', code: 'unsupported_media_type' } };
-  const sqlState = pgCode(err);
+  const sqlState = sqlStateOf(err);
   // Class 22 is "data exception": a value the database cannot store (a NUL character, a number out of range...) — bad input.
   if (sqlState?.startsWith('22')) return { status: 400, body: { error: 'Invalid value', code: 'bad_request' } };
   switch (sqlState) {

@@ -1,108 +1,20 @@
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { setImmediate } from 'node:timers/promises';
+import { CsvError, parse } from 'csv-parse';
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
-import { AppError } from '../../http/errors.js';
+import { AppError, sqlStateOf } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
-import { Email, Phone } from './schemas.js';
+import { Batch, toRow, type ImportRow } from './import-rows.js';
+import { attributesProblem } from './schemas.js';
 
 const MAX_REPORTED_REJECTIONS = 1000;
-const BATCH = 2000;
-
-/** CSV header → customer field. Headers are matched case-insensitively, ignoring spaces, dashes and underscores. */
-const HEADER_ALIASES: Record<string, ImportField> = {
-  email: 'email', emailaddress: 'email',
-  phone: 'phone', phonenumber: 'phone', mobile: 'phone',
-  firstname: 'firstName', givenname: 'firstName',
-  lastname: 'lastName', surname: 'lastName', familyname: 'lastName',
-  emailoptin: 'emailOptIn', smsoptin: 'smsOptIn',
-  tags: 'tags',
-};
-type ImportField = 'email' | 'phone' | 'firstName' | 'lastName' | 'emailOptIn' | 'smsOptIn' | 'tags';
-
-interface ImportRow {
-  line: number;
-  email: string | null;
-  phone: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  email_opt_in: boolean | null;
-  sms_opt_in: boolean | null;
-  tags: string[] | null;
-  attributes: Record<string, string> | null;
-}
-
-const TRUE = new Set(['true', 'yes', 'y', '1', 'subscribed', 'opted-in', 'on']);
-const FALSE = new Set(['false', 'no', 'n', '0', 'unsubscribed', 'opted-out', 'off']);
-
-function parseBool(v: string, field: string): boolean | null {
-  if (v === '') return null;
-  const s = v.toLowerCase();
-  if (TRUE.has(s)) return true;
-  if (FALSE.has(s)) return false;
-  throw new Error(`${field} must be true or false, got "${v.slice(0, 40)}"`);
-}
-
-function toRow(record: Record<string, string>, line: number): ImportRow {
-  const row: ImportRow = { line, email: null, phone: null, first_name: null, last_name: null, email_opt_in: null, sms_opt_in: null, tags: null, attributes: null };
-  for (const [header, raw] of Object.entries(record)) {
-    const value = (raw ?? '').trim();
-    if (value.includes('\u0000')) throw new Error(`${header.slice(0, 64)} contains a NUL character`);
-    const field = HEADER_ALIASES[header.toLowerCase().replace(/[\s_-]/g, '')];
-    if (!field) {
-      // Unknown columns are kept as attributes (e.g. "city" → attributes.city).
-      const key = header.replace(/^attributes\./i, '').trim().slice(0, 64);
-      if (value !== '' && key) (row.attributes ??= {})[key] = value.slice(0, 1000);
-      continue;
-    }
-    if (value === '') continue;
-    switch (field) {
-      case 'email': {
-        const r = Email.safeParse(value);
-        if (!r.success) throw new Error(`invalid email "${value.slice(0, 80)}"`);
-        row.email = r.data;
-        break;
-      }
-      case 'phone': {
-        const r = Phone.safeParse(value);
-        if (!r.success) throw new Error(`invalid phone number "${value.slice(0, 40)}"`);
-        row.phone = r.data;
-        break;
-      }
-      case 'firstName':
-      case 'lastName':
-        if (value.length > 200) throw new Error(`${field} is longer than 200 characters`);
-        row[field === 'firstName' ? 'first_name' : 'last_name'] = value;
-        break;
-      case 'emailOptIn':
-        row.email_opt_in = parseBool(value, 'emailOptIn');
-        break;
-      case 'smsOptIn':
-        row.sms_opt_in = parseBool(value, 'smsOptIn');
-        break;
-      case 'tags': {
-        const tags = [...new Set(value.split(/[;|,]/).map((t) => t.trim()).filter(Boolean))];
-        if (tags.length > 50 || tags.some((t) => t.length > 64)) throw new Error('at most 50 tags of at most 64 characters');
-        row.tags = tags;
-        break;
-      }
-    }
-  }
-  if (!row.email && !row.phone) throw new Error('a customer needs an email or a phone number');
-  return row;
-}
-
-/** Later rows for the same email win field by field, as a second import would. */
-function merge(a: ImportRow, b: ImportRow): ImportRow {
-  const out = { ...a, line: b.line };
-  for (const k of ['email', 'phone', 'first_name', 'last_name', 'email_opt_in', 'sms_opt_in', 'tags'] as const) {
-    if (b[k] !== null) (out as any)[k] = b[k];
-  }
-  if (b.attributes) out.attributes = { ...(a.attributes ?? {}), ...b.attributes };
-  return out;
-}
+/** Rows per write transaction: on PGlite about 100 ms of a shared connection and event loop. */
+const BATCH = 500;
+/** Largest piece of the upload handed to the parser at once. */
+const SLICE = 64 * 1024;
 
 export interface ImportResult {
   created: number;
@@ -111,28 +23,49 @@ export interface ImportResult {
   rejectedCount: number;
 }
 
+type Rejection = ImportResult['rejected'][number];
+type RunInTenant = <T>(fn: (tx: Tx, ctx: TenantContext) => Promise<T>) => Promise<T>;
+
 /**
- * Parses the CSV as it streams in (bounded by maxBytes), then writes every valid row in one
- * transaction: a broken upload changes nothing. Re-importing updates customers by email
- * (case-insensitively); empty cells keep the stored value.
+ * Streams the CSV (bounded by maxBytes) through the parser and writes it in batches of BATCH rows,
+ * each in its own short tenant transaction, yielding to the event loop between batches: on the
+ * embedded database (one connection, same thread) other requests run between two batches instead
+ * of waiting for the whole file, and memory holds one batch, not the file.
+ * Per row, never half-written: a row is imported completely or reported rejected with its line.
+ * Re-importing updates customers by email (case-insensitively; empty cells keep the stored value),
+ * so running an interrupted import again is safe.
  */
-export async function importCustomers(
-  runInTenant: <T>(fn: (tx: Tx, ctx: TenantContext) => Promise<T>) => Promise<T>,
-  input: Readable,
-  maxBytes: number,
-): Promise<ImportResult> {
-  const rejected: ImportResult['rejected'] = [];
+export async function importCustomers(runInTenant: RunInTenant, input: Readable, maxBytes: number): Promise<ImportResult> {
+  const rejected: Rejection[] = [];
   let rejectedCount = 0;
-  const byEmail = new Map<string, ImportRow>();
-  const withoutEmail: ImportRow[] = [];
-  let duplicates = 0;
+  const reject = (row: number, error: string) => {
+    rejectedCount++;
+    if (rejected.length < MAX_REPORTED_REJECTIONS) rejected.push({ row, error });
+  };
+  let created = 0;
+  let updated = 0;
+  let batch = new Batch();
+  const flush = async () => {
+    if (batch.size === 0) return;
+    const full = batch;
+    batch = new Batch();
+    updated += full.duplicates;
+    const r = await writeRows(runInTenant, full.rows());
+    created += r.created;
+    updated += r.updated;
+    for (const x of r.rejected) reject(x.row, x.error);
+    // Let requests that arrived while this batch was written run before the next one.
+    await setImmediate();
+  };
 
   let bytes = 0;
   const limiter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      if (bytes > maxBytes) cb(new AppError('payload_too_large', `CSV larger than ${maxBytes} bytes`));
-      else cb(null, chunk);
+      if (bytes > maxBytes) return cb(new AppError('payload_too_large', `CSV larger than ${maxBytes} bytes`));
+      // Slices keep the parser's backpressure effective when a whole upload arrives as one buffer.
+      for (let i = 0; i < chunk.length; i += SLICE) this.push(chunk.subarray(i, i + SLICE));
+      cb();
     },
   });
   const parser = parse({
@@ -144,81 +77,138 @@ export async function importCustomers(
     max_record_size: 64 * 1024,
   });
 
-  let sawHeader = false;
   const consume = async () => {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      sawHeader = true;
       try {
-        const row = toRow(record, info.lines);
-        if (!row.email) withoutEmail.push(row);
-        else {
-          const key = row.email.toLowerCase();
-          const prev = byEmail.get(key);
-          if (prev) duplicates++;
-          byEmail.set(key, prev ? merge(prev, row) : row);
-        }
+        const problem = batch.add(toRow(record, info.lines));
+        if (problem) reject(info.lines, problem);
       } catch (err) {
-        rejectedCount++;
-        if (rejected.length < MAX_REPORTED_REJECTIONS) rejected.push({ row: info.lines, error: (err as Error).message });
+        reject(info.lines, (err as Error).message);
       }
+      if (batch.size >= BATCH) await flush();
     }
   };
+  let failure: AppError | undefined;
   try {
-    await Promise.all([pipeline(input, limiter, parser), consume()]);
+    // Not pipeline(input, …): on an error it would destroy the request, and with it the socket the
+    // 413 must go out on. The route answers with Connection: close instead.
+    input.on('error', (err) => limiter.destroy(err));
+    input.pipe(limiter);
+    await Promise.all([pipeline(limiter, parser), consume()]);
+    await flush();
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError('bad_request', `Could not parse CSV: ${(err as Error).message}`);
-  }
-  if (!sawHeader && byEmail.size === 0) {
-    // An empty file or a header alone imports nothing; that is not an error.
+    if (err instanceof AppError) failure = err;
+    else if (err instanceof CsvError) failure = new AppError('bad_request', `Could not parse CSV: ${err.message}`);
+    else throw err;
   }
 
-  const rows = [...byEmail.values(), ...withoutEmail];
-  const totals = await runInTenant(async (tx, ctx) => {
-    let created = 0;
-    let updated = duplicates;
-    for (let i = 0; i < rows.length; i += BATCH) {
-      const r = await writeBatch(tx, ctx.organizationId, rows.slice(i, i + BATCH));
-      created += r.created;
-      updated += r.updated;
-    }
-    await recordAudit(tx, ctx, { action: 'customers.imported', resourceType: 'customer', changes: { created, updated, rejected: rejectedCount } });
-    return { created, updated };
-  });
+  const written = created + updated > 0;
+  if (written || !failure) {
+    await runInTenant((tx, ctx) =>
+      recordAudit(tx, ctx, { action: 'customers.imported', resourceType: 'customer', changes: { created, updated, rejected: rejectedCount, ...(failure && { stoppedBy: failure.code }) } }),
+    );
+  }
+  if (failure) {
+    // The rows before the failure are in (each one whole); say so, so the client knows re-running is the fix.
+    if (!written) throw failure;
+    throw new AppError(failure.code, `${failure.message}; the ${created + updated} rows before it were imported, re-running the import is safe`, { created, updated, rejectedCount });
+  }
   rejected.sort((a, b) => a.row - b.row);
-  return { ...totals, rejected, rejectedCount };
+  return { created, updated, rejected, rejectedCount };
 }
 
+/** SQLSTATE classes 21 (cardinality), 22 (data exception), 23 (integrity constraint): this row's values, not the database. */
+const isRowError = (err: unknown) => /^2[123]/.test(sqlStateOf(err) ?? '');
+
+/**
+ * Writes rows in one transaction. When the database refuses the batch because of a row's values,
+ * the rows are written one by one instead, so that only the offending row is rejected.
+ */
+async function writeRows(runInTenant: RunInTenant, rows: ImportRow[]): Promise<{ created: number; updated: number; rejected: Rejection[] }> {
+  try {
+    return await runInTenant((tx, ctx) => writeBatch(tx, ctx.organizationId, rows));
+  } catch (err) {
+    if (!isRowError(err)) throw err;
+    if (rows.length === 1) return { created: 0, updated: 0, rejected: [{ row: rows[0].line, error: 'the database refused a value of this row' }] };
+    const total = { created: 0, updated: 0, rejected: [] as Rejection[] };
+    for (const row of rows) {
+      const r = await writeRows(runInTenant, [row]);
+      total.created += r.created;
+      total.updated += r.updated;
+      total.rejected.push(...r.rejected);
+    }
+    return total;
+  }
+}
+
+const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
+const uuids = (ids: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)`;
+
+/**
+ * Writes one batch in three statements, each reaching rows through an index only. Under row-level
+ * security a `lower(email) = …` condition cannot use the (organization_id, lower(email)) index (lower()
+ * is not leakproof), so a join on it scans all of the organization's customers once per batch:
+ * quadratic in the file. The unique index is reached as ON CONFLICT's arbiter instead, and the rest by id.
+ */
 async function writeBatch(tx: Tx, organizationId: string, rows: ImportRow[]) {
-  const result = await tx.execute(sql`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS t(
-        line int, email text, phone text, first_name text, last_name text,
-        email_opt_in boolean, sms_opt_in boolean, tags text[], attributes jsonb)
-    ),
-    upd AS (
-      UPDATE customers c SET
-        phone = coalesce(i.phone, c.phone),
-        first_name = coalesce(i.first_name, c.first_name),
-        last_name = coalesce(i.last_name, c.last_name),
-        email_opt_in = coalesce(i.email_opt_in, c.email_opt_in),
-        sms_opt_in = coalesce(i.sms_opt_in, c.sms_opt_in),
-        tags = coalesce(i.tags, c.tags),
-        attributes = c.attributes || coalesce(i.attributes, '{}'::jsonb),
-        updated_at = now()
-      FROM input i
-      WHERE c.organization_id = ${organizationId}::uuid AND i.email IS NOT NULL AND lower(c.email) = lower(i.email)
-      RETURNING i.line
-    ),
-    ins AS (
+  // 1. New addresses (and rows without one) are inserted whole; an existing address is locked and
+  //    returned with its id through a no-op update (the row keeps its values until step 3).
+  const upserted = rowsOf<{ id: string; inserted: boolean; k: string | null }>(
+    await tx.execute(sql`
       INSERT INTO customers (organization_id, email, phone, first_name, last_name, email_opt_in, sms_opt_in, tags, attributes)
       SELECT ${organizationId}::uuid, i.email, i.phone, i.first_name, i.last_name,
              coalesce(i.email_opt_in, false), coalesce(i.sms_opt_in, false), coalesce(i.tags, '{}'), coalesce(i.attributes, '{}'::jsonb)
-      FROM input i
-      WHERE i.line NOT IN (SELECT line FROM upd)
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ins)::int AS created`);
-  const row = (result as unknown as { rows: { updated: number; created: number }[] }).rows[0];
-  return { created: Number(row.created), updated: Number(row.updated) };
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS i(
+        line int, email text, phone text, first_name text, last_name text,
+        email_opt_in boolean, sms_opt_in boolean, tags text[], attributes jsonb)
+      ON CONFLICT (organization_id, lower(email)) DO UPDATE SET email = customers.email
+      RETURNING id, (xmax = 0) AS inserted, lower(email) AS k`),
+  );
+  const byKey = new Map(rows.filter((r) => r.email).map((r) => [r.email!.toLowerCase(), r]));
+  let created = 0;
+  const existing: { id: string; row: ImportRow }[] = [];
+  for (const u of upserted) {
+    if (u.inserted) created++;
+    else existing.push({ id: u.id, row: byKey.get(u.k!)! });
+  }
+  if (!existing.length) return { created, updated: 0, rejected: [] as Rejection[] };
+
+  // 2. Attributes merge into the stored ones: the result must stay within the JSON API's limit.
+  const rejected: Rejection[] = [];
+  const withAttributes = existing.filter((e) => e.row.attributes);
+  if (withAttributes.length) {
+    const stored = new Map(
+      rowsOf<{ id: string; attributes: Record<string, unknown> }>(
+        await tx.execute(sql`SELECT id, attributes FROM customers WHERE organization_id = ${organizationId}::uuid AND id = ANY(${uuids(withAttributes.map((e) => e.id))})`),
+      ).map((r) => [r.id, r.attributes]),
+    );
+    for (const e of withAttributes) {
+      const problem = attributesProblem({ ...(stored.get(e.id) ?? {}), ...e.row.attributes });
+      if (problem) rejected.push({ row: e.row.line, error: `${problem} (merged with the stored attributes)` });
+    }
+  }
+  const refused = new Set(rejected.map((r) => r.row));
+  const updates = existing.filter((e) => !refused.has(e.row.line)).map((e) => ({ ...e.row, id: e.id }));
+  if (!updates.length) return { created, updated: 0, rejected };
+
+  // 3. Existing customers: empty cells keep the stored value, attributes merge.
+  const updated = rowsOf<{ n: number }>(
+    await tx.execute(sql`
+      WITH upd AS (
+        UPDATE customers c SET
+          phone = coalesce(i.phone, c.phone),
+          first_name = coalesce(i.first_name, c.first_name),
+          last_name = coalesce(i.last_name, c.last_name),
+          email_opt_in = coalesce(i.email_opt_in, c.email_opt_in),
+          sms_opt_in = coalesce(i.sms_opt_in, c.sms_opt_in),
+          tags = coalesce(i.tags, c.tags),
+          attributes = c.attributes || coalesce(i.attributes, '{}'::jsonb),
+          updated_at = now()
+        FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) AS i(
+          id uuid, phone text, first_name text, last_name text, email_opt_in boolean, sms_opt_in boolean, tags text[], attributes jsonb)
+        WHERE c.organization_id = ${organizationId}::uuid AND c.id = ANY(${uuids(updates.map((u) => u.id))}) AND c.id = i.id
+        RETURNING 1)
+      SELECT count(*)::int AS n FROM upd`),
+  )[0].n;
+  return { created, updated: Number(updated), rejected };
 }

@@ -54,11 +54,11 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
     bodyLimit: config.importLimitBytes,
     schema: {
       tags: ['customers'],
-      summary: 'Import customers from CSV (text/csv body or multipart "file"); re-import updates by email',
+      summary: 'Import customers from CSV (text/csv body or multipart "file") in batches; re-import updates by email',
       consumes: ['text/csv', 'multipart/form-data'],
       response: { 200: ImportResult.extend({ rejectedCount: z.number() }), 413: ErrorOut, 415: ErrorOut, ...orgErrors },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       let stream: Readable;
       if (req.isMultipart()) {
         // One byte over the limit: busboy truncates a file at exactly fileSize, which the import's own
@@ -68,11 +68,19 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
         stream = file.file;
         stream.on('limit', () => stream.destroy(new AppError('payload_too_large', `CSV larger than ${config.importLimitBytes} bytes`)));
       } else if (req.body && typeof (req.body as Readable).pipe === 'function') {
+        // A declared length over the limit is refused before anything is imported (a chunked body stops at the limit).
+        if (Number(req.headers['content-length']) > config.importLimitBytes) throw new AppError('payload_too_large', `CSV larger than ${config.importLimitBytes} bytes`);
         stream = req.body as Readable;
       } else {
         throw new AppError('unsupported_media_type', 'Send the CSV as text/csv or as multipart/form-data with a "file" field');
       }
-      return importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes);
+      try {
+        return await importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes);
+      } catch (err) {
+        // The rest of an oversized upload is not read: close the connection rather than drain it.
+        if (err instanceof AppError && err.code === 'payload_too_large') reply.header('connection', 'close');
+        throw err;
+      }
     },
   });
 }

@@ -1,14 +1,40 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
 
-const MAX_ATTRIBUTES_BYTES = 16 * 1024;
+export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
+/** Nesting levels below `attributes` itself; deeper documents are refused before anything walks them recursively. */
+export const MAX_ATTRIBUTES_DEPTH = 32;
+
+/** Depth of a JSON value, walked without recursion and abandoned as soon as it passes `limit`. */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+/**
+ * The one rule for a customer's attributes, shared by the JSON API and the CSV import: at most
+ * MAX_ATTRIBUTES_DEPTH levels deep and MAX_ATTRIBUTES_BYTES as UTF-8 JSON. Returns the problem, or null.
+ */
+export function attributesProblem(a: Record<string, unknown>): string | null {
+  // Depth first: JSON.stringify recurses, and 6,000 levels overflow the stack (a 500 before this check).
+  if (depthExceeds(a, MAX_ATTRIBUTES_DEPTH)) return `attributes must be at most ${MAX_ATTRIBUTES_DEPTH} levels deep`;
+  if (Buffer.byteLength(JSON.stringify(a)) > MAX_ATTRIBUTES_BYTES) return `attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON`;
+  return null;
+}
 
 export const Email = z.email().max(254);
 export const Phone = z.string().trim().regex(/^\+?[0-9 ().-]{4,32}$/, 'Invalid phone number');
 export const Tags = z.array(z.string().trim().min(1).max(64)).max(50);
-export const Attributes = z
-  .record(z.string().max(64), z.unknown())
-  .refine((a) => JSON.stringify(a).length <= MAX_ATTRIBUTES_BYTES, `attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON`);
+export const Attributes = z.record(z.string().max(64), z.unknown()).superRefine((a, ctx) => {
+  const problem = attributesProblem(a);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const fields = {
   email: Email.nullable().optional(),

@@ -1,21 +1,26 @@
-import { EventWebhook, EventWebhookHeader } from '@sendgrid/eventwebhook';
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
+import { failureLimit } from '../../http/failure-limit.js';
 import { ErrorOut, type App } from '../../http/types.js';
 import { suppressMessageRecipients } from '../suppressions/service.js';
 import { arr, rowsOf } from './send-store.js';
 
 /**
- * SendGrid Event Webhook. Order: signature on the raw body (SDK) and timestamp tolerance →
+ * SendGrid Event Webhook. Order: the client's failure budget and the signature headers (before the
+ * body is read) → the body, up to SendGrid's batch size → signature on the raw bytes (node:crypto) →
  * parse → resolve each event's organization by our message id (system lookup, the one
  * cross-tenant read) → per organization, inside withTenant: dedupe on sg_event_id, store the
  * events, move message state forward, apply consent effects to that organization's customer.
  */
 const TOLERANCE_SECONDS = 5 * 60;
+const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';
+const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp';
+/** Base64 of a DER ECDSA P-256 signature (at most 72 bytes), with room to spare. */
+const SIGNATURE = /^[A-Za-z0-9+/]{16,128}={0,2}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const Event = z.looseObject({
@@ -132,52 +137,79 @@ async function applyEvents(tx: Tx, org: string, items: Resolved[]) {
   return todo.length;
 }
 
-type SdkPublicKey = ReturnType<EventWebhook['convertPublicKeyToECDSA']>;
-
-/** The configured verification key as the SDK's ECDSA key, converted on first use and kept. */
-function publicKeyOf(config: Config): () => SdkPublicKey {
-  let converted: { key: SdkPublicKey } | null = null;
-  return () => {
-    converted ??= { key: new EventWebhook().convertPublicKeyToECDSA(config.email.sendgridWebhookPublicKey!) };
-    return converted.key;
-  };
+/** The verification key as SendGrid's settings page shows it (base64 DER, SPKI), or PEM; imported once. */
+export function importVerificationKey(key: string): KeyObject {
+  let imported: KeyObject;
+  try {
+    imported = key.includes('-----BEGIN') ? createPublicKey(key) : createPublicKey({ key: Buffer.from(key, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    throw new Error('SENDGRID_WEBHOOK_PUBLIC_KEY is not a public key (expected base64 DER or PEM)');
+  }
+  if (imported.asymmetricKeyType !== 'ec') throw new Error('SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA key');
+  return imported;
 }
 
-function verify(config: Config, publicKey: () => SdkPublicKey, raw: string, headers: Record<string, unknown>) {
-  const key = config.email.sendgridWebhookPublicKey;
-  if (!key) throw new AppError('unavailable', 'Email event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)');
-  const signature = headers[EventWebhookHeader.SIGNATURE().toLowerCase()];
-  const timestamp = headers[EventWebhookHeader.TIMESTAMP().toLowerCase()];
-  if (typeof signature !== 'string' || typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp)) throw new AppError('unauthorized');
+/** Headers only, before the body is read: present, well-formed and fresh, or 401. */
+function checkHeaders(headers: Record<string, unknown>) {
+  const signature = headers[SIGNATURE_HEADER];
+  const timestamp = headers[TIMESTAMP_HEADER];
+  if (typeof signature !== 'string' || !SIGNATURE.test(signature) || typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp)) throw new AppError('unauthorized');
   if (Math.abs(Date.now() / 1000 - Number(timestamp)) > TOLERANCE_SECONDS) throw new AppError('unauthorized', 'Unauthorized - stale timestamp');
-  let ok = false;
+  return { signature, timestamp };
+}
+
+/** ECDSA P-256 / SHA-256 over the timestamp header followed by the raw body, as SendGrid signs it. */
+export function verifySendgridSignature(key: KeyObject, timestamp: string, body: Buffer, signature: string): boolean {
   try {
-    ok = new EventWebhook().verifySignature(publicKey(), raw, signature, timestamp);
+    return verifySignature('sha256', Buffer.concat([Buffer.from(timestamp), body]), key, Buffer.from(signature, 'base64'));
   } catch {
-    ok = false;
+    return false;
   }
-  if (!ok) throw new AppError('unauthorized');
 }
 
 export function registerEmailWebhook(app: App, { db, config }: { db: Database; config: Config }) {
-  const publicKey = publicKeyOf(config);
+  const key = config.email.sendgridWebhookPublicKey ? importVerificationKey(config.email.sendgridWebhookPublicKey) : null;
+  const bodyLimit = config.email.sendgridWebhookBodyLimitBytes;
+  const failures = failureLimit(app, {
+    name: 'email-webhook',
+    max: config.webhooks.maxFailures,
+    windowSeconds: config.webhooks.failureWindowSeconds,
+    failures: (status) => status === 401 || status === 413,
+  });
   app.register(async (scope) => {
-    // The signature covers the exact bytes: keep the body as the raw string for this route.
-    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+    // The signature covers the exact bytes: keep the body as the raw buffer for this route.
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
     scope.post('/api/webhooks/email', {
       config: { access: 'provider' },
-      bodyLimit: 64 * 1024 * 1024,
+      bodyLimit,
+      onRequest: [
+        failures.refuse,
+        async (req, reply) => {
+          if (!key) throw new AppError('unavailable', 'Email event webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)');
+          try {
+            checkHeaders(req.headers);
+          } catch (err) {
+            reply.header('connection', 'close'); // do not drain a body we will not read
+            throw err;
+          }
+        },
+      ],
+      onResponse: failures.count,
       schema: {
         tags: ['webhooks'],
         summary: 'SendGrid Event Webhook (ECDSA-signed JSON array of events)',
-        response: { 200: z.object({ received: z.number(), applied: z.number(), duplicates: z.number(), unknown: z.number() }), 400: ErrorOut, 401: ErrorOut, 503: ErrorOut },
+        response: {
+          200: z.object({ received: z.number(), applied: z.number(), duplicates: z.number(), unknown: z.number() }),
+          400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 429: ErrorOut, 503: ErrorOut,
+        },
       },
       handler: async (req) => {
-        const raw = typeof req.body === 'string' ? req.body : '';
-        verify(config, publicKey, raw, req.headers);
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const { signature, timestamp } = checkHeaders(req.headers);
+        if (!verifySendgridSignature(key!, timestamp, raw, signature)) throw new AppError('unauthorized');
         let parsed: unknown;
         try {
-          parsed = JSON.parse(raw);
+          parsed = JSON.parse(raw.toString('utf8'));
         } catch {
           throw new AppError('bad_request', 'Body is not JSON');
         }
