@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
-import { cancelCampaign, composeTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
+import { auditTestSend, cancelCampaign, composeTestEmail, loadTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
 
 const tags = ['email'];
 export const TestSendBody = z
@@ -34,13 +34,17 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
     config: { access: 'org' },
     schema: {
       tags,
-      summary: 'Send one preview of the campaign to one address',
+      summary: 'Send one preview of the campaign to one address (422 when its template is over the render budget)',
       params: IdParams,
       body: TestSendBody,
-      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 503: ErrorOut, ...orgErrors },
+      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 422: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      const mail = await req.tenant((tx, ctx) => composeTestEmail(tx, ctx, req.params.id, req.body.to, deps));
+      const { id } = req.params;
+      const { to } = req.body;
+      const input = await req.tenant((tx, ctx) => loadTestEmail(tx, ctx, id, to));
+      const mail = await composeTestEmail(input, deps);
+      await req.tenant((tx, ctx) => auditTestSend(tx, ctx, id, to));
       return reply.code(202).send(await sendComposedTest(mail, deps));
     },
   });
