@@ -279,15 +279,15 @@ export class Worker {
       const result = await handler(job, { signal: AbortSignal.any([this.abort.signal, lease.lost.signal]), lease });
       // A run that lost its lease records nothing: the run that took the job over does.
       let recorded = false;
-      if (lease.lost.signal.aborted) {
-        // nothing
-      } else if (result?.retryAt) {
-        recorded = await this.finish(job, sql`state = 'queued', run_at = ${result.retryAt.toISOString()}::timestamptz, attempts = attempts - 1, locked_until = null`);
-      } else if (this.abort.signal.aborted) {
-        // Stopped mid-run: the handler returned early; the job is handed back to be resumed at once.
-        recorded = await this.finish(job, sql`state = 'queued', run_at = now(), attempts = attempts - 1, locked_until = null`);
-      } else {
-        recorded = await this.finish(job, sql`state = 'completed', locked_until = null`);
+      if (!lease.lost.signal.aborted) {
+        if (result?.retryAt) {
+          recorded = await this.finish(job, sql`state = 'queued', run_at = ${result.retryAt.toISOString()}::timestamptz, attempts = attempts - 1, locked_until = null`);
+        } else if (this.abort.signal.aborted) {
+          // Stopped mid-run: the handler returned early; the job is handed back to be resumed at once.
+          recorded = await this.finish(job, sql`state = 'queued', run_at = now(), attempts = attempts - 1, locked_until = null`);
+        } else {
+          recorded = await this.finish(job, sql`state = 'completed', locked_until = null`);
+        }
       }
       if (!recorded) refused('outcome');
     } catch (err) {
