@@ -42,7 +42,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
 interface Run {
   prepared: PreparedCampaign;
   lease: Lease;
-  /** Set by the first render over its budget: the template would cost as much for every other recipient. */
+  /**
+   * Set once a recipient's render went over its budget twice: the template would cost as much for
+   * every other recipient, whose messages then fail without being rendered.
+   */
   tooExpensive: string | null;
 }
 
@@ -152,10 +155,18 @@ export function campaignSendHandler(deps: SenderDeps): JobHandler {
 async function sendOne(deps: SenderDeps, run: Run, m: Claimed): Promise<Outcome> {
   const { config } = deps;
   const failed = (error: string): Outcome => ({ id: m.messageId, status: 'failed', error: error.slice(0, 1000) });
-  if (run.tooExpensive) return failed(run.tooExpensive);
   let mail;
   try {
-    mail = await composeMessage(deps.pool, run.prepared, m, deps.signer, config);
+    // Over budget once may be a machine busy with something else (the budget is wall-clock time): once more.
+    for (let attempt = 1; ; attempt++) {
+      if (run.tooExpensive) return failed(run.tooExpensive);
+      try {
+        mail = await composeMessage(deps.pool, run.prepared, m, deps.signer, config);
+        break;
+      } catch (err) {
+        if (!(err instanceof TemplateTooExpensiveError) || attempt === 2) throw err;
+      }
+    }
   } catch (err) {
     // A template that cannot render for this recipient will not render on a retry either.
     if (err instanceof TemplateTooExpensiveError) return failed((run.tooExpensive ??= `Template too expensive: ${err.message}`));

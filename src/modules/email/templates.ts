@@ -178,7 +178,7 @@ export function renderCampaign(t: CompiledCampaign, vars: RenderVars, limits: Li
 }
 
 function assertSize(bytes: number, limits: Limits) {
-  if (bytes > limits.maxOutputBytes) throw new TooExpensiveError(`the rendered message is larger than ${limits.maxOutputBytes} bytes`);
+  if (bytes > limits.maxOutputBytes) throw new TooExpensiveError(`rendering produced more than the ${limits.maxOutputBytes} bytes allowed`);
 }
 
 export type CheckIssue = { path: TemplateField; message: string; tooExpensive: boolean };
