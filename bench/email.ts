@@ -17,6 +17,7 @@ import { openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
 import { createJobRunner } from '../src/jobs/index.js';
 import { composeMessage, prepareCampaign } from '../src/modules/email/compose.js';
+import { acquireRenderPool } from '../src/modules/email/render-pool.js';
 import { TokenSigner } from '../src/modules/email/tokens.js';
 import { createBenchDatabase, log, onCleanup, type Result } from './lib.js';
 
@@ -59,7 +60,9 @@ async function startSink() {
 async function bareLoop(url: string, n: number, config: Config) {
   const transport = nodemailer.createTransport({ url, pool: true, maxConnections: CONCURRENCY, maxMessages: Infinity } as any);
   const prepared = prepareCampaign({ id: randomUUID(), name: 'Bench', subject: 'Hi {{ customer.firstName }}', preheader: null, fromName: null, fromEmail: 'news@acme.example', replyTo: null, html: HTML, text: null });
-  const m = composeMessage(prepared, { messageId: randomUUID(), organizationId: randomUUID(), toEmail: 'c0@bench.example', customer: { email: 'c0@bench.example', firstName: 'C0', lastName: null } }, new TokenSigner(config.secrets.encryptionKey), config);
+  const renderer = acquireRenderPool(config.templates);
+  const m = await composeMessage(renderer.pool, prepared, { messageId: randomUUID(), organizationId: randomUUID(), toEmail: 'c0@bench.example', customer: { email: 'c0@bench.example', firstName: 'C0', lastName: null } }, new TokenSigner(config.secrets.encryptionKey), config);
+  await renderer.release();
   let next = 0;
   const t0 = performance.now();
   await Promise.all(

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -49,6 +50,12 @@ const EnvSchema = z.object({
   WEBHOOK_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
+  JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
+  // Templates render in a worker-thread pool, each render bounded in time and output.
+  TEMPLATE_RENDER_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  TEMPLATE_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  // At least two threads, so one organization's slow template never holds all of them.
+  TEMPLATE_WORKERS: z.coerce.number().int().min(1).max(64).default(Math.max(2, Math.min(4, os.availableParallelism()))),
 });
 
 export type Config = {
@@ -94,8 +101,13 @@ export type Config = {
   };
   /** Provider webhooks: failed (unauthenticated) requests allowed per client address and window before 429. */
   webhooks: { maxFailures: number; failureWindowSeconds: number };
-  /** Durable job workers: in the server process by default, or `npm run worker`. */
-  jobs: { inProcess: boolean; pollMs: number };
+  /**
+   * Durable job workers: in the server process by default, or `npm run worker`. A claim holds a job
+   * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
+   */
+  jobs: { inProcess: boolean; pollMs: number; leaseMs?: number };
+  /** Liquid rendering off the event loop: per render (parse included) at most renderTimeoutMs and maxOutputBytes. */
+  templates: { renderTimeoutMs: number; maxOutputBytes: number; workers: number };
 };
 
 const SecretsFile = z.object({ sessionSecret: z.string().min(32), encryptionKey: z.string().regex(/^[0-9a-f]{64}$/i) });
@@ -166,7 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       sendgridWebhookBodyLimitBytes: e.SENDGRID_WEBHOOK_BODY_LIMIT_BYTES,
     },
     webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },
-    jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS },
+    jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
+    templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },
     ...overrides,
   };
 }

@@ -50,8 +50,18 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server in the test process. `onRcpt` may answer a recipient with an SMTP error code. */
-export async function startSmtpSink(opts: { onRcpt?: (address: string) => { code: number; message: string } | void; parse?: boolean } = {}): Promise<SmtpSink> {
+/**
+ * A real SMTP server in the test process. `onRcpt` may answer a recipient with an SMTP error code;
+ * `beforeReply` runs once a message's data has arrived and may delay the server's reply (a stalled
+ * server) or answer with an error, in which case the message is not received.
+ */
+export async function startSmtpSink(
+  opts: {
+    onRcpt?: (address: string) => { code: number; message: string } | void;
+    beforeReply?: (to: string[]) => Promise<{ code: number; message: string } | void>;
+    parse?: boolean;
+  } = {},
+): Promise<SmtpSink> {
   const messages: Received[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -69,10 +79,12 @@ export async function startSmtpSink(opts: { onRcpt?: (address: string) => { code
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const to = session.envelope.rcptTo.map((r) => r.address);
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        const refused = await opts.beforeReply?.(to);
+        if (refused) return cb(Object.assign(new Error(refused.message), { responseCode: refused.code }));
         messages.push(opts.parse === false ? ({ from, to, raw } as Received) : parseMessage(raw, from, to));
         cb(null, `Ok: queued as q${messages.length}`);
       });

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 // The sink also receives account mail (confirmations, invitations): count previews only.
 const previews = () => sink.messages.filter((m) => String(m.header('Subject')).startsWith('[Test]')).length;
-const testSend = (actor: Actor, id: string, to: string) => t.app.inject({ method: 'POST', url: `/api/email/campaigns/${id}/test`, headers: actor.headers, payload: { to } });
+const testSend = (actor: { headers: Record<string, string> }, id: string, to: string) => t.app.inject({ method: 'POST', url: `/api/email/campaigns/${id}/test`, headers: actor.headers, payload: { to } });
 
 describe('test sends', () => {
   it("go only to a verified member's address of this organization, never to a stranger or a suppressed address", async () => {
@@ -51,7 +51,7 @@ describe('test sends', () => {
     expect((await t.app.inject({ method: 'POST', url: '/api/organizations', headers: u.headers, payload: { name: 'U' } })).statusCode).toBe(201);
     await verifiedDomain(t.app, u.headers, dns, 'u.example');
     const campaignU = (await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: u.headers, payload: { name: 'T', subject: 'U preview', fromEmail: 'news@u.example', html: '<p>x</p>' } })).json().id;
-    const unconfirmed = await testSend(u as Actor, campaignU, u.email);
+    const unconfirmed = await testSend(u, campaignU, u.email);
     expect(unconfirmed.statusCode, unconfirmed.body).toBe(400);
     expect(unconfirmed.json()).toMatchObject({ code: 'recipient_not_allowed' });
     expect(previews()).toBe(before);

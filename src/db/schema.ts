@@ -180,6 +180,9 @@ export const emailMessages = pgTable(
     nextAttemptAt: ts('next_attempt_at'),
     claimedAt: ts('claimed_at'),
     failedAt: ts('failed_at'),
+    /** The job lease of the run that claimed the row (0007_job_fencing.sql), and until when it holds it. */
+    leaseId: uuid('lease_id'),
+    leaseUntil: ts('lease_until'),
   },
   tenantPk,
 );
@@ -302,6 +305,8 @@ export const jobs = pgTable(
     maxAttempts: integer('max_attempts').notNull().default(10),
     runAt: ts('run_at').notNull().defaultNow(),
     lockedUntil: ts('locked_until'),
+    /** Fencing token of the current claim: every write about the job names it. */
+    leaseId: uuid('lease_id'),
     lastError: text('last_error'),
     createdAt: created(),
     updatedAt: updated(),

@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** A template over its render budget (time, output or memory): the request was understood, its content is refused. */
+  template_too_expensive: 422,
   rate_limited: 429,
   internal: 500,
   unavailable: 503,

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import { createMailer } from '../modules/email/mailer.js';
+import { acquireRenderPool } from '../modules/email/render-pool.js';
 import { CAMPAIGN_QUEUE, campaignSendHandler, RateLimiter } from '../modules/email/sender.js';
 import { TokenSigner } from '../modules/email/tokens.js';
 import { Worker, type WorkerOptions } from './queue.js';
@@ -24,12 +25,22 @@ declare module 'fastify' {
 export function createJobRunner(deps: { db: Database; config: Config; log?: WorkerOptions['log'] }): JobRunner {
   const { db, config } = deps;
   const mailer = createMailer(config);
+  // The process's render pool (shared with the API when the worker runs in-process), released on stop.
+  const renderer = acquireRenderPool(config.templates);
   const worker = new Worker({
     db,
     pollMs: config.jobs.pollMs,
+    leaseMs: config.jobs.leaseMs,
     log: deps.log,
     handlers: {
-      [CAMPAIGN_QUEUE]: campaignSendHandler({ db, config, mailer, signer: new TokenSigner(config.secrets.encryptionKey), limiter: new RateLimiter(config.email.ratePerSecond) }),
+      [CAMPAIGN_QUEUE]: campaignSendHandler({
+        db,
+        config,
+        mailer,
+        signer: new TokenSigner(config.secrets.encryptionKey),
+        limiter: new RateLimiter(config.email.ratePerSecond),
+        pool: renderer.pool,
+      }),
     },
   });
   const runner: JobRunner = {
@@ -40,6 +51,7 @@ export function createJobRunner(deps: { db: Database; config: Config; log?: Work
     async stop() {
       await worker.stop();
       mailer.close();
+      await renderer.release();
     },
     poke: () => worker.poke(),
   };

@@ -1,5 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { schema, type Database, type Tx } from '../db/index.js';
+import { RunLease, type Lease } from './lease.js';
+
+export type { Lease };
 
 /**
  * Durable jobs in PostgreSQL (the `jobs` table of 0003_email.sql). A job belongs to one
@@ -7,6 +10,11 @@ import { schema, type Database, type Tx } from '../db/index.js';
  * Claiming is the only cross-organization step (withSystem('job-scheduler')): due rows are
  * taken with FOR UPDATE SKIP LOCKED and a lease; a running handler renews the lease, and a job
  * whose worker died is claimed again once its lease has expired.
+ *
+ * Leases are fenced (0007_job_fencing.sql): each claim writes a new lease id on the job row, and
+ * every later write about the job (renewal, completion, retry, failure) names it. A run that
+ * stalled past its lease while another run took the job over can no longer write anything: its
+ * renewal finds another lease id, its handler's signal is aborted, its outcome is dropped.
  */
 export interface Job {
   id: string;
@@ -15,11 +23,14 @@ export interface Job {
   payload: Record<string, unknown>;
   attempts: number;
   maxAttempts: number;
+  /** The fencing token of this claim. */
+  leaseId: string;
 }
 
 export interface JobContext {
-  /** Aborted when the worker stops: finish what is in flight, record it, and return. */
+  /** Aborted when the worker stops or this run loses its lease: finish what is in flight, record it, and return. */
   signal: AbortSignal;
+  lease: Lease;
 }
 
 export type JobHandler = (job: Job, ctx: JobContext) => Promise<JobResult | void>;
@@ -127,15 +138,15 @@ export class Worker {
   private async poll() {
     const free = this.concurrency - this.running.size;
     if (free <= 0 || this.stopped) return;
-    let jobs: Job[];
+    let jobs: Awaited<ReturnType<Worker['claim']>>;
     try {
       jobs = await this.claim(free);
     } catch (err) {
       this.opts.log?.error({ err }, 'job claim failed');
       return;
     }
-    for (const job of jobs) {
-      const p = this.run(job).finally(() => {
+    for (const { job, sentAt } of jobs) {
+      const p = this.run(job, sentAt).finally(() => {
         this.running.delete(job.id);
         this.poke();
       });
@@ -143,66 +154,87 @@ export class Worker {
     }
   }
 
-  private async claim(limit: number): Promise<Job[]> {
+  /** Due jobs, each with a new lease id; never one this worker is running (its lease may have run out while it ran). */
+  private async claim(limit: number): Promise<{ job: Job; sentAt: number }[]> {
     const queues = Object.keys(this.opts.handlers);
     const lease = `${this.leaseMs} milliseconds`;
+    const mine = [...this.running.keys()];
+    const sentAt = performance.now();
     const rows = await this.opts.db.withSystem('job-scheduler', (tx) =>
       tx.execute(sql`
-        update jobs j set state = 'active', attempts = j.attempts + 1, locked_until = now() + ${lease}::interval, updated_at = now()
+        update jobs j set state = 'active', attempts = j.attempts + 1, locked_until = now() + ${lease}::interval,
+          lease_id = gen_random_uuid(), updated_at = now()
         from (
           select organization_id, id from jobs
           where queue = any(${sql.param(queues)}::text[])
             and ((state = 'queued' and run_at <= now()) or (state = 'active' and locked_until < now()))
+            and not (id = any(${sql.param(mine)}::uuid[]))
           order by run_at
           limit ${limit}
           for update skip locked
         ) due
         where j.organization_id = due.organization_id and j.id = due.id
-        returning j.id, j.organization_id, j.queue, j.payload, j.attempts, j.max_attempts`),
+        returning j.id, j.organization_id, j.queue, j.payload, j.attempts, j.max_attempts, j.lease_id`),
     );
     return (rows as unknown as { rows: any[] }).rows.map((r) => ({
-      id: r.id,
-      organizationId: r.organization_id,
-      queue: r.queue,
-      payload: r.payload,
-      attempts: r.attempts,
-      maxAttempts: r.max_attempts,
+      sentAt,
+      job: {
+        id: r.id,
+        organizationId: r.organization_id,
+        queue: r.queue,
+        payload: r.payload,
+        attempts: r.attempts,
+        maxAttempts: r.max_attempts,
+        leaseId: r.lease_id,
+      },
     }));
   }
 
-  /** Job bookkeeping runs inside the job's own organization. */
-  private finish(job: Job, set: ReturnType<typeof sql>) {
-    return this.opts.db.withTenant(job.organizationId, (tx) =>
-      tx.execute(sql`update jobs set ${set}, updated_at = now() where organization_id = ${job.organizationId} and id = ${job.id}`),
+  /** Job bookkeeping runs inside the job's own organization, and only while this run's lease is the job's: false when it is not. */
+  private async finish(job: Job, set: ReturnType<typeof sql>): Promise<boolean> {
+    const res = await this.opts.db.withTenant(job.organizationId, (tx) =>
+      tx.execute(sql`update jobs set ${set}, updated_at = now()
+        where organization_id = ${job.organizationId} and id = ${job.id} and lease_id = ${job.leaseId} and state = 'active'
+        returning id`),
     );
+    return (res as unknown as { rows: unknown[] }).rows.length > 0;
   }
 
-  private async run(job: Job) {
-    const renew = setInterval(() => {
-      this.finish(job, sql`locked_until = now() + ${`${this.leaseMs} milliseconds`}::interval`).catch(() => {});
-    }, Math.max(100, this.leaseMs / 3));
+  private async run(job: Job, claimSentAt: number) {
+    const lease = new RunLease(job.leaseId, this.leaseMs, claimSentAt, () => this.finish(job, sql`locked_until = now() + ${`${this.leaseMs} milliseconds`}::interval`), (err) =>
+      this.opts.log?.error({ err, jobId: job.id }, 'job lease renewal failed'),
+    );
+    // Three renewals per lease: two may fail or come late before the lease runs out.
+    const renew = setInterval(() => void lease.renew(), Math.max(50, this.leaseMs / 3));
+    const refused = (what: string) => this.opts.log?.info({ jobId: job.id, queue: job.queue, organizationId: job.organizationId }, `job ${what} not recorded: another run holds the job`);
     try {
       const handler = this.opts.handlers[job.queue];
-      const result = await handler(job, { signal: this.abort.signal });
-      if (result?.retryAt) {
-        await this.finish(job, sql`state = 'queued', run_at = ${result.retryAt.toISOString()}::timestamptz, attempts = attempts - 1, locked_until = null`);
-      } else if (this.abort.signal.aborted) {
-        // Stopped mid-run: the handler returned early; the job is handed back to be resumed at once.
-        await this.finish(job, sql`state = 'queued', run_at = now(), attempts = attempts - 1, locked_until = null`);
-      } else {
-        await this.finish(job, sql`state = 'completed', locked_until = null`);
+      const result = await handler(job, { signal: AbortSignal.any([this.abort.signal, lease.lost.signal]), lease });
+      // A run that lost its lease records nothing: the run that took the job over does.
+      let recorded = false;
+      if (!lease.lost.signal.aborted) {
+        if (result?.retryAt) {
+          recorded = await this.finish(job, sql`state = 'queued', run_at = ${result.retryAt.toISOString()}::timestamptz, attempts = attempts - 1, locked_until = null`);
+        } else if (this.abort.signal.aborted) {
+          // Stopped mid-run: the handler returned early; the job is handed back to be resumed at once.
+          recorded = await this.finish(job, sql`state = 'queued', run_at = now(), attempts = attempts - 1, locked_until = null`);
+        } else {
+          recorded = await this.finish(job, sql`state = 'completed', locked_until = null`);
+        }
       }
+      if (!recorded) refused('outcome');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.opts.log?.error({ err, jobId: job.id, queue: job.queue, organizationId: job.organizationId }, 'job failed');
       const last = job.attempts >= job.maxAttempts;
       const retryAt = new Date(Date.now() + backoffMs(job.attempts)).toISOString();
-      await this.finish(
+      const recorded = await this.finish(
         job,
         last
           ? sql`state = 'failed', last_error = ${message}, locked_until = null`
           : sql`state = 'queued', run_at = ${retryAt}::timestamptz, last_error = ${message}, locked_until = null`,
-      ).catch(() => {});
+      ).catch(() => true);
+      if (!recorded) refused('failure');
     } finally {
       clearInterval(renew);
     }

@@ -1,12 +1,20 @@
 import { z } from 'zod';
 import type { Config } from '../../config.js';
+import { requireOrg } from '../../http/access.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
-import { CampaignCreate, CampaignListQuery, CampaignOut, CampaignPage, CampaignPatch, CampaignReplace } from './campaign-schemas.js';
+import { CampaignCreate, CampaignListQuery, CampaignOut, CampaignPage, CampaignPatch, CampaignReplace, type CampaignInput } from './campaign-schemas.js';
 import { createCampaign, deleteCampaign, getCampaign, listCampaigns, updateCampaign } from './campaign-service.js';
+import type { RenderPool } from './render-pool.js';
+import { checkCampaignTemplates } from './template-check.js';
 
 const tags = ['email'];
+/** 400: invalid Liquid (or any other invalid field); 422: a template over its render budget. */
+const templateErrors = { ...orgErrors, 422: ErrorOut } as const;
 
-export function registerCampaignRoutes(app: App, config: Config) {
+export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; config: Config }) {
+  // Before the transaction: a render may take its whole budget, and holds no connection meanwhile.
+  const check = (req: Parameters<typeof requireOrg>[0], body: CampaignInput) => checkCampaignTemplates(deps.pool, deps.config, requireOrg(req).organizationId, body);
+
   app.get('/api/email/campaigns', {
     config: { access: 'org' },
     schema: { tags, summary: 'List email campaigns (filter status; cursor pagination)', querystring: CampaignListQuery, response: { 200: CampaignPage, ...orgErrors } },
@@ -15,8 +23,11 @@ export function registerCampaignRoutes(app: App, config: Config) {
 
   app.post('/api/email/campaigns', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Create an email campaign (Liquid subject and bodies, checked on save; fromEmail must be a verified sender)', body: CampaignCreate, response: { 201: CampaignOut, ...orgErrors } },
-    handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createCampaign(tx, ctx, req.body, config))),
+    schema: { tags, summary: 'Create an email campaign (Liquid subject and bodies, checked on save; fromEmail must be a verified sender)', body: CampaignCreate, response: { 201: CampaignOut, ...templateErrors } },
+    handler: async (req, reply) => {
+      await check(req, req.body);
+      return reply.code(201).send(await req.tenant((tx, ctx) => createCampaign(tx, ctx, req.body, deps.config)));
+    },
   });
 
   app.get('/api/email/campaigns/:id', {
@@ -27,14 +38,20 @@ export function registerCampaignRoutes(app: App, config: Config) {
 
   app.put('/api/email/campaigns/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Replace an email campaign (409 once sending or sent)', params: IdParams, body: CampaignReplace, response: { 200: CampaignOut, 409: ErrorOut, ...orgErrors } },
-    handler: (req) => req.tenant((tx, ctx) => updateCampaign(tx, ctx, req.params.id, req.body, 'replace', config)),
+    schema: { tags, summary: 'Replace an email campaign (409 once sending or sent)', params: IdParams, body: CampaignReplace, response: { 200: CampaignOut, 409: ErrorOut, ...templateErrors } },
+    handler: async (req) => {
+      await check(req, req.body);
+      return req.tenant((tx, ctx) => updateCampaign(tx, ctx, req.params.id, req.body, 'replace', deps.config));
+    },
   });
 
   app.patch('/api/email/campaigns/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Update some fields of an email campaign (409 once sending or sent)', params: IdParams, body: CampaignPatch, response: { 200: CampaignOut, 409: ErrorOut, ...orgErrors } },
-    handler: (req) => req.tenant((tx, ctx) => updateCampaign(tx, ctx, req.params.id, req.body, 'patch', config)),
+    schema: { tags, summary: 'Update some fields of an email campaign (409 once sending or sent)', params: IdParams, body: CampaignPatch, response: { 200: CampaignOut, 409: ErrorOut, ...templateErrors } },
+    handler: async (req) => {
+      await check(req, req.body);
+      return req.tenant((tx, ctx) => updateCampaign(tx, ctx, req.params.id, req.body, 'patch', deps.config));
+    },
   });
 
   app.delete('/api/email/campaigns/:id', {

@@ -1,28 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../../config.js';
+import { extractLinks, PLACEHOLDER } from './links.js';
 import type { OutgoingMail } from './mailer.js';
-import { compileCampaign, customerVars, escapeHtml, htmlToText, renderCampaign, type CompiledCampaign } from './templates.js';
+import type { RenderPool } from './render-pool.js';
+import { customerVars, escapeHtml, type CampaignSources } from './templates.js';
 import type { TokenSigner } from './tokens.js';
 
-const LINK = /(<a\b[^>]*?\shref\s*=\s*)(["'])(https?:\/\/[^"'\s<>]+)\2/gi;
-const PLACEHOLDER = /%%sb-link-(\d+)%%/g;
-const decodeAttr = (s: string) => s.replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"');
-
-/**
- * Replaces every plain http(s) link of the HTML template by a placeholder and returns the
- * original URLs in order. Deterministic: the same HTML gives the same list, which is frozen
- * on the campaign when its send starts. Links built with Liquid are left as they are.
- */
-export function extractLinks(html: string): { html: string; links: string[] } {
-  const links: string[] = [];
-  const out = html.replace(LINK, (all, pre: string, q: string, url: string) => {
-    if (url.includes('{')) return all;
-    const u = decodeAttr(url);
-    let i = links.indexOf(u);
-    if (i < 0) i = links.push(u) - 1;
-    return `${pre}${q}%%sb-link-${i}%%${q}`;
-  });
-  return { html: out, links };
-}
+export { extractLinks };
 
 export interface CampaignContent {
   id: string;
@@ -38,33 +22,17 @@ export interface CampaignContent {
 
 export interface PreparedCampaign {
   content: CampaignContent;
-  compiled: CompiledCampaign;
   links: string[];
-  hasUnsubscribeVar: boolean;
+  /** What the render pool compiles (once per thread and content hash). */
+  templates: { key: string; sources: CampaignSources };
 }
 
-const PLAIN_HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } }));
-
-/** Parses the templates once per send; a text body, when not given, is derived from the HTML template once too. */
+/** Once per send: the tracked links (main thread, linear) and the sources the render threads will parse. */
 export function prepareCampaign(c: CampaignContent): PreparedCampaign {
-  const { html, links } = extractLinks(c.html);
-  let text = c.text;
-  if (text === null) {
-    const derived = htmlToTextTemplate(html);
-    text = derived;
-  }
-  let compiled: CompiledCampaign;
-  try {
-    compiled = compileCampaign({ subject: c.subject, preheader: c.preheader, html, text });
-  } catch {
-    // The derived text did not survive as Liquid: derive it from each rendered body instead.
-    compiled = compileCampaign({ subject: c.subject, preheader: c.preheader, html, text: c.text });
-  }
-  return { content: c, compiled, links, hasUnsubscribeVar: /unsubscribe_url/.test(c.html) };
-}
-
-function htmlToTextTemplate(html: string) {
-  return htmlToText(html, { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }, ...PLAIN_HEADINGS] } as any);
+  const { links } = extractLinks(c.html);
+  const sources: CampaignSources = { subject: c.subject, preheader: c.preheader, html: c.html, text: c.text };
+  const key = createHash('sha256').update(JSON.stringify(sources)).digest('base64url');
+  return { content: c, links, templates: { key, sources } };
 }
 
 export interface Recipient {
@@ -76,21 +44,47 @@ export interface Recipient {
 
 const fromHeader = (name: string | null, email: string) => (name ? `"${name.replace(/["\\]/g, '')}" <${email}>` : email);
 
-/** One recipient's message: personalised bodies, tracked links, open pixel, unsubscribe link and headers. */
-export function composeMessage(p: PreparedCampaign, r: Recipient, signer: TokenSigner, config: Config, opts: { preview?: boolean } = {}): OutgoingMail {
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Whether the rendered HTML links to this URL (an href, quoted or not, raw or HTML-escaped). */
+function linksTo(html: string, url: string) {
+  const forms = [...new Set([url, escapeHtml(url)])].map(escapeRegExp).join('|');
+  return new RegExp(`\\bhref\\s*=\\s*["']?(?:${forms})(?=["'\\s>]|$)`, 'i').test(html);
+}
+
+/**
+ * One recipient's message: personalised bodies (rendered in the render pool, off the event loop),
+ * tracked links, open pixel, unsubscribe link and headers. Throws TemplateTooExpensiveError or
+ * TemplateRenderError when the template cannot be rendered within its budget.
+ */
+export async function composeMessage(
+  pool: RenderPool,
+  p: PreparedCampaign,
+  r: Recipient,
+  signer: TokenSigner,
+  config: Config,
+  opts: { preview?: boolean } = {},
+): Promise<OutgoingMail> {
   const base = config.publicUrl;
   const claims = { organizationId: r.organizationId, messageId: r.messageId };
   const unsubscribeUrl = `${base}/api/unsubscribe/${signer.sign({ ...claims, kind: 'unsubscribe', link: 0 })}`;
-  const rendered = renderCampaign(p.compiled, { customer: customerVars(r.customer), campaign: { name: p.content.name }, unsubscribe_url: unsubscribeUrl });
-  // A preview (test send) has no message row: original links, no pixel.
-  const link = (i: string) =>
-    opts.preview ? p.links[Number(i)] : `${base}/api/t/click/${signer.sign({ ...claims, kind: 'click', link: Number(i) })}`;
-  let html = rendered.html.replace(PLACEHOLDER, (_, i: string) => escapeHtml(link(i)));
-  let text = rendered.text.replace(PLACEHOLDER, (_, i: string) => link(i));
-  if (!p.hasUnsubscribeVar) {
-    html += `<p style="font-size:12px;color:#888888"><a href="${unsubscribeUrl}">Unsubscribe</a></p>`;
-    text += `\n\nUnsubscribe: ${unsubscribeUrl}\n`;
-  }
+  const rendered = await pool.render(r.organizationId, p.templates, { customer: customerVars(r.customer), campaign: { name: p.content.name }, unsubscribe_url: unsubscribeUrl });
+  // A preview (test send) has no message row: original links, no pixel. A placeholder with no
+  // link behind it (typed into the template by hand) stays as it is.
+  const link = (i: string) => {
+    const n = Number(i);
+    if (n >= p.links.length) return null;
+    return opts.preview ? p.links[n] : `${base}/api/t/click/${signer.sign({ ...claims, kind: 'click', link: n })}`;
+  };
+  let html = rendered.html.replace(PLACEHOLDER, (all, i: string) => {
+    const url = link(i);
+    return url === null ? all : escapeHtml(url);
+  });
+  let text = rendered.text.replace(PLACEHOLDER, (all, i: string) => link(i) ?? all);
+  // Decided on what was rendered: the raw template may mention `unsubscribe_url` in a comment,
+  // or print it where it is no link at all.
+  if (!linksTo(html, unsubscribeUrl)) html += `<p style="font-size:12px;color:#888888"><a href="${escapeHtml(unsubscribeUrl)}">Unsubscribe</a></p>`;
+  if (!text.includes(unsubscribeUrl)) text += `\n\nUnsubscribe: ${unsubscribeUrl}\n`;
   const pixel = `<img src="${base}/api/t/open/${signer.sign({ ...claims, kind: 'open', link: 0 })}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">`;
   if (!opts.preview) html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${pixel}</body>`) : html + pixel;
   const fromEmail = p.content.fromEmail ?? config.email.from;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
-import { cancelCampaign, composeTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
+import { auditTestSend, cancelCampaign, composeTestEmail, loadTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
 
 const tags = ['email'];
 export const TestSendBody = z
@@ -43,17 +43,21 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
     config: { access: 'org' },
     schema: {
       tags,
-      summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization)",
+      summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization; 422 when its template is over the render budget)",
       params: IdParams,
       body: TestSendBody,
-      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 429: ErrorOut, 503: ErrorOut, ...orgErrors },
+      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 422: ErrorOut, 429: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      // Throttled inside the transaction: a 429 rolls the audit entry back with it.
-      const mail = await req.tenant(async (tx, ctx) => {
-        const composed = await composeTestEmail(tx, ctx, req.params.id, req.body.to, deps);
+      const { id } = req.params;
+      const { to } = req.body;
+      // Checked (sender, recipient) in one transaction, rendered outside any, then audited and
+      // throttled in one: a 429 rolls the audit entry back with it, and a refusal costs no quota.
+      const input = await req.tenant((tx, ctx) => loadTestEmail(tx, ctx, id, to, deps.config));
+      const mail = await composeTestEmail(input, deps);
+      await req.tenant(async (tx, ctx) => {
+        await auditTestSend(tx, ctx, id, to);
         await throttleTestSends(req, reply);
-        return composed;
       });
       return reply.code(202).send(await sendComposedTest(mail, deps));
     },

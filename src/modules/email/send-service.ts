@@ -9,9 +9,11 @@ import { recordAudit } from '../audit/service.js';
 import { requireSender, withIdentity } from '../senders/identity.js';
 import { isSuppressed } from '../suppressions/service.js';
 import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
-import { composeMessage, prepareCampaign } from './compose.js';
+import { composeMessage, prepareCampaign, type Recipient } from './compose.js';
 import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
+import type { RenderPool } from './render-pool.js';
 import { CAMPAIGN_QUEUE, campaignJobKey } from './sender.js';
+import { renderFailure } from './template-check.js';
 import type { TokenSigner } from './tokens.js';
 
 const { emailCampaigns: campaigns, emailMessages: messages } = schema;
@@ -72,6 +74,7 @@ export interface TestSendDeps {
   config: Config;
   mailer: Mailer;
   signer: TokenSigner;
+  pool: RenderPool;
 }
 
 /**
@@ -93,30 +96,39 @@ async function assertTestRecipient(tx: Tx, ctx: TenantContext, to: string) {
 }
 
 /**
- * One preview to one member's address, rendered for the organization's customer with that address
- * when there is one (else with empty fields), from a verified sender. Not recorded as a campaign
- * message; its links are the original ones and its unsubscribe link is inert. Composed (and
- * audited) in the transaction; sent by sendComposedTest after it commits, so no transaction waits
- * on the mail server.
+ * A test send is one preview to one member's address, rendered for the organization's customer with
+ * that address when there is one (else with empty fields), from a verified sender. Not recorded as a
+ * campaign message; its links are the original ones and its unsubscribe link is inert. Three steps,
+ * so that no transaction waits on the render pool or the mail server: this one checks sender and
+ * recipient and reads what to render (in the transaction); composeTestEmail renders it;
+ * auditTestSend records it; sendComposedTest sends it.
  */
-export async function composeTestEmail(tx: Tx, ctx: TenantContext, id: string, to: string, deps: TestSendDeps) {
+export async function loadTestEmail(tx: Tx, ctx: TenantContext, id: string, to: string, config: Config) {
   const campaign = await findCampaign(tx, ctx.organizationId, id);
   if (!campaign) throw notFound();
-  const identity = await requireSender(tx, ctx.organizationId, campaign.fromEmail, deps.config);
+  const identity = await requireSender(tx, ctx.organizationId, campaign.fromEmail, config);
   await assertTestRecipient(tx, ctx, to);
   const [customer] = await tx
     .select()
     .from(schema.customers)
     .where(and(eq(schema.customers.organizationId, ctx.organizationId), sql`lower(${schema.customers.email}) = lower(${to})`));
-  const mail = composeMessage(
-    prepareCampaign(campaign),
-    { messageId: randomUUID(), organizationId: ctx.organizationId, toEmail: to, customer: customer ?? { email: to, firstName: null, lastName: null } },
-    deps.signer,
-    deps.config,
-    { preview: true },
-  );
+  const recipient: Recipient = { messageId: randomUUID(), organizationId: ctx.organizationId, toEmail: to, customer: customer ?? { email: to, firstName: null, lastName: null } };
+  return { campaign, recipient, identity };
+}
+
+/** Renders the preview in the render pool: a template over its budget is a 422, one that does not render a 400. */
+export async function composeTestEmail(input: Awaited<ReturnType<typeof loadTestEmail>>, deps: TestSendDeps): Promise<OutgoingMail> {
+  let mail;
+  try {
+    mail = await composeMessage(deps.pool, prepareCampaign(input.campaign), input.recipient, deps.signer, deps.config, { preview: true });
+  } catch (err) {
+    throw renderFailure(err);
+  }
+  return withIdentity({ ...mail, subject: `[Test] ${mail.subject}` }, input.identity);
+}
+
+export async function auditTestSend(tx: Tx, ctx: TenantContext, id: string, to: string) {
   await recordAudit(tx, ctx, { action: 'email_campaign.test_sent', resourceType: 'email_campaign', resourceId: id, changes: { to } });
-  return withIdentity({ ...mail, subject: `[Test] ${mail.subject}` }, identity);
 }
 
 export async function sendComposedTest(mail: OutgoingMail, deps: TestSendDeps) {
