@@ -5,6 +5,7 @@ import type { Database } from '../src/db/index.js';
 import { createJobRunner } from '../src/jobs/index.js';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
+import { fakeDns, verifiedDomain } from './sender-support.js';
 
 // Fenced leases: a run that stalls past its lease never makes a recipient receive two copies, and
 // once another run has taken its job over, the stale run's writes are refused.
@@ -17,8 +18,11 @@ let base: Config;
 beforeAll(async () => {
   base = testConfig();
   // No in-process worker: each test runs its own workers against its own SMTP servers.
-  t = await createTestApp({ config: { jobs: { inProcess: false, pollMs: 20 } } });
+  const dns = fakeDns();
+  t = await createTestApp({ config: { jobs: { inProcess: false, pollMs: 20 } }, dns: dns.resolver });
   a = await signUpWithOrg(t.app, 'fa');
+  // The workers below send through SMTP, where only a verified sender may send.
+  await verifiedDomain(t.app, a.headers, dns, 'fence-sender.example');
 });
 afterAll(async () => {
   await t?.close();
@@ -33,7 +37,7 @@ const configFor = (smtpUrl: string, extra: Partial<Config> = {}): Config => ({
 });
 
 async function sendCampaign(tag: string, html: string) {
-  const c = (await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: a.headers, payload: { name: tag, subject: 'Hi {{ customer.firstName }}', html, audience: { tags: [tag] } } })).json();
+  const c = (await t.app.inject({ method: 'POST', url: '/api/email/campaigns', headers: a.headers, payload: { name: tag, subject: 'Hi {{ customer.firstName }}', fromEmail: 'news@fence-sender.example', html, audience: { tags: [tag] } } })).json();
   const res = await t.app.inject({ method: 'POST', url: `/api/email-campaigns/${c.id}/send`, headers: a.headers });
   expect(res.statusCode, res.body).toBe(202);
   return c.id as string;
