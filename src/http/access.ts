@@ -79,16 +79,24 @@ export interface RouteRecord {
 /** Route prefixes registered by documentation plugins, which cannot declare an access mode themselves. */
 const DOC_PREFIXES = ['/api/docs'];
 
-/** Records every route with its access mode and refuses a route that declares none. */
+/**
+ * Records every route with its access mode and refuses a route that declares none, or that is missing
+ * from the OpenAPI document's essentials (an operationId for generated clients, a summary).
+ */
 export function enforceAccessModes(app: FastifyInstance, table: RouteRecord[]) {
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as AccessConfig;
+    const docs = DOC_PREFIXES.some((p) => route.url.startsWith(p));
     if (!config.access) {
-      if (DOC_PREFIXES.some((p) => route.url.startsWith(p))) {
+      if (docs) {
         route.config = { ...(route.config as object), access: 'public' } as any;
       } else {
         throw new Error(`Route ${String(route.method)} ${route.url} declares no access mode (config.access)`);
       }
+    }
+    const doc = route.schema as { operationId?: string; summary?: string; hide?: boolean } | undefined;
+    if (!docs && !doc?.hide && (!doc?.operationId || !doc.summary)) {
+      throw new Error(`Route ${String(route.method)} ${route.url} needs schema.operationId and schema.summary (the OpenAPI document)`);
     }
     const access = (route.config as AccessConfig).access;
     if (config.role && access !== 'org') throw new Error(`Route ${route.url}: a role applies to org routes only`);

@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError } from './errors.js';
+import { z } from 'zod';
+import { ErrorOut } from './types.js';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -34,7 +36,7 @@ export function registerMetrics(app: FastifyInstance, config: Config) {
 
   app.get('/metrics', {
     config: { access: 'public' },
-    schema: { tags: ['platform'], summary: 'Prometheus metrics (text format); 404 unless METRICS_TOKEN is set, then that bearer token is required' },
+    schema: { tags: ['platform'], operationId: 'getMetrics', summary: 'Prometheus metrics (text format); 404 unless METRICS_TOKEN is set, then that bearer token is required', response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } }, 401: ErrorOut, 404: ErrorOut } },
     handler: async (req, reply) => {
       // Per-organization figures are operator data: off unless METRICS_TOKEN is set, in every environment
       // (a development server listening beyond localhost would otherwise publish every tenant's traffic).

@@ -68,7 +68,9 @@ export async function buildServer({ config, db, logger = true, logStream, dns }:
   await app.register(fastifyMultipart, { limits: { files: 1, fields: 10, fileSize: config.importLimitBytes } });
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Switchboard API', version: '0.1.0', description: 'Multi-tenant customer-engagement platform. See the contract in API.md.' },
+      info: { title: 'Switchboard API', version: '0.1.0', description: 'Multi-tenant customer-engagement platform. The contract: docs/api.md; changes to it: CHANGELOG.md.' },
+      // Relative: the deployment that serves this document (PUBLIC_URL).
+      servers: [{ url: '/', description: 'This deployment' }],
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer sb_…`' },
@@ -88,7 +90,7 @@ export async function buildServer({ config, db, logger = true, logStream, dns }:
     config: { access: 'public' },
     schema: {
       tags: ['platform'],
-      summary: 'Liveness and database reachability',
+      operationId: 'getHealth', summary: 'Liveness and database reachability',
       response: { 200: z.object({ status: z.literal('ok'), database: z.literal('up') }), 503: z.object({ status: z.literal('degraded'), database: z.literal('down') }) },
     },
     handler: async (_req, reply) =>
@@ -97,7 +99,7 @@ export async function buildServer({ config, db, logger = true, logStream, dns }:
 
   app.get('/api/openapi.json', {
     config: { access: 'public' },
-    schema: { tags: ['platform'], summary: 'This OpenAPI document' },
+    schema: { tags: ['platform'], operationId: 'getOpenApiDocument', summary: 'This OpenAPI document' },
     handler: async () => app.swagger(),
   });
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { htmlPageHeaders } from '../http/security-headers.js';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -13,3 +14,6 @@ export const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeText(title)}</title>` +
   `<style>${PAGE_CSS}</style></head>` +
   `<body><h1>${escapeText(title)}</h1>${body}</body></html>`;
+
+/** An HTML answer in a route's `response` schema (documented as text/html, sent as it is). */
+export const htmlResponse = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } });

@@ -18,7 +18,7 @@ const ApiKeyOut = z.object({
 export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
   app.get('/api/api-keys', {
     config: { access: 'org', role: 'admin' },
-    schema: { tags: ['api-keys'], summary: 'API keys of the organization (prefix only), with who created each and when it was last used', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
+    schema: { tags: ['api-keys'], operationId: 'listApiKeys', summary: 'API keys of the organization (prefix only), with who created each and when it was last used', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx)),
   });
 
@@ -27,7 +27,7 @@ export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
     config: { access: 'org', role: 'admin', sessionOnly: true },
     schema: {
       tags: ['api-keys'],
-      summary: 'Create an API key; the secret is in this response only',
+      operationId: 'createApiKey', summary: 'Create an API key; the secret is in this response only',
       body: z
         .strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'member']).default('member') })
         .meta({ example: { name: 'CRM sync', role: 'member' } }),
@@ -38,7 +38,7 @@ export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
 
   app.delete('/api/api-keys/:id', {
     config: { access: 'org', role: 'admin' },
-    schema: { tags: ['api-keys'], summary: 'Revoke an API key', params: IdParams, response: { 204: z.null(), ...orgErrors } },
+    schema: { tags: ['api-keys'], operationId: 'revokeApiKey', summary: 'Revoke an API key', params: IdParams, response: { 204: z.null(), ...orgErrors } },
     handler: async (req, reply) => {
       await req.tenant((tx, ctx) => revokeApiKey(tx, ctx, req.params.id));
       // After the commit: a request racing the revocation cannot re-cache the key.

@@ -20,7 +20,7 @@ export function registerAuditRoutes(app: App) {
     config: { access: 'org', role: 'admin' },
     schema: {
       tags: ['audit'],
-      summary: 'Who did what to which resource, newest first',
+      operationId: 'listAuditLog', summary: 'Who did what to which resource, newest first',
       querystring: z.strictObject({ ...pageQuery, resourceType: z.string().max(64).optional(), resourceId: z.uuid().optional() }),
       response: { 200: pageOf(AuditOut), ...orgErrors },
     },

@@ -37,7 +37,7 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
     preHandler: [perIp],
     schema: {
       tags: ['auth'],
-      summary: 'Create an account (and an organization when named); starts a session and mails a link to confirm the address',
+      operationId: 'signUp', summary: 'Create an account (and an organization when named); starts a session and mails a link to confirm the address',
       body: SignUpBody,
       response: { 201: SignUpOut, 400: ErrorOut, 409: ErrorOut, 429: ErrorOut },
     },
@@ -57,7 +57,7 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
     preHandler: [perIp],
     schema: {
       tags: ['auth'],
-      summary: 'Sign in with email and password; issues a new session cookie',
+      operationId: 'signIn', summary: 'Sign in with email and password; issues a new session cookie',
       body: SignInBody,
       response: { 200: SignInOut, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut },
     },
@@ -84,7 +84,7 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
 
   app.post('/api/auth/sign-out', {
     config: { access: 'public' },
-    schema: { tags: ['auth'], summary: 'End the current session', response: { 204: z.null() } },
+    schema: { tags: ['auth'], operationId: 'signOut', summary: 'End the current session', response: { 204: z.null(), 403: ErrorOut } },
     handler: async (req, reply) => {
       const token = req.cookies[cookieName];
       if (token) await signOut(db, token);
@@ -95,7 +95,7 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
 
   app.get('/api/auth/session', {
     config: { access: 'user' },
-    schema: { tags: ['auth'], summary: 'The signed-in user, their organizations and the active one', response: { 200: SessionOut, 401: ErrorOut } },
+    schema: { tags: ['auth'], operationId: 'getSession', summary: 'The signed-in user, their organizations and the active one', response: { 200: SessionOut, 401: ErrorOut } },
     handler: async (req) => {
       if (!req.principal) throw new AppError('unauthorized');
       return getSessionInfo(db, req.principal);

@@ -12,37 +12,37 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
 
   app.get('/api/customers', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], summary: 'List customers (filters q, tag, emailOptIn, smsOptIn; cursor pagination)', querystring: CustomerListQuery, response: { 200: CustomerPage, ...orgErrors } },
+    schema: { tags: ['customers'], operationId: 'listCustomers', summary: 'List customers (filters q, tag, emailOptIn, smsOptIn; cursor pagination)', querystring: CustomerListQuery, response: { 200: CustomerPage, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => listCustomers(tx, ctx, req.query)),
   });
 
   app.post('/api/customers', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], summary: 'Create a customer', body: CustomerCreate, response: { 201: CustomerOut, 409: ErrorOut, ...orgErrors } },
+    schema: { tags: ['customers'], operationId: 'createCustomer', summary: 'Create a customer', body: CustomerCreate, response: { 201: CustomerOut, 409: ErrorOut, ...orgErrors } },
     handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createCustomer(tx, ctx, req.body))),
   });
 
   app.get('/api/customers/:id', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], summary: 'Get a customer', params: IdParams, response: { 200: CustomerOut, ...orgErrors } },
+    schema: { tags: ['customers'], operationId: 'getCustomer', summary: 'Get a customer', params: IdParams, response: { 200: CustomerOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => getCustomer(tx, ctx, req.params.id)),
   });
 
   app.put('/api/customers/:id', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], summary: 'Replace a customer (omitted fields reset)', params: IdParams, body: CustomerReplace, response: { 200: CustomerOut, 409: ErrorOut, ...orgErrors } },
+    schema: { tags: ['customers'], operationId: 'replaceCustomer', summary: 'Replace a customer (omitted fields reset)', params: IdParams, body: CustomerReplace, response: { 200: CustomerOut, 409: ErrorOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => updateCustomer(tx, ctx, req.params.id, req.body, 'replace')),
   });
 
   app.patch('/api/customers/:id', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], summary: 'Update some fields of a customer', params: IdParams, body: CustomerPatch, response: { 200: CustomerOut, 409: ErrorOut, ...orgErrors } },
+    schema: { tags: ['customers'], operationId: 'updateCustomer', summary: 'Update some fields of a customer', params: IdParams, body: CustomerPatch, response: { 200: CustomerOut, 409: ErrorOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => updateCustomer(tx, ctx, req.params.id, req.body, 'patch')),
   });
 
   app.delete('/api/customers/:id', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], summary: 'Delete a customer', params: IdParams, response: { 204: z.null(), ...orgErrors } },
+    schema: { tags: ['customers'], operationId: 'deleteCustomer', summary: 'Delete a customer', params: IdParams, response: { 204: z.null(), ...orgErrors } },
     handler: async (req, reply) => {
       await req.tenant((tx, ctx) => deleteCustomer(tx, ctx, req.params.id));
       return reply.code(204).send(null);
@@ -54,7 +54,7 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
     bodyLimit: config.importLimitBytes,
     schema: {
       tags: ['customers'],
-      summary: 'Import customers from CSV (text/csv body or multipart "file") in batches; re-import updates by email',
+      operationId: 'importCustomers', summary: 'Import customers from CSV (text/csv body or multipart "file") in batches; re-import updates by email',
       consumes: ['text/csv', 'multipart/form-data'],
       response: { 200: ImportResult.extend({ rejectedCount: z.number() }), 413: ErrorOut, 415: ErrorOut, ...orgErrors },
     },

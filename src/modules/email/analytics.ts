@@ -163,12 +163,12 @@ const MessageOut = z.object({
 export function registerAnalyticsRoutes(app: App) {
   app.get('/api/email/campaigns/:id/analytics', {
     config: { access: 'org' },
-    schema: { tags: ['email'], summary: 'Campaign analytics: counts, unique/total opens and clicks, rates, clicks per link', params: IdParams, response: { 200: Analytics, ...orgErrors } },
+    schema: { tags: ['email'], operationId: 'getEmailCampaignAnalytics', summary: 'Campaign analytics: counts, unique/total opens and clicks, rates, clicks per link', params: IdParams, response: { 200: Analytics, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => campaignAnalytics(tx, ctx, req.params.id)),
   });
   app.get('/api/email/campaigns/:id/messages', {
     config: { access: 'org' },
-    schema: { tags: ['email'], summary: 'Per-recipient messages with status and timeline', params: IdParams, querystring: MessagesQuery, response: { 200: pageOf(MessageOut), ...orgErrors } },
+    schema: { tags: ['email'], operationId: 'listEmailCampaignMessages', summary: 'Per-recipient messages with status and timeline', params: IdParams, querystring: MessagesQuery, response: { 200: pageOf(MessageOut), ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => campaignMessages(tx, ctx, req.params.id, req.query)),
   });
 }

@@ -17,13 +17,13 @@ export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; confi
 
   app.get('/api/email/campaigns', {
     config: { access: 'org' },
-    schema: { tags, summary: 'List email campaigns (filter status; cursor pagination)', querystring: CampaignListQuery, response: { 200: CampaignPage, ...orgErrors } },
+    schema: { tags, operationId: 'listEmailCampaigns', summary: 'List email campaigns (filter status; cursor pagination)', querystring: CampaignListQuery, response: { 200: CampaignPage, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => listCampaigns(tx, ctx, req.query)),
   });
 
   app.post('/api/email/campaigns', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Create an email campaign (Liquid subject and bodies, checked on save; fromEmail must be a verified sender)', body: CampaignCreate, response: { 201: CampaignOut, ...templateErrors } },
+    schema: { tags, operationId: 'createEmailCampaign', summary: 'Create an email campaign (Liquid subject and bodies, checked on save; fromEmail must be a verified sender)', body: CampaignCreate, response: { 201: CampaignOut, ...templateErrors } },
     handler: async (req, reply) => {
       await check(req, req.body);
       return reply.code(201).send(await req.tenant((tx, ctx) => createCampaign(tx, ctx, req.body, deps.config)));
@@ -32,13 +32,13 @@ export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; confi
 
   app.get('/api/email/campaigns/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Get an email campaign with its stats', params: IdParams, response: { 200: CampaignOut, ...orgErrors } },
+    schema: { tags, operationId: 'getEmailCampaign', summary: 'Get an email campaign with its stats', params: IdParams, response: { 200: CampaignOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => getCampaign(tx, ctx, req.params.id)),
   });
 
   app.put('/api/email/campaigns/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Replace an email campaign (409 once sending or sent)', params: IdParams, body: CampaignReplace, response: { 200: CampaignOut, 409: ErrorOut, ...templateErrors } },
+    schema: { tags, operationId: 'replaceEmailCampaign', summary: 'Replace an email campaign (409 once sending or sent)', params: IdParams, body: CampaignReplace, response: { 200: CampaignOut, 409: ErrorOut, ...templateErrors } },
     handler: async (req) => {
       await check(req, req.body);
       return req.tenant((tx, ctx) => updateCampaign(tx, ctx, req.params.id, req.body, 'replace', deps.config));
@@ -47,7 +47,7 @@ export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; confi
 
   app.patch('/api/email/campaigns/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Update some fields of an email campaign (409 once sending or sent)', params: IdParams, body: CampaignPatch, response: { 200: CampaignOut, 409: ErrorOut, ...templateErrors } },
+    schema: { tags, operationId: 'updateEmailCampaign', summary: 'Update some fields of an email campaign (409 once sending or sent)', params: IdParams, body: CampaignPatch, response: { 200: CampaignOut, 409: ErrorOut, ...templateErrors } },
     handler: async (req) => {
       await check(req, req.body);
       return req.tenant((tx, ctx) => updateCampaign(tx, ctx, req.params.id, req.body, 'patch', deps.config));
@@ -56,7 +56,7 @@ export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; confi
 
   app.delete('/api/email/campaigns/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Delete an email campaign (409 once sending or sent)', params: IdParams, response: { 204: z.null(), 409: ErrorOut, ...orgErrors } },
+    schema: { tags, operationId: 'deleteEmailCampaign', summary: 'Delete an email campaign (409 once sending or sent)', params: IdParams, response: { 204: z.null(), 409: ErrorOut, ...orgErrors } },
     handler: async (req, reply) => {
       await req.tenant((tx, ctx) => deleteCampaign(tx, ctx, req.params.id));
       return reply.code(204).send(null);

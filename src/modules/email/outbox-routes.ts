@@ -26,12 +26,15 @@ function headersOf(file: string) {
  * The local outbox (no SMTP_URL configured): each organization reads only its own folder,
  * named by the organization id of the verified principal.
  */
+/** The stored message's bytes (documented as text; sent as-is, never serialized). */
+const RawMessage = { description: 'The raw RFC 5322 message', content: { 'message/rfc822': { schema: z.string() } } };
+
 export function registerOutboxRoutes(app: App, config: Config) {
   app.get('/api/email/outbox', {
     config: { access: 'org' },
     schema: {
       tags,
-      summary: 'Messages delivered to the local outbox (development transport), newest first',
+      operationId: 'listOutboxMessages', summary: 'Messages delivered to the local outbox (development transport), newest first',
       querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
       response: { 200: z.object({ data: z.array(OutboxItem) }), ...orgErrors },
     },
@@ -54,7 +57,7 @@ export function registerOutboxRoutes(app: App, config: Config) {
 
   app.get('/api/email/outbox/:id', {
     config: { access: 'org' },
-    schema: { tags, summary: 'One outbox message as raw RFC 5322 (message/rfc822), as an attachment', params: z.object({ id: FileId }) },
+    schema: { tags, operationId: 'getOutboxMessage', summary: 'One outbox message as raw RFC 5322 (message/rfc822), as an attachment', params: z.object({ id: FileId }), response: { 200: RawMessage, ...orgErrors } },
     handler: async (req, reply) => {
       const file = path.join(outboxDir(config, requireOrg(req).organizationId), req.params.id);
       let body: Buffer;
@@ -68,7 +71,7 @@ export function registerOutboxRoutes(app: App, config: Config) {
         .type('message/rfc822')
         .header('x-content-type-options', 'nosniff')
         .header('content-disposition', `attachment; filename="${req.params.id}"`)
-        .send(body);
+        .send(body as unknown as string); // the bytes as stored: Fastify sends a Buffer untouched
     },
   });
 }

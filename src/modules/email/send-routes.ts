@@ -22,7 +22,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
     config: { access: 'org' },
     schema: {
       tags,
-      summary: "Send a draft campaign to this organization's opted-in customers matching its audience (202; scheduled when scheduledAt is in the future; 409 if already sent)",
+      operationId: 'sendEmailCampaign', summary: "Send a draft campaign to this organization's opted-in customers matching its audience (202; scheduled when scheduledAt is in the future; 409 if already sent)",
       params: IdParams,
       response: { 202: CampaignOut, 409: ErrorOut, ...orgErrors },
     },
@@ -35,7 +35,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
 
   app.post('/api/email-campaigns/:id/cancel', {
     config: { access: 'org' },
-    schema: { tags, summary: 'Cancel a scheduled or sending campaign (409 otherwise)', params: IdParams, response: { 200: CampaignOut, 409: ErrorOut, ...orgErrors } },
+    schema: { tags, operationId: 'cancelEmailCampaign', summary: 'Cancel a scheduled or sending campaign (409 otherwise)', params: IdParams, response: { 200: CampaignOut, 409: ErrorOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => cancelCampaign(tx, ctx, req.params.id)),
   });
 
@@ -43,7 +43,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
     config: { access: 'org' },
     schema: {
       tags,
-      summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization; 422 when its template is over the render budget)",
+      operationId: 'sendEmailCampaignTest', summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization; 422 when its template is over the render budget)",
       params: IdParams,
       body: TestSendBody,
       response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 422: ErrorOut, 429: ErrorOut, 503: ErrorOut, ...orgErrors },

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/index.js';
 import { embeddableHeaders } from '../../http/security-headers.js';
-import { type App } from '../../http/types.js';
-import { page, pageHeaders } from '../../lib/html-page.js';
+import { ErrorOut, type App } from '../../http/types.js';
+import { htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
 import { suppressMessageRecipients } from '../suppressions/service.js';
 import type { TokenClaims, TokenSigner, VerifiedClaims } from './tokens.js';
 import { rowsOf } from './send-store.js';
@@ -75,7 +75,7 @@ export function registerTrackingRoutes(app: App, { db, signer, config }: { db: D
   app.get('/api/t/open/:token', {
     config: { access: 'public' },
     helmet: embeddableHeaders,
-    schema: { tags: ['tracking'], summary: 'Open pixel (1×1 GIF, always); records an open for a live signed token', params: TokenParams },
+    schema: { tags: ['tracking'], operationId: 'trackEmailOpen', summary: 'Open pixel (1×1 GIF, always); records an open for a live signed token', params: TokenParams },
     handler: async (req, reply) => {
       // The image is served whatever the token: a broken image in an old mail helps nobody. Only a live token records.
       const c = live(signer.verify(req.params.token, 'open'));
@@ -87,7 +87,7 @@ export function registerTrackingRoutes(app: App, { db, signer, config }: { db: D
   app.get('/api/t/click/:token', {
     config: { access: 'public' },
     helmet: pageHeaders,
-    schema: { tags: ['tracking'], summary: "302 to the link's original URL; records a click (never redirects anywhere else; 410 once the link has expired)", params: TokenParams },
+    schema: { tags: ['tracking'], operationId: 'trackEmailClick', summary: "302 to the link's original URL; records a click (never redirects anywhere else; 410 once the link has expired)", params: TokenParams, response: { 302: z.null().describe("Redirect to the link's original URL"), 404: ErrorOut, 410: htmlResponse('The link has expired') } },
     handler: async (req, reply) => {
       const signed = signer.verify(req.params.token, 'click');
       if (signed && !live(signed)) {
@@ -105,7 +105,7 @@ export function registerTrackingRoutes(app: App, { db, signer, config }: { db: D
   app.get('/api/unsubscribe/:token', {
     config: { access: 'public' },
     helmet: pageHeaders,
-    schema: { tags: ['tracking'], summary: 'Unsubscribe page (confirms with a POST)', params: TokenParams },
+    schema: { tags: ['tracking'], operationId: 'getUnsubscribePage', summary: 'Unsubscribe page (confirms with a POST)', params: TokenParams, response: { 200: htmlResponse('A page asking to confirm with a button'), 404: htmlResponse('The link is not valid') } },
     handler: async (req, reply) => {
       const c = signer.verify(req.params.token, 'unsubscribe');
       if (!c) return reply.code(404).type('text/html').send(page('Link not valid', '<p>This unsubscribe link is not valid.</p>'));
@@ -120,7 +120,7 @@ export function registerTrackingRoutes(app: App, { db, signer, config }: { db: D
       // Token-authenticated, not a cookie route: a browser mail client posts it cross-site (RFC 8058).
       config: { access: 'public', csrf: false },
       helmet: pageHeaders,
-      schema: { tags: ['tracking'], summary: 'Unsubscribe (RFC 8058 one-click POST)', params: TokenParams },
+      schema: { tags: ['tracking'], operationId: 'unsubscribeOneClick', summary: 'Unsubscribe (RFC 8058 one-click POST)', params: TokenParams, response: { 200: htmlResponse('Unsubscribed'), 404: htmlResponse('The link is not valid') } },
       handler: async (req, reply) => {
         const { token } = req.params as z.infer<typeof TokenParams>;
         const c = signer.verify(token, 'unsubscribe');

@@ -197,7 +197,7 @@ export function registerEmailWebhook(app: App, { db, config }: { db: Database; c
       onResponse: failures.count,
       schema: {
         tags: ['webhooks'],
-        summary: 'SendGrid Event Webhook (ECDSA-signed JSON array of events)',
+        operationId: 'receiveSendgridEvents', summary: 'SendGrid Event Webhook (ECDSA-signed JSON array of events)',
         response: {
           200: z.object({ received: z.number(), applied: z.number(), duplicates: z.number(), unknown: z.number() }),
           400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 429: ErrorOut, 503: ErrorOut,

@@ -23,7 +23,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'user' },
     schema: {
       tags: ['organizations'],
-      summary: 'Create an organization; the caller becomes its owner and it becomes active',
+      operationId: 'createOrganization', summary: 'Create an organization; the caller becomes its owner and it becomes active',
       body: z.strictObject({ name: z.string().trim().min(1).max(200) }).meta({ example: { name: 'Acme' } }),
       response: { 201: OrganizationOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut },
     },
@@ -37,7 +37,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
 
   app.get('/api/organizations/current', {
     config: { access: 'org' },
-    schema: { tags: ['organizations'], summary: 'The active organization with its plan and usage', response: { 200: CurrentOrganizationOut, ...orgErrors } },
+    schema: { tags: ['organizations'], operationId: 'getCurrentOrganization', summary: 'The active organization with its plan and usage', response: { 200: CurrentOrganizationOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => getCurrentOrganization(tx, ctx)),
   });
 
@@ -45,7 +45,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'user' },
     schema: {
       tags: ['organizations'],
-      summary: 'Make another of your organizations the active one',
+      operationId: 'switchOrganization', summary: 'Make another of your organizations the active one',
       body: z.strictObject({ organizationId: z.uuid() }).meta({ example: { organizationId: '00000000-0000-4000-8000-000000000000' } }),
       response: { 200: SessionOut, ...orgErrors },
     },
@@ -60,7 +60,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'org' },
     schema: {
       tags: ['organizations'],
-      summary: 'Members of the active organization and pending invitations',
+      operationId: 'listMembers', summary: 'Members of the active organization and pending invitations',
       response: { 200: z.object({ data: z.array(MemberOut), invitations: z.array(InvitationOut) }), ...orgErrors },
     },
     handler: (req) => req.tenant((tx, ctx) => listMembers(tx, ctx)),
@@ -70,7 +70,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'org', role: 'admin', sessionOnly: true },
     schema: {
       tags: ['organizations'],
-      summary: 'Invite an address (owner/admin, signed in): a single-use link is mailed; the same answer whether or not it has an account',
+      operationId: 'inviteMember', summary: 'Invite an address (owner/admin, signed in): a single-use link is mailed; the same answer whether or not it has an account',
       body: z
         .strictObject({ email: z.email().max(254), role: z.enum(['admin', 'member']).default('member') })
         .meta({ example: { email: 'grace@example.com', role: 'member' } }),
@@ -104,7 +104,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'org', role: 'admin', sessionOnly: true },
     schema: {
       tags: ['organizations'],
-      summary: 'Remove a member (their API keys are revoked) or revoke a pending invitation (owner/admin, signed in)',
+      operationId: 'removeMember', summary: 'Remove a member (their API keys are revoked) or revoke a pending invitation (owner/admin, signed in)',
       params: IdParams,
       response: { 204: z.null(), 409: ErrorOut, ...orgErrors },
     },

@@ -4,7 +4,7 @@ import { AppError } from '../../http/errors.js';
 import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App, type DnsResolver, type ModuleDeps } from '../../http/types.js';
 import { createMailer, classifySendError } from '../email/mailer.js';
-import { escapeText, page, pageHeaders } from '../../lib/html-page.js';
+import { escapeText, htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
 import { newDomainKeys } from './dkim.js';
 import { AddressCreate, AddressOut, AddressPage, ConfirmParams, DomainCreate, DomainOut, DomainPage, SenderListQuery } from './schemas.js';
 import { addAddress, addDomain, checkConfirmation, confirmAddress, deleteAddress, deleteDomain, getDomain, listAddresses, listDomains, verifyDomain } from './service.js';
@@ -114,7 +114,7 @@ export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) 
   app.get('/api/senders/confirm/:token', {
     config: { access: 'public' },
     helmet: pageHeaders,
-    schema: { tags, summary: 'Page asking the address owner to confirm (HTML)', operationId: 'showSenderConfirmation', params: ConfirmParams },
+    schema: { tags, summary: 'Page asking the address owner to confirm (HTML)', operationId: 'showSenderConfirmation', params: ConfirmParams, response: { 200: htmlResponse('A page asking the owner to confirm with a button'), 404: htmlResponse('The link is not valid, already used or expired') } },
     handler: async (req, reply) => {
       const email = await checkConfirmation(db, req.params.token);
       if (!email) return reply.code(404).type('text/html').send(invalid());
@@ -129,7 +129,7 @@ export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) 
       // The token is the credential, not a cookie: no CSRF check applies.
       config: { access: 'public', csrf: false },
       helmet: pageHeaders,
-      schema: { tags, summary: 'Confirm a sender address (single-use, expiring token; HTML)', operationId: 'confirmSenderAddress', params: ConfirmParams },
+      schema: { tags, summary: 'Confirm a sender address (single-use, expiring token; HTML)', operationId: 'confirmSenderAddress', params: ConfirmParams, response: { 200: htmlResponse('The address is confirmed'), 404: htmlResponse('The link is not valid, already used or expired') } },
       handler: async (req, reply) => {
         const email = await confirmAddress(db, (req.params as z.infer<typeof ConfirmParams>).token);
         if (!email) return reply.code(404).type('text/html').send(invalid());
