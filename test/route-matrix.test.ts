@@ -359,11 +359,23 @@ describe('default deny at registration', () => {
   it('a role on a route that is not an org route is refused too', async () => {
     const app = await buildServer({ config: testConfig(), db: t.db, logger: false });
     const register = async () => {
-      app.get('/api/public-with-role', { config: { access: 'public', role: 'admin' } }, async () => ({ ok: true }));
+      app.get('/api/public-with-role', { config: { access: 'public', role: 'admin' }, schema: { operationId: 'publicWithRole', summary: 'x' } }, async () => ({ ok: true }));
       await app.ready();
     };
     await expect(register()).rejects.toThrow(/role applies to org routes only/);
     await app.close().catch(() => {});
+  });
+
+  it('a route without an operationId or a summary is refused (the OpenAPI document needs both)', async () => {
+    for (const schema of [undefined, { summary: 'No id' }, { operationId: 'noSummary' }]) {
+      const app = await buildServer({ config: testConfig(), db: t.db, logger: false });
+      const register = async () => {
+        app.get('/api/undocumented', { config: { access: 'public' }, schema }, async () => ({ ok: true }));
+        await app.ready();
+      };
+      await expect(register()).rejects.toThrow(/needs schema.operationId and schema.summary/);
+      await app.close().catch(() => {});
+    }
   });
 
   it('every route in the table has an access mode, and every body schema an example', () => {
