@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 
-/** Machine codes and their HTTP status: the one error model of the API (see ../shared/API.md). */
+/** Machine codes and their HTTP status: the one error model of the API (see docs/api.md). */
 export const ERROR_CODES = {
   validation_failed: 400,
   bad_request: 400,
