@@ -3,16 +3,14 @@ import { AppError } from './errors.js';
 import type { App } from './types.js';
 
 /**
- * A preHandler that allows `max` requests per organization (or, unauthenticated, per address) and
- * window, then answers 429 with Retry-After. In-process counters, like sign-in throttling.
- * createRateLimit, not the plugin's route option: the check runs after the principal is known.
+ * A preHandler that allows `max` requests per key (default: the client's address) and window, then
+ * answers 429 with Retry-After. In-process counters in @fastify/rate-limit's store.
+ * createRateLimit, not the plugin's route option: the plugin's rateLimit() handlers mark the request
+ * once one has run, so a second one on the same route would silently never count, and a key may
+ * need the principal, known only after the onRequest hook.
  */
-export function perOrganization(app: App, opts: { name: string; max: number; windowMs: number; message: string }) {
-  const check = app.createRateLimit({
-    max: opts.max,
-    timeWindow: opts.windowMs,
-    keyGenerator: (req) => `${opts.name}:${req.principal?.organizationId ?? req.ip}`,
-  });
+export function limiter(app: App, opts: { max: number; windowMs: number; message: string; key?: (req: FastifyRequest) => string }) {
+  const check = app.createRateLimit({ max: opts.max, timeWindow: opts.windowMs, ...(opts.key && { keyGenerator: opts.key }) });
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const r = await check(req);
     if (!r.isAllowed && r.isExceeded) {
@@ -20,4 +18,9 @@ export function perOrganization(app: App, opts: { name: string; max: number; win
       throw new AppError('rate_limited', opts.message);
     }
   };
+}
+
+/** `limiter` per organization (or, unauthenticated, per address). */
+export function perOrganization(app: App, opts: { name: string; max: number; windowMs: number; message: string }) {
+  return limiter(app, { ...opts, key: (req) => `${opts.name}:${req.principal?.organizationId ?? req.ip}` });
 }

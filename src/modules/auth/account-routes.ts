@@ -5,7 +5,7 @@ import {
   changePassword, confirmEmail, confirmPasswordReset, listSessions, newVerificationToken, requestPasswordReset, revokeSession, signOutEverywhere,
 } from './account.js';
 import { passwordResetMail, verificationMail, type AccountMailer } from './mail.js';
-import { ipLimiter } from './throttle.js';
+import { limiter } from '../../http/throttle.js';
 import { AcceptedOut, ChangePasswordBody, ResetConfirmBody, ResetRequestBody, SessionListOut, TokenBody, TokenQuery, VerifiedOut } from './schemas.js';
 
 type Hook = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -17,8 +17,8 @@ export function registerAccountRoutes(
   { db, config, mailer, perIp, clearSessionCookie }: ModuleDeps & { mailer: AccountMailer; perIp: Hook; clearSessionCookie: (reply: FastifyReply) => void },
 ) {
   // Mail is capped per address and per user as well, so the routes cannot be used to flood an inbox.
-  const perAddress = ipLimiter(app, 5, HOUR, 'Too many requests for this address', (req) => `reset:${String((req.body as { email?: string })?.email ?? '').toLowerCase()}`);
-  const perUser = ipLimiter(app, 5, HOUR, 'Too many verification mails', (req) => `verify:${req.principal?.userId}`);
+  const perAddress = limiter(app, { max: 5, windowMs: HOUR, message: 'Too many requests for this address', key: (req) => `reset:${String((req.body as { email?: string })?.email ?? '').toLowerCase()}` });
+  const perUser = limiter(app, { max: 5, windowMs: HOUR, message: 'Too many verification mails', key: (req) => `verify:${req.principal?.userId}` });
 
   app.get('/api/auth/verify-email', {
     config: { access: 'public' },

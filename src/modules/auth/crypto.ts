@@ -18,13 +18,21 @@ export const dummyVerify = async (password: string) => {
 export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
 
+/** A UUID as its 16 bytes in base64url (22 characters), as the credentials below carry an organization or user id. */
+export const uuidToB64 = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex').toString('base64url');
+export function b64ToUuid(s: string): string | null {
+  const hex = Buffer.from(s, 'base64url').toString('hex');
+  if (hex.length !== 32) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
  * API keys look like `sb_<organization>_<secret>`: the organization part (the id's 16 bytes,
  * base64url) lets the key be checked inside that organization's RLS scope without any
  * cross-tenant lookup; the 256-bit secret is what makes it unguessable. Only SHA-256 is stored.
  */
 export function newApiKey(organizationId: string) {
-  const org = Buffer.from(organizationId.replace(/-/g, ''), 'hex').toString('base64url');
+  const org = uuidToB64(organizationId);
   const secret = randomToken(32);
   const key = `sb_${org}_${secret}`;
   return { key, prefix: `sb_${org.slice(0, 6)}…${secret.slice(0, 6)}`, hash: sha256(key) };
@@ -32,18 +40,8 @@ export function newApiKey(organizationId: string) {
 
 export function parseApiKey(key: string): { organizationId: string; hash: string } | null {
   const m = /^sb_([A-Za-z0-9_-]{22})_([A-Za-z0-9_-]{43})$/.exec(key);
-  if (!m) return null;
-  const hex = Buffer.from(m[1], 'base64url').toString('hex');
-  if (hex.length !== 32) return null;
-  const organizationId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  return { organizationId, hash: sha256(key) };
-}
-
-const uuidToB64 = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex').toString('base64url');
-function b64ToUuid(s: string): string | null {
-  const hex = Buffer.from(s, 'base64url').toString('hex');
-  if (hex.length !== 32) return null;
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const organizationId = m && b64ToUuid(m[1]);
+  return organizationId ? { organizationId, hash: sha256(key) } : null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
+import { escapeHtml } from '../../lib/html.js';
 import { createMailer, type Mailer } from '../email/mailer.js';
 
 /**
@@ -16,8 +17,6 @@ export interface AccountMail {
   /** Paragraphs of plain text; a line that is a URL becomes a link in the HTML part. */
   lines: string[];
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export class AccountMailer {
   private readonly mailer: Mailer;

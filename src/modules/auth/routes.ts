@@ -8,7 +8,8 @@ import { accountMailerFor, verificationMail } from './mail.js';
 import { sessionCookieName, sessionCookieSecure } from './principal.js';
 import { SessionOut, SignInBody, SignInOut, SignUpBody, SignUpOut } from './schemas.js';
 import { getSessionInfo, SESSION_TTL_MS, signIn, signOut, signUp, userOut, type NewSession } from './service.js';
-import { ipLimiter, SignInThrottle } from './throttle.js';
+import { limiter } from '../../http/throttle.js';
+import { SignInThrottle } from './throttle.js';
 
 export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
   const cookieName = sessionCookieName(config);
@@ -24,7 +25,7 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
   const clearSessionCookie = (reply: FastifyReply) => reply.clearCookie(cookieName, { path: '/', secure: sessionCookieSecure(config) });
 
   const windowMs = config.signIn.windowSeconds * 1000;
-  const perIp = ipLimiter(app, config.signIn.maxPerIp, windowMs, 'Too many sign-in attempts');
+  const perIp = limiter(app, { max: config.signIn.maxPerIp, windowMs, message: 'Too many sign-in attempts' });
   const throttle = new SignInThrottle({
     maxPerPair: config.signIn.maxPerAccount,
     windowMs,

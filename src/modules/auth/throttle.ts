@@ -1,6 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../http/errors.js';
-import type { App } from '../../http/types.js';
 
 interface Counter {
   n: number;
@@ -68,19 +66,4 @@ export class SignInThrottle {
 
 function limited(ms: number) {
   return Object.assign(new AppError('rate_limited', 'Too many sign-in attempts'), { retryAfter: Math.max(1, Math.ceil(ms / 1000)) });
-}
-
-/**
- * A per-address limit. createRateLimit, not rateLimit: the plugin's rateLimit() handlers mark the
- * request once one has run, so a second one on the same route would silently never count.
- */
-export function ipLimiter(app: App, max: number, windowMs: number, message: string, key?: (req: FastifyRequest) => string) {
-  const check = app.createRateLimit({ max, timeWindow: windowMs, ...(key && { keyGenerator: key }) });
-  return async (req: FastifyRequest, reply: FastifyReply) => {
-    const r = await check(req);
-    if (!r.isAllowed && r.isExceeded) {
-      reply.header('retry-after', String(r.ttlInSeconds ?? Math.ceil(windowMs / 1000)));
-      throw new AppError('rate_limited', message);
-    }
-  };
 }

@@ -3,7 +3,8 @@ import type { Config } from '../../config.js';
 import { extractLinks, PLACEHOLDER } from './links.js';
 import type { OutgoingMail } from './mailer.js';
 import type { RenderPool } from './render-pool.js';
-import { customerVars, escapeHtml, type CampaignSources } from './templates.js';
+import { escapeHtml } from '../../lib/html.js';
+import { customerVars, type CampaignSources } from './templates.js';
 import type { TokenSigner } from './tokens.js';
 
 export { extractLinks };

@@ -1,5 +1,6 @@
 import { convert } from 'html-to-text';
 import { Liquid, toValue, type Context, type FS, type Template } from 'liquidjs';
+import { escapeHtml } from '../../lib/html.js';
 import { extractLinks } from './links.js';
 
 // Campaign bodies are Liquid. Parsing and rendering run in the render worker (render-worker.ts),
@@ -216,8 +217,6 @@ export function checkTemplates(fields: Partial<CampaignSources>, vars: RenderVar
 export const htmlToText = (html: string, options?: Parameters<typeof convert>[1]) =>
   convert(html, options ?? { wordwrap: 100, selectors: [{ selector: 'img', format: 'skip' }] });
 
-export const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
 /** The customer fields a template may use (`{{ customer.firstName }}`). */
 export function customerVars(c: {

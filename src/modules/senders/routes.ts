@@ -4,7 +4,8 @@ import { AppError } from '../../http/errors.js';
 import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App, type DnsResolver, type ModuleDeps } from '../../http/types.js';
 import { createMailer, classifySendError } from '../email/mailer.js';
-import { escapeText, htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
+import { escapeHtml } from '../../lib/html.js';
+import { htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
 import { newDomainKeys } from './dkim.js';
 import { AddressCreate, AddressOut, AddressPage, ConfirmParams, DomainCreate, DomainOut, DomainPage, SenderListQuery } from './schemas.js';
 import { addAddress, addDomain, checkConfirmation, confirmAddress, deleteAddress, deleteDomain, getDomain, listAddresses, listDomains, verifyDomain } from './service.js';
@@ -119,7 +120,7 @@ export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) 
       const email = await checkConfirmation(db, req.params.token);
       if (!email) return reply.code(404).type('text/html').send(invalid());
       const form = `<form method="post" action="/api/senders/confirm/${encodeURIComponent(req.params.token)}"><button type="submit">Confirm</button></form>`;
-      return reply.type('text/html').header('cache-control', 'no-store').send(page('Confirm sender address', `<p>Allow this organization to send email as <b>${escapeText(email)}</b>?</p>${form}`));
+      return reply.type('text/html').header('cache-control', 'no-store').send(page('Confirm sender address', `<p>Allow this organization to send email as <b>${escapeHtml(email)}</b>?</p>${form}`));
     },
   });
 
@@ -133,7 +134,7 @@ export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) 
       handler: async (req, reply) => {
         const email = await confirmAddress(db, (req.params as z.infer<typeof ConfirmParams>).token);
         if (!email) return reply.code(404).type('text/html').send(invalid());
-        return reply.type('text/html').header('cache-control', 'no-store').send(page('Address confirmed', `<p>${escapeText(email)} can now be used as a sender.</p>`));
+        return reply.type('text/html').header('cache-control', 'no-store').send(page('Address confirmed', `<p>${escapeHtml(email)} can now be used as a sender.</p>`));
       },
     });
   });

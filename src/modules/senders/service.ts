@@ -4,9 +4,9 @@ import { schema, type Database, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import type { DnsResolver } from '../../http/types.js';
-import { escapeText } from '../../lib/html-page.js';
+import { escapeHtml } from '../../lib/html.js';
 import { keysetPage } from '../../lib/pagination.js';
-import { randomToken, sha256 } from '../auth/crypto.js';
+import { b64ToUuid, randomToken, sha256, uuidToB64 } from '../auth/crypto.js';
 import { recordAudit } from '../audit/service.js';
 import type { OutgoingMail } from '../email/mailer.js';
 import { dkimRecord, verificationRecord, type DomainKeys } from './dkim.js';
@@ -131,16 +131,14 @@ export async function listAddresses(tx: Tx, ctx: TenantContext, q: { limit: numb
 
 /** `sbc_<organization>_<secret>`: the organization part lets the public confirm route work inside that organization only. */
 function newConfirmationToken(organizationId: string) {
-  const org = Buffer.from(organizationId.replace(/-/g, ''), 'hex').toString('base64url');
-  const token = `sbc_${org}_${randomToken(32)}`;
+  const token = `sbc_${uuidToB64(organizationId)}_${randomToken(32)}`;
   return { token, hash: sha256(token) };
 }
 
 function parseConfirmationToken(token: string) {
   const m = /^sbc_([A-Za-z0-9_-]{22})_[A-Za-z0-9_-]{43}$/.exec(token);
-  if (!m) return null;
-  const h = Buffer.from(m[1], 'base64url').toString('hex');
-  return { organizationId: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`, hash: sha256(token) };
+  const organizationId = m && b64ToUuid(m[1]);
+  return organizationId ? { organizationId, hash: sha256(token) } : null;
 }
 
 /**
@@ -170,7 +168,7 @@ export async function addAddress(tx: Tx, ctx: TenantContext, email: string, conf
     to: address,
     subject: 'Confirm this address as a sender',
     text: `Someone asked to send email as ${address} through Switchboard.\n\nIf that was you or your team, confirm it here (the link works for 48 hours):\n${link}\n\nOtherwise ignore this message: nothing will be sent as you.\n`,
-    html: `<p>Someone asked to send email as <b>${escapeText(address)}</b> through Switchboard.</p><p>If that was you or your team, <a href="${link}">confirm it here</a> (the link works for 48 hours).</p><p>Otherwise ignore this message: nothing will be sent as you.</p>`,
+    html: `<p>Someone asked to send email as <b>${escapeHtml(address)}</b> through Switchboard.</p><p>If that was you or your team, <a href="${link}">confirm it here</a> (the link works for 48 hours).</p><p>Otherwise ignore this message: nothing will be sent as you.</p>`,
     headers: {},
     messageIdHeader: `<${row.id}.${Date.now()}@${config.email.bounceAddress.split('@')[1]}>`,
   };

@@ -36,14 +36,6 @@ export const toSuppressionDto = (r: Row) => ({
   createdAt: r.createdAt.toISOString(),
 });
 
-/** Adds an address (no-op when it is already suppressed: the first reason is kept). Runs in the caller's transaction. */
-export async function suppress(tx: Tx, organizationId: string, s: { channel: SuppressionChannel; address: string | null; reason: SuppressionReason; source: string }) {
-  const address = normalizeAddress(s.channel, s.address);
-  if (!address) return;
-  await tx.execute(sql`insert into suppressions (organization_id, channel, address, reason, source)
-    values (${organizationId}, ${s.channel}, ${address}, ${s.reason}, ${s.source}) on conflict do nothing`);
-}
-
 /** Email suppressions for the email addresses of these message rows (unsubscribe link, provider events). */
 export async function suppressMessageRecipients(tx: Tx, organizationId: string, items: { messageId: string; reason: SuppressionReason }[], source: string) {
   if (!items.length) return;
