@@ -3,6 +3,7 @@ import { schema, type Database, type Role, type Tx } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
 import type { Principal } from '../../http/access.js';
 import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToken, verifyPassword } from './crypto.js';
+import { rowsOf } from '../../db/sql.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 export const VERIFY_EMAIL_TTL_MS = 48 * 3600 * 1000;
@@ -19,7 +20,6 @@ export const userColumns = {
   id: users.id, email: users.email, name: users.name, createdAt: users.createdAt, emailVerifiedAt: users.emailVerifiedAt,
 };
 
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 
 /** Inserts a session for the user; runs in that user's scope (sessions are under RLS keyed on app.user_id). */
 export async function insertSession(tx: Tx, userId: string, activeOrganizationId: string | null, meta: { ip?: string; userAgent?: string }): Promise<NewSession> {

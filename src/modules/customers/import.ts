@@ -9,6 +9,7 @@ import { AppError, sqlStateOf } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { Batch, toRow, type ImportRow } from './import-rows.js';
 import { attributesProblem } from './schemas.js';
+import { rowsOf } from '../../db/sql.js';
 
 const MAX_REPORTED_REJECTIONS = 1000;
 /** Rows per write transaction: on PGlite about 100 ms of a shared connection and event loop. */
@@ -141,7 +142,6 @@ async function writeRows(runInTenant: RunInTenant, rows: ImportRow[]): Promise<{
   }
 }
 
-const rowsOf = <T>(result: unknown) => (result as { rows: T[] }).rows;
 const uuids = (ids: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)`;
 
 /**

@@ -6,7 +6,7 @@ import { notFound } from '../../http/errors.js';
 import { IdParams, orgErrors, type App } from '../../http/types.js';
 import { decodeCursor, encodeCursor, pageOf, pageQuery } from '../../lib/pagination.js';
 import { findCampaign } from './campaign-service.js';
-import { arr, rowsOf } from './send-store.js';
+import { arr, rowsOf } from '../../db/sql.js';
 
 // Campaign analytics, derived every time from message and event rows (no stored counters).
 

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
+import { arr, rowsOf } from '../../db/sql.js';
 import { extractLinks, type CampaignContent, type Recipient } from './compose.js';
 
 // The SQL of a campaign send. Every statement names organization_id and runs in withTenant.
@@ -27,9 +28,6 @@ async function holdsJob(tx: Tx, org: string, f: Fence) {
   return rows.length > 0;
 }
 
-/** A JS array as ONE parameter (drizzle's sql`` would otherwise expand it into a list). */
-export const arr = (v: unknown[]) => sql.param(v);
-export const rowsOf = <T>(r: unknown) => (r as { rows: T[] }).rows;
 
 export type BeginResult =
   | { kind: 'done'; reason: string }

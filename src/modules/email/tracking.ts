@@ -7,7 +7,7 @@ import { ErrorOut, type App } from '../../http/types.js';
 import { htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
 import { suppressMessageRecipients } from '../suppressions/service.js';
 import type { TokenClaims, TokenSigner, VerifiedClaims } from './tokens.js';
-import { rowsOf } from './send-store.js';
+import { rowsOf } from '../../db/sql.js';
 
 // Tracking pixel, click redirect and unsubscribe: public routes reached only with a token that
 // names (encrypted and signed) the organization and message. Each effect runs inside that

@@ -7,7 +7,7 @@ import { AppError } from '../../http/errors.js';
 import { failureLimit } from '../../http/failure-limit.js';
 import { ErrorOut, type App } from '../../http/types.js';
 import { suppressMessageRecipients } from '../suppressions/service.js';
-import { arr, rowsOf } from './send-store.js';
+import { arr, rowsOf } from '../../db/sql.js';
 
 /**
  * SendGrid Event Webhook. Order: the client's failure budget and the signature headers (before the
