@@ -279,6 +279,7 @@ export const auditLog = pgTable(
   {
     ...tenantKey(),
     actorType: text('actor_type').$type<'user' | 'api_key' | 'system'>().notNull(),
+    actorReason: text('actor_reason'),
     actorId: uuid('actor_id'),
     action: text('action').notNull(),
     resourceType: text('resource_type').notNull(),

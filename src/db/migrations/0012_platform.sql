@@ -1,0 +1,4 @@
+-- The platform as an audit actor (src/http/access.ts systemContext): a provider webhook or a job
+-- writes audit entries through the same function as people, naming why it acted.
+ALTER TABLE audit_log ADD COLUMN actor_reason text;
+ALTER TABLE audit_log ADD CONSTRAINT audit_log_actor_reason_check CHECK ((actor_type = 'system') = (actor_reason IS NOT NULL));
