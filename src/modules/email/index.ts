@@ -1,11 +1,12 @@
+import { campaignSendHandler } from '../../channels/campaign-engine.js';
 import type { Module } from '../module.js';
 import { registerAnalyticsRoutes } from './analytics.js';
+import { CAMPAIGN_QUEUE, emailCampaignChannel } from './campaign-channel.js';
 import { registerCampaignRoutes } from './campaign-routes.js';
 import { createMailer } from './mailer.js';
 import { registerOutboxRoutes } from './outbox-routes.js';
 import { acquireRenderPool } from './render-pool.js';
 import { registerSendRoutes } from './send-routes.js';
-import { CAMPAIGN_QUEUE, campaignSendHandler, RateLimiter } from './sender.js';
 import { TokenSigner } from './tokens.js';
 import { registerTrackingRoutes } from './tracking.js';
 import { registerEmailWebhook } from './webhook.js';
@@ -35,14 +36,10 @@ export const emailModule: Module = {
     const renderer = acquireRenderPool(config.templates);
     return {
       handlers: {
-        [CAMPAIGN_QUEUE]: campaignSendHandler({
+        [CAMPAIGN_QUEUE]: campaignSendHandler(
           db,
-          config,
-          mailer,
-          signer: new TokenSigner(config.secrets.encryptionKey),
-          limiter: new RateLimiter(config.email.ratePerSecond),
-          pool: renderer.pool,
-        }),
+          emailCampaignChannel({ db, config, mailer, signer: new TokenSigner(config.secrets.encryptionKey), pool: renderer.pool }),
+        ),
       },
       async close() {
         mailer.close();
