@@ -9,6 +9,7 @@ import { registerOrganizationRoutes } from './organizations/routes.js';
 import { registerSenderRoutes } from './senders/routes.js';
 import { registerSmsRoutes } from './sms/routes.js';
 import { registerSuppressionRoutes } from './suppressions/routes.js';
+import { twilioModule } from './twilio/index.js';
 
 /** Each module registers its own routes from the few dependencies it needs. */
 export function registerModules(app: App, deps: ModuleDeps) {
@@ -22,4 +23,5 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerSuppressionRoutes(app);
   registerSmsRoutes(app);
   registerDashboardRoutes(app);
+  twilioModule.routes?.(app, deps);
 }
