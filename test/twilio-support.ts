@@ -95,14 +95,24 @@ export function segmentsOf(body: string): number {
   return body.length <= 70 ? 1 : Math.ceil(body.length / 67);
 }
 
-function twilioError(res: ServerResponse, status: number, code: number, message: string) {
-  send(res, status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
-}
+/** What the fake answers: an HTTP status and a JSON body. */
+type Reply = [status: number, body: unknown];
+const reply = (status: number, body: unknown): Reply => [status, body];
+/** Twilio's error body. */
+const twilioError = (status: number, code: number, message: string): Reply => [status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }];
 
-function send(res: ServerResponse, status: number, body: unknown) {
+function send(res: ServerResponse, [status, body]: Reply) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Twilio's RFC 2822 dates, formatted once per second. */
+let dateCache = { second: -1, text: '' };
+function rfc2822Now() {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== dateCache.second) dateCache = { second, text: rfc2822(new Date(second * 1000)) };
+  return dateCache.text;
 }
 
 function parseForm(text: string): Record<string, string | string[]> {
@@ -151,39 +161,48 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
     return hit;
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse, raw: string) {
+  function handle(req: IncomingMessage, raw: string): Reply {
+    const entry = parse(req, raw);
+    let r: Reply;
+    try {
+      r = route(req, entry);
+    } catch (err) {
+      r = twilioError(500, 20500, `fake Twilio failed: ${(err as Error).message}`);
+    }
+    entry.status = r[0];
+    if (record) requests.push(entry);
+    return r;
+  }
+
+  function parse(req: IncomingMessage, raw: string): FakeTwilioRequest {
     const q = req.url!.indexOf('?');
     const path = q < 0 ? req.url! : req.url!.slice(0, q);
     const query = q < 0 ? {} : (Object.fromEntries(new URLSearchParams(req.url!.slice(q + 1))) as Record<string, string>);
     const form = req.method === 'POST' ? parseForm(raw) : {};
     const authAccount = authenticate(req.headers.authorization);
-    const entry: FakeTwilioRequest = { method: req.method!, path, query, form, authAccount, status: 0 };
-    if (record) requests.push(entry);
-    const origWriteHead = res.writeHead.bind(res);
-    res.writeHead = ((status: number, ...rest: any[]) => {
-      entry.status = status;
-      return origWriteHead(status, ...rest);
-    }) as typeof res.writeHead;
+    return { method: req.method!, path, query, form, authAccount, status: 0 };
+  }
 
+  function route(req: IncomingMessage, { path, query, form, authAccount }: FakeTwilioRequest): Reply {
     const m = ACCOUNT_PATH.exec(path);
     // An outage answers before authentication does.
     if (failNext && failNext.count > 0) {
       failNext.count--;
       const f = failNext.failure;
-      return twilioError(res, f.status ?? 500, f.code, f.message ?? 'Service unavailable');
+      return twilioError(f.status ?? 500, f.code, f.message ?? 'Service unavailable');
     }
-    if (!authAccount) return twilioError(res, 401, 20003, 'Authenticate');
-    if (!m) return twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
+    if (!authAccount) return twilioError(401, 20003, 'Authenticate');
+    if (!m) return twilioError(404, 20404, `The requested resource ${path} was not found`);
     const [, accountSid, collection, itemSid] = m;
     // Credentials of one account do not open another's resources.
-    if (accountSid !== authAccount) return twilioError(res, 401, 20003, 'Authenticate');
+    if (accountSid !== authAccount) return twilioError(401, 20003, 'Authenticate');
     const account = accounts.get(accountSid)!;
     const base = `${API}/Accounts/${accountSid}`;
-    const now = rfc2822();
+    const now = rfc2822Now();
 
     if (!collection) {
-      if (req.method !== 'GET') return twilioError(res, 405, 20004, 'Method not allowed');
-      return send(res, 200, {
+      if (req.method !== 'GET') return twilioError(405, 20004, 'Method not allowed');
+      return reply(200, {
         auth_token: account.authToken, // Twilio does return it to its owner: we must never pass it on
         date_created: now,
         date_updated: now,
@@ -201,15 +220,15 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
       const to = str(form.To);
       const from = str(form.From);
       const body = str(form.Body);
-      if (!to) return twilioError(res, 400, 21604, "A 'To' phone number is required.");
-      if (!from && !form.MessagingServiceSid) return twilioError(res, 400, 21603, "A 'From' phone number is required.");
-      if (!body && !form.MediaUrl) return twilioError(res, 400, 21602, 'Message body is required.');
+      if (!to) return twilioError(400, 21604, "A 'To' phone number is required.");
+      if (!from && !form.MessagingServiceSid) return twilioError(400, 21603, "A 'From' phone number is required.");
+      if (!body && !form.MediaUrl) return twilioError(400, 21602, 'Message body is required.');
       const failure = failuresTo.get(to);
-      if (failure) return twilioError(res, failure.status ?? 400, failure.code, failure.message ?? `Twilio error ${failure.code} for ${to}`);
-      if (!E164.test(to)) return twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+      if (failure) return twilioError(failure.status ?? 400, failure.code, failure.message ?? `Twilio error ${failure.code} for ${to}`);
+      if (!E164.test(to)) return twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
       counts.messages++;
       const id = sid('SM');
-      return send(res, 201, {
+      return reply(201, {
         account_sid: accountSid,
         api_version: '2010-04-01',
         body: body ?? '',
@@ -236,15 +255,15 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
     if (collection === 'Calls' && !itemSid && req.method === 'POST') {
       const to = str(form.To);
       const from = str(form.From);
-      if (!to) return twilioError(res, 400, 21201, "No 'To' number is specified");
-      if (!from) return twilioError(res, 400, 21213, "No 'From' number is specified");
-      if (!form.Url && !form.Twiml && !form.ApplicationSid) return twilioError(res, 400, 21205, 'Url, Twiml or ApplicationSid is required');
+      if (!to) return twilioError(400, 21201, "No 'To' number is specified");
+      if (!from) return twilioError(400, 21213, "No 'From' number is specified");
+      if (!form.Url && !form.Twiml && !form.ApplicationSid) return twilioError(400, 21205, 'Url, Twiml or ApplicationSid is required');
       const failure = failuresTo.get(to);
-      if (failure) return twilioError(res, failure.status ?? 400, failure.code, failure.message ?? `Twilio error ${failure.code} for ${to}`);
-      if (!E164.test(to) && !to.startsWith('client:') && !to.startsWith('sip:')) return twilioError(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+      if (failure) return twilioError(failure.status ?? 400, failure.code, failure.message ?? `Twilio error ${failure.code} for ${to}`);
+      if (!E164.test(to) && !to.startsWith('client:') && !to.startsWith('sip:')) return twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
       counts.calls++;
       const id = sid('CA');
-      return send(res, 201, {
+      return reply(201, {
         account_sid: accountSid,
         annotation: null,
         answered_by: null,
@@ -282,7 +301,7 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
         const found = wanted ? mine.filter((n) => n.phone_number === wanted) : mine;
         const pageSize = Number(query.PageSize ?? 50);
         const page = found.slice(0, pageSize);
-        return send(res, 200, {
+        return reply(200, {
           end: Math.max(0, page.length - 1),
           first_page_uri: `${base}/IncomingPhoneNumbers.json?PageSize=${pageSize}&Page=0`,
           incoming_phone_numbers: page,
@@ -296,20 +315,21 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
       }
       if (!itemSid && req.method === 'POST') {
         const phone = str(form.PhoneNumber);
-        if (!phone || !E164.test(phone)) return twilioError(res, 400, 21421, 'PhoneNumber is invalid');
-        const created = numbers.get(accountSid)!.find((x) => x.sid === addNumber(accountSid, phone))!;
+        if (!phone || !E164.test(phone)) return twilioError(400, 21421, 'PhoneNumber is invalid');
+        const pn = addNumber(accountSid, phone);
+        const created = numbers.get(accountSid)!.find((x) => x.sid === pn)!;
         applyUpdate(created, form);
-        return send(res, 201, created);
+        return reply(201, created);
       }
       const number = itemSid ? mine.find((n) => n.sid === itemSid) : undefined;
-      if (!number) return twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
-      if (req.method === 'GET') return send(res, 200, number);
+      if (!number) return twilioError(404, 20404, `The requested resource ${path} was not found`);
+      if (req.method === 'GET') return reply(200, number);
       if (req.method === 'POST') {
         applyUpdate(number, form);
-        return send(res, 200, number);
+        return reply(200, number);
       }
     }
-    return twilioError(res, 405, 20004, 'Method not allowed');
+    return twilioError(405, 20004, 'Method not allowed');
   }
 
   const UPDATABLE: Record<string, string> = {
@@ -358,13 +378,13 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' || req.method === 'DELETE') {
       req.resume();
-      req.on('end', () => handle(req, res, ''));
+      req.on('end', () => send(res, handle(req, '')));
       return;
     }
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => (raw += c));
-    req.on('end', () => handle(req, res, raw));
+    req.on('end', () => send(res, handle(req, raw)));
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
