@@ -1,6 +1,7 @@
 // Drizzle table definitions mirroring the committed SQL migrations (src/db/migrations).
 // The migrations are the source of truth; test/schema-rules.test.ts checks these columns exist there.
 import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Audience, CampaignStatus } from '../lib/campaigns.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const created = () => ts('created_at').notNull().defaultNow();
@@ -126,8 +127,7 @@ export const customers = pgTable(
   tenantPk,
 );
 
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled' | 'failed';
-export type Audience = { tags?: string[] };
+export type { Audience, CampaignStatus };
 
 export const emailCampaigns = pgTable(
   'email_campaigns',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { EmailAddress as email } from '../../lib/schemas.js';
 import { NewPassword } from './passwords.js';
 
-const email = z.email().max(254);
 const token = z.string().min(1).max(200);
 export const SignUpBody = z.strictObject({
   email,

@@ -5,7 +5,8 @@ import { AppError, notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
-import { LOCKED_STATUSES, type SmsCampaignInput, type SmsCampaignListQuery } from './schemas.js';
+import { LOCKED_STATUSES } from '../../lib/campaigns.js';
+import type { SmsCampaignInput, SmsCampaignListQuery } from './schemas.js';
 
 const { smsCampaigns, smsMessages, customers } = schema;
 type Row = typeof smsCampaigns.$inferSelect;
