@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
+import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { forgetApiKey } from '../auth/service.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
@@ -18,8 +19,8 @@ const ApiKeyOut = z.object({
 export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
   app.get('/api/api-keys', {
     config: { access: 'org', role: 'admin' },
-    schema: { tags: ['api-keys'], operationId: 'listApiKeys', summary: 'API keys of the organization (prefix only), with who created each and when it was last used', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
-    handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx)),
+    schema: { tags: ['api-keys'], operationId: 'listApiKeys', summary: 'API keys of the organization (prefix only), with who created each and when it was last used', querystring: z.strictObject(pageQuery), response: { 200: pageOf(ApiKeyOut), ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx, req.query)),
   });
 
   app.post('/api/api-keys', {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageOf } from '../../lib/pagination.js';
 import { EmailAddress as email } from '../../lib/schemas.js';
 import { NewPassword } from './passwords.js';
 
@@ -37,9 +38,7 @@ export const SignUpOut = z.object({ user: UserOut, organization: OrganizationOut
 export const SignInOut = z.object({ user: UserOut });
 export const AcceptedOut = z.object({ status: z.literal('accepted') });
 export const VerifiedOut = z.object({ email: z.string(), verified: z.literal(true) });
-export const SessionListOut = z.object({
-  data: z.array(z.object({
-    id: z.uuid(), current: z.boolean(), ip: z.string().nullable(), userAgent: z.string().nullable(),
-    createdAt: z.string(), authenticatedAt: z.string(), expiresAt: z.string(),
-  })),
-});
+export const SessionListOut = pageOf(z.object({
+  id: z.uuid(), current: z.boolean(), ip: z.string().nullable(), userAgent: z.string().nullable(),
+  createdAt: z.string(), authenticatedAt: z.string(), expiresAt: z.string(),
+}));

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
+import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { EmailAddress } from '../../lib/schemas.js';
 import { OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
 import { accountMailerFor, invitationMail } from '../auth/mail.js';
 import { createOrganization, forgetApiKey, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
 import { acceptInvitation } from './invitations.js';
-import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganization, listMembers, removeMember } from './service.js';
+import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganization, listInvitations, listMembers, removeMember } from './service.js';
 
 const CurrentOrganizationOut = OrganizationOut.extend({
   role: RoleEnum,
@@ -61,10 +62,22 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'org' },
     schema: {
       tags: ['organizations'],
-      operationId: 'listMembers', summary: 'Members of the active organization and pending invitations',
-      response: { 200: z.object({ data: z.array(MemberOut), invitations: z.array(InvitationOut) }), ...orgErrors },
+      operationId: 'listMembers', summary: 'Members of the active organization, oldest first (pending invitations: GET /api/organizations/current/invitations)',
+      querystring: z.strictObject(pageQuery),
+      response: { 200: pageOf(MemberOut), ...orgErrors },
     },
-    handler: (req) => req.tenant((tx, ctx) => listMembers(tx, ctx)),
+    handler: (req) => req.tenant((tx, ctx) => listMembers(tx, ctx, req.query)),
+  });
+
+  app.get('/api/organizations/current/invitations', {
+    config: { access: 'org' },
+    schema: {
+      tags: ['organizations'],
+      operationId: 'listInvitations', summary: 'Pending (not yet accepted) invitations of the active organization, oldest first; revoke one with DELETE /api/organizations/current/members/:id',
+      querystring: z.strictObject(pageQuery),
+      response: { 200: pageOf(InvitationOut), ...orgErrors },
+    },
+    handler: (req) => req.tenant((tx, ctx) => listInvitations(tx, ctx, req.query)),
   });
 
   app.post('/api/organizations/current/members', {
