@@ -17,7 +17,6 @@ export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
   plan: text('plan').notNull().default('free'),
-  stripeCustomerId: text('stripe_customer_id'),
   createdAt: created(),
   updatedAt: updated(),
 });
@@ -41,7 +40,6 @@ export const sessions = pgTable('sessions', {
   ip: text('ip'),
   userAgent: text('user_agent'),
   createdAt: created(),
-  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
   expiresAt: ts('expires_at').notNull(),
   /** When the holder last proved their password; sensitive changes want it recent. */
   authenticatedAt: ts('authenticated_at').notNull().defaultNow(),
