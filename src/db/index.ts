@@ -10,7 +10,7 @@ import { migrate, type OwnerExecutor } from './migrate.js';
 import { isUuid } from '../lib/uuid.js';
 
 export { schema };
-export type { Role } from './schema.js';
+export type { GrantableRole, Role } from './schema.js';
 export type Schema = typeof schema;
 /** A transaction scoped to one organization (or to no tenant at all). The only handle services receive. */
 export type Tx = PgTransaction<PgQueryResultHKT, Schema, any>;

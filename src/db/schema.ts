@@ -79,7 +79,7 @@ export const invitations = pgTable(
   {
     ...tenantKey(),
     email: text('email').notNull(),
-    role: text('role').$type<'admin' | 'member'>().notNull(),
+    role: text('role').$type<GrantableRole>().notNull(),
     invitedByUserId: uuid('invited_by_user_id'),
     createdAt: created(),
     expiresAt: ts('expires_at').notNull(),
@@ -96,7 +96,7 @@ export const apiKeys = pgTable(
     name: text('name').notNull(),
     prefix: text('prefix').notNull(),
     keyHash: text('key_hash').notNull(),
-    role: text('role').$type<'admin' | 'member'>().notNull(),
+    role: text('role').$type<GrantableRole>().notNull(),
     createdByUserId: uuid('created_by_user_id'),
     createdAt: created(),
     lastUsedAt: ts('last_used_at'),
@@ -289,6 +289,8 @@ export const auditLog = pgTable(
 );
 
 export type Role = 'owner' | 'admin' | 'member';
+/** The roles an invitation or an API key can carry: ownership is only ever handed over by an owner. */
+export type GrantableRole = Exclude<Role, 'owner'>;
 
 /** Durable jobs (0003_email.sql): one organization each, claimed by workers with a lease. */
 export const jobs = pgTable(

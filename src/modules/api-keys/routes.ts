@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
+import { GrantableRoleEnum } from '../auth/schemas.js';
 import { forgetApiKey } from '../auth/service.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
@@ -8,7 +9,7 @@ const ApiKeyOut = z.object({
   id: z.uuid(),
   name: z.string(),
   prefix: z.string(),
-  role: z.enum(['admin', 'member']),
+  role: GrantableRoleEnum,
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
@@ -30,7 +31,7 @@ export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
       tags: ['api-keys'],
       operationId: 'createApiKey', summary: 'Create an API key; the secret is in this response only',
       body: z
-        .strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'member']).default('member') })
+        .strictObject({ name: z.string().trim().min(1).max(100), role: GrantableRoleEnum.default('member') })
         .meta({ example: { name: 'CRM sync', role: 'member' } }),
       response: { 201: ApiKeyOut.extend({ key: z.string() }), ...orgErrors },
     },

@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
-import { schema, type Tx } from '../../db/index.js';
+import { schema, type GrantableRole, type Tx } from '../../db/index.js';
 import { roleAtLeast, type TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
@@ -32,7 +32,7 @@ export async function listApiKeys(tx: Tx, ctx: TenantContext, q: { limit: number
 }
 
 /** The secret is returned here once; only its SHA-256 is stored. A key cannot outrank its creator. */
-export async function createApiKey(tx: Tx, ctx: TenantContext, input: { name: string; role: 'admin' | 'member' }) {
+export async function createApiKey(tx: Tx, ctx: TenantContext, input: { name: string; role: GrantableRole }) {
   if (!roleAtLeast(ctx.role, input.role)) throw new AppError('forbidden', 'Forbidden - a key cannot have a higher role than its creator');
   const { key, prefix, hash } = newApiKey(ctx.organizationId);
   const [row] = await tx.insert(apiKeys).values({

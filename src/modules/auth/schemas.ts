@@ -26,6 +26,8 @@ export const ChangePasswordBody = z
 
 export const UserOut = z.object({ id: z.uuid(), email: z.string(), name: z.string(), createdAt: z.string(), emailVerified: z.boolean() });
 export const RoleEnum = z.enum(['owner', 'admin', 'member']);
+/** What an invitation or an API key may grant (see GrantableRole in db/schema.ts). */
+export const GrantableRoleEnum = z.enum(['admin', 'member']);
 export const OrganizationOut = z.object({ id: z.uuid(), name: z.string(), plan: z.string(), createdAt: z.string() });
 
 export const SessionOut = z.object({

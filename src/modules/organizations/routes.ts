@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { EmailAddress } from '../../lib/schemas.js';
-import { OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
+import { GrantableRoleEnum, OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
 import { accountMailerFor, invitationMail } from '../auth/mail.js';
 import { createOrganization, forgetApiKey, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
 import { acceptInvitation } from './invitations.js';
@@ -86,7 +86,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
       tags: ['organizations'],
       operationId: 'inviteMember', summary: 'Invite an address (owner/admin, signed in): a single-use link is mailed; the same answer whether or not it has an account',
       body: z
-        .strictObject({ email: EmailAddress, role: z.enum(['admin', 'member']).default('member') })
+        .strictObject({ email: EmailAddress, role: GrantableRoleEnum.default('member') })
         .meta({ example: { email: 'grace@example.com', role: 'member' } }),
       response: { 201: z.object({ status: z.literal('invited'), invitation: InvitationOut }), 409: ErrorOut, ...orgErrors },
     },

@@ -1,5 +1,5 @@
 import { and, count, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
-import { schema, type Role, type Tx } from '../../db/index.js';
+import { schema, type GrantableRole, type Role, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
@@ -81,7 +81,7 @@ const otherOwners = (tx: Tx, org: string, membershipId: string) =>
  * Whether the address has an account is never looked at, so the answer is the same either way,
  * and nobody joins without accepting (POST /api/invitations/:token/accept from a verified address).
  */
-export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: 'admin' | 'member' }) {
+export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: GrantableRole }) {
   const org = ctx.organizationId;
   const [member] = await tx.select({ id: memberships.id }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.organizationId, org), sql`lower(${users.email}) = lower(${input.email})`));
