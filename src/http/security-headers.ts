@@ -26,6 +26,31 @@ const docsDirectives: Directives = {
   'style-src': SELF,
 };
 
+/**
+ * The dashboard (the single-page app at `/`): its own scripts, stylesheets, images and fonts, API calls
+ * to this origin, nothing inline, framed nowhere. One loosening: `style-src-attr 'unsafe-inline'`, so
+ * the development outbox viewer and the campaign preview can show an email as mail clients do — email
+ * HTML is styled by `style` attributes, and a sandboxed `srcdoc` frame (no scripts, opaque origin)
+ * inherits this policy. Style attributes cannot run code or load anything beyond what `img-src` and
+ * `font-src` already allow; `<style>` elements and inline scripts stay refused.
+ */
+const appDirectives: Directives = {
+  'default-src': NONE,
+  'base-uri': NONE,
+  'connect-src': SELF,
+  'font-src': SELF,
+  'form-action': SELF,
+  'frame-ancestors': NONE,
+  'frame-src': SELF,
+  'img-src': [...SELF, 'data:'],
+  'manifest-src': SELF,
+  'object-src': NONE,
+  'script-src': SELF,
+  'script-src-attr': NONE,
+  'style-src': SELF,
+  'style-src-attr': ["'unsafe-inline'"],
+};
+
 const https = (config: Config) => config.publicUrl.startsWith('https:');
 const withUpgrade = (d: Directives, config: Config): Directives => (https(config) ? { ...d, 'upgrade-insecure-requests': [] } : d);
 
@@ -36,6 +61,9 @@ export const cspHeader = (d: Directives) =>
 
 /** The Content-Security-Policy of the API reference pages (swagger-ui's `staticCSP`). */
 export const docsCsp = (config: Config) => cspHeader(withUpgrade(docsDirectives, config));
+
+/** The Content-Security-Policy of the dashboard's pages (web.ts). */
+export const appCsp = (config: Config) => cspHeader(withUpgrade(appDirectives, config));
 
 /** sha256 source expression of an inline `<style>` or `<script>` body. */
 export const cspHash = (body: string) => `'sha256-${createHash('sha256').update(body, 'utf8').digest('base64')}'`;

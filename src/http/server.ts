@@ -18,6 +18,7 @@ import { childLoggerFactory, genReqId, serializers } from './logging.js';
 import { registerMetrics } from './metrics.js';
 import { docsCsp, registerSecurityHeaders } from './security-headers.js';
 import type { App, DnsResolver } from './types.js';
+import { registerWeb } from './web.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,9 +35,11 @@ export interface ServerOptions {
   logStream?: { write(line: string): void };
   /** DNS lookups (sender domain verification); node:dns when not given. */
   dns?: DnsResolver;
+  /** The built dashboard (default dist/web; `false` serves none). */
+  webRoot?: string | false;
 }
 
-export async function buildServer({ config, db, logger = true, logStream, dns }: ServerOptions): Promise<App> {
+export async function buildServer({ config, db, logger = true, logStream, dns, webRoot }: ServerOptions): Promise<App> {
   const app = Fastify({
     logger: logger
       ? { level: config.logLevel, stream: logStream ?? createLogDestination(), serializers, redact: ['req.headers.authorization', 'req.headers.cookie'] }
@@ -54,7 +57,8 @@ export async function buildServer({ config, db, logger = true, logStream, dns }:
   enforceAccessModes(app, app.routeTable);
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'Not found', code: 'not_found' }));
+  // Unknown /api paths are JSON 404s; other GETs load the dashboard when it is built (web.ts).
+  registerWeb(app, config, webRoot);
   // JSON is the API's body format (routes that take another add their own parser); a text/plain body is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
   app.addHook('onSend', async (req, reply) => {

@@ -1,0 +1,81 @@
+// End-to-end support: the real server (buildServer on port 0, the test database, the built
+// dashboard in dist/web) and Debian's Chromium driven by playwright-core; axe for accessibility.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { createTestApp, type TestApp } from './helpers.js';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+export const SCREENSHOTS = path.join(import.meta.dirname, '..', 'artifacts', 'screenshots');
+
+export interface E2E {
+  t: TestApp;
+  baseUrl: string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function startE2E(): Promise<E2E> {
+  const t = await createTestApp({ config: { jobs: { inProcess: true, pollMs: 100 } } });
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    t,
+    baseUrl,
+    browser,
+    async close() {
+      await browser.close();
+      await t.close();
+    },
+  };
+}
+
+/** A fresh browser profile (its own cookies) that records every CSP violation and page error. */
+export async function newUser(e: E2E) {
+  const context = await e.browser.newContext({ baseURL: e.baseUrl, viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    // Images in an email shown by the outbox viewer (the open pixel, remote pictures) are refused by
+    // design: looking at the outbox must not record an open or call anyone. Anything else is a fault.
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()) && !/^Loading the image .* "img-src 'self' data:"/.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  return { context, page, problems };
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+}
+
+/**
+ * axe-core on the page as it is: no serious or critical violation. Injected through the DevTools
+ * protocol (page.evaluate, which the page's CSP does not govern) and run on our document only: the
+ * sandboxed frames showing email content run no script, so axe cannot enter them (and
+ * @axe-core/playwright waits for them forever).
+ */
+export async function expectAccessible(page: Page, label: string) {
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(() => (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<unknown> } }).axe.run(document, { iframes: false, resultTypes: ['violations'] }))) as AxeResult;
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${label}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  expect(bad).toEqual([]);
+}
+
+export async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

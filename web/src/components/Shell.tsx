@@ -1,0 +1,153 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { api, ApiError, unwrap } from '../api/client';
+import { sessionKey, useSession } from '../lib/session';
+import { Button, ErrorMessage, Field, Loading } from './ui';
+
+const NAV = [
+  { to: '/', label: 'Home', end: true },
+  { to: '/customers', label: 'Customers' },
+  { to: '/campaigns', label: 'Email campaigns' },
+  { to: '/outbox', label: 'Outbox' },
+];
+
+/** The signed-in frame: navigation, organization switcher, account menu; the page in the middle. */
+export default function Shell() {
+  const session = useSession();
+  const location = useLocation();
+  if (session.isPending) return <Loading label="Loading your workspace…" />;
+  if (session.error instanceof ApiError && session.error.status === 401) {
+    return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  }
+  if (session.error) return <main className="auth-page"><ErrorMessage error={session.error} /></main>;
+  const s = session.data;
+  return (
+    <div className="shell">
+      <a href="#main" className="skip-link">Skip to content</a>
+      <aside className="sidebar">
+        <div className="sidebar-inner">
+        <div className="brand" aria-label="Switchboard">
+          <img src="/favicon.svg" alt="" width="28" height="28" />
+          <span>Switchboard</span>
+        </div>
+        {s.organizations.length > 0 && <OrgSwitcher />}
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.to}>
+                <NavLink to={n.to} end={n.end}>{n.label}</NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <AccountBox />
+        </div>
+      </aside>
+      <main id="main" className="main" tabIndex={-1}>
+        {!s.user.emailVerified && <VerifyBanner email={s.user.email} />}
+        {s.activeOrganizationId ? <Outlet /> : <CreateOrganization />}
+      </main>
+    </div>
+  );
+}
+
+function OrgSwitcher() {
+  const { data } = useSession();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [creating, setCreating] = useState(false);
+  const sw = useMutation({
+    mutationFn: (organizationId: string) => unwrap(api.POST('/api/organizations/current/switch', { body: { organizationId } })),
+    onSuccess: async () => {
+      qc.clear();
+      await navigate('/');
+    },
+  });
+  if (!data) return null;
+  return (
+    <div className="org-switcher">
+      <label htmlFor="org-switcher">Organization</label>
+      <select
+        id="org-switcher"
+        value={data.activeOrganizationId ?? ''}
+        disabled={sw.isPending}
+        onChange={(e) => (e.target.value === '__new' ? setCreating(true) : sw.mutate(e.target.value))}
+      >
+        {data.organizations.map((o) => (
+          <option key={o.id} value={o.id}>{o.name}</option>
+        ))}
+        <option value="__new">+ New organization…</option>
+      </select>
+      <ErrorMessage error={sw.error} />
+      {creating && <CreateOrganization onDone={() => setCreating(false)} compact />}
+    </div>
+  );
+}
+
+function CreateOrganization({ onDone, compact }: { onDone?: () => void; compact?: boolean }) {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const create = useMutation({
+    mutationFn: (name: string) => unwrap(api.POST('/api/organizations', { body: { name } })),
+    onSuccess: async () => {
+      qc.clear();
+      onDone?.();
+      await navigate('/');
+    },
+  });
+  return (
+    <form
+      className={compact ? 'stack-sm' : 'card narrow stack'}
+      onSubmit={(e) => {
+        e.preventDefault();
+        create.mutate(String(new FormData(e.currentTarget).get('name')));
+      }}
+    >
+      {!compact && <h1>Create an organization</h1>}
+      {!compact && <p>Customers, campaigns and members belong to an organization. Create one to get started.</p>}
+      <Field label="Organization name">{(p) => <input {...p} name="name" required maxLength={200} autoFocus={compact} />}</Field>
+      <ErrorMessage error={create.error} />
+      <div className="row">
+        <Button type="submit" busy={create.isPending}>Create</Button>
+        {onDone && <Button variant="ghost" onClick={onDone}>Cancel</Button>}
+      </div>
+    </form>
+  );
+}
+
+function AccountBox() {
+  const { data } = useSession();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const signOut = useMutation({
+    mutationFn: () => unwrap(api.POST('/api/auth/sign-out')),
+    onSuccess: async () => {
+      qc.clear();
+      await navigate('/sign-in');
+    },
+  });
+  if (!data) return null;
+  return (
+    <div className="account">
+      <div className="account-name">{data.user.name}</div>
+      <div className="account-email">{data.user.email}</div>
+      {data.role && <div className="account-email">{data.role}</div>}
+      <Button variant="ghost" onClick={() => signOut.mutate()} busy={signOut.isPending}>Sign out</Button>
+      <ErrorMessage error={signOut.error} />
+    </div>
+  );
+}
+
+function VerifyBanner({ email }: { email: string }) {
+  const resend = useMutation({ mutationFn: () => unwrap(api.POST('/api/auth/verify-email/resend')) });
+  return (
+    <div className="banner" role="status">
+      <span>Confirm your address <strong>{email}</strong>: open the link we mailed you.</span>
+      {resend.isSuccess ? <span>Sent again.</span> : <Button variant="secondary" onClick={() => resend.mutate()} busy={resend.isPending}>Send the link again</Button>}
+      <ErrorMessage error={resend.error} />
+    </div>
+  );
+}
+
+export { sessionKey };

@@ -1,0 +1,56 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface Series {
+  label: string;
+  color: string;
+  /** Event times (ms); the chart shows their running total over time. */
+  times: number[];
+}
+
+/** Cumulative counts over time (uPlot, canvas); the figures are also in the page's text for screen readers. */
+export function TimeChart({ series, title }: { series: Series[]; title: string }) {
+  const el = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const node = el.current;
+    if (!node) return;
+    const all = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
+    if (all.length === 0) return;
+    const xs = all.length === 1 ? [all[0] - 60_000, all[0]] : all;
+    const ys = series.map((s) => {
+      const sorted = [...s.times].sort((a, b) => a - b);
+      let i = 0;
+      return xs.map((x) => {
+        while (i < sorted.length && sorted[i] <= x) i++;
+        return i;
+      });
+    });
+    const plot = new uPlot(
+      {
+        width: node.clientWidth || 600,
+        height: 240,
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false } }))],
+        axes: [{ stroke: '#475569', grid: { stroke: '#eef2f7' } }, { stroke: '#475569', grid: { stroke: '#eef2f7' } }],
+        scales: { x: { time: true } },
+        legend: { live: false },
+        cursor: { drag: { x: false, y: false } },
+      },
+      [xs.map((x) => x / 1000), ...ys],
+      node,
+    );
+    const ro = new ResizeObserver(() => plot.setSize({ width: node.clientWidth, height: 240 }));
+    ro.observe(node);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [series]);
+  const empty = series.every((s) => s.times.length === 0);
+  return (
+    <figure className="time-chart">
+      <figcaption>{title}</figcaption>
+      {empty ? <p className="muted">Nothing recorded yet.</p> : <div ref={el} role="img" aria-label={`${title}: ${series.map((s) => `${s.label} ${s.times.length}`).join(', ')}`} />}
+    </figure>
+  );
+}
