@@ -202,6 +202,54 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await screenshot(a.page, 'home');
   });
 
+  it('A manages members, API keys (secret shown once), senders, suppressions and reads the audit log', async () => {
+    await a.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: e.baseUrl });
+    await a.page.goto('/settings/api-keys');
+    await a.page.getByText('No API keys yet').waitFor();
+    await a.page.getByLabel('Key name').fill('Shop integration');
+    await a.page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await a.page.getByLabel('New API key').inputValue();
+    expect(secret).toMatch(/^sb_/);
+    await a.page.getByRole('button', { name: 'Copy' }).click();
+    await a.page.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await a.page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    const res = await fetch(`${e.baseUrl}/api/customers?limit=1`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(res.status).toBe(200);
+    await expectAccessible(a.page, 'api keys');
+    await screenshot(a.page, 'api-keys');
+    await a.page.reload();
+    await a.page.getByRole('cell', { name: 'Shop integration' }).waitFor();
+    expect(await a.page.locator('body').innerText()).not.toContain(secret); // shown once
+
+    await a.page.goto('/settings/members');
+    await a.page.getByRole('cell', { name: emailA }).waitFor();
+    await a.page.getByLabel('Invite by email').fill(`carol-${stamp}@example.test`);
+    await a.page.getByRole('button', { name: 'Send invitation' }).click();
+    await a.page.getByRole('cell', { name: `carol-${stamp}@example.test` }).waitFor();
+    await expectAccessible(a.page, 'members');
+    await screenshot(a.page, 'members');
+
+    await a.page.goto('/settings/suppressions');
+    await a.page.getByLabel('Address to suppress').fill('Grace@Example.com');
+    await a.page.getByRole('button', { name: 'Suppress' }).click();
+    await a.page.getByRole('cell', { name: 'grace@example.com' }).waitFor();
+    await expectAccessible(a.page, 'suppressions');
+
+    await a.page.goto('/settings/senders');
+    await a.page.getByLabel('Add a domain').fill('acme.example');
+    await a.page.getByRole('button', { name: 'Add domain' }).click();
+    await a.page.getByRole('cell', { name: '_switchboard.acme.example' }).waitFor();
+    await expectAccessible(a.page, 'senders');
+    await screenshot(a.page, 'senders');
+
+    await a.page.goto('/settings/audit-log?resourceType=suppression');
+    await a.page.getByRole('cell', { name: /suppression\./ }).first().waitFor();
+    await a.page.getByLabel('Resource').selectOption('');
+    await a.page.getByRole('cell', { name: 'api_key.created' }).waitFor();
+    await expectAccessible(a.page, 'audit log');
+    await screenshot(a.page, 'audit-log');
+  });
+
   it("B pasting A's customer and campaign URLs sees not found, never A's data", async () => {
     for (const url of [shared.customerUrl!, shared.campaignUrl!, shared.resultsUrl!]) {
       await b.page.goto(url);

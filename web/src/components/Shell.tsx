@@ -11,6 +11,13 @@ const NAV = [
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];
+const SETTINGS = [
+  { to: '/settings/members', label: 'Members' },
+  { to: '/settings/api-keys', label: 'API keys' },
+  { to: '/settings/senders', label: 'Senders' },
+  { to: '/settings/suppressions', label: 'Suppressions' },
+  { to: '/settings/audit-log', label: 'Audit log' },
+];
 
 /** The signed-in frame: navigation, organization switcher, account menu; the page in the middle. */
 export default function Shell() {
@@ -37,6 +44,14 @@ export default function Shell() {
             {NAV.map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to} end={n.end}>{n.label}</NavLink>
+              </li>
+            ))}
+          </ul>
+          <p className="nav-heading" id="settings-nav">Settings</p>
+          <ul aria-labelledby="settings-nav">
+            {SETTINGS.map((n) => (
+              <li key={n.to}>
+                <NavLink to={n.to}>{n.label}</NavLink>
               </li>
             ))}
           </ul>

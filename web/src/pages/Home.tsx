@@ -51,7 +51,7 @@ export default function Home() {
                 <p className="hint">Percent of messages delivered (opens, clicks) or sent (bounces, unsubscribes).</p>
               </div>
               <div className="card">
-                <BarChart title="Consent" data={{ 'email opt-in': stats.data.customers.emailOptIn, 'sms opt-in': stats.data.customers.smsOptIn, total: stats.data.customers.total }} />
+                <BarChart title="Consent" data={{ 'email opt-in': stats.data.customers.emailOptIn, 'SMS opt-in': stats.data.customers.smsOptIn, total: stats.data.customers.total }} />
               </div>
             </div>
           )}

@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { TimeChart } from '../../components/TimeChart';
@@ -18,13 +18,20 @@ export default function CampaignResults() {
     queryFn: () => unwrap(api.GET('/api/email/campaigns/{id}', { params: { path } })),
     refetchInterval: (q) => (q.state.data && LIVE.has(q.state.data.status) ? POLL_MS : false),
   });
-  const live = campaign.data ? LIVE.has(campaign.data.status) : false;
   const analytics = useQuery({
     queryKey: ['campaigns', id, 'analytics'],
     queryFn: () => unwrap(api.GET('/api/email/campaigns/{id}/analytics', { params: { path } })),
     enabled: Boolean(campaign.data),
-    refetchInterval: live ? POLL_MS : false,
+    // Polls on its own evidence: while the send runs or messages are still pending.
+    refetchInterval: (q) => (q.state.data && (LIVE.has(q.state.data.status) || q.state.data.pending > 0) ? POLL_MS : false),
   });
+  const live = Boolean((campaign.data && LIVE.has(campaign.data.status)) || (analytics.data && (LIVE.has(analytics.data.status) || analytics.data.pending > 0)));
+  // The poll that sees the send finish may have read the recipients just before: read everything once more.
+  const wasLive = useRef(live);
+  useEffect(() => {
+    if (wasLive.current && !live) void qc.invalidateQueries({ queryKey: ['campaigns', id] });
+    wasLive.current = live;
+  }, [live, qc, id]);
   const [cursor, setCursor] = useState<string | undefined>();
   const messages = useQuery({
     queryKey: ['campaigns', id, 'messages', cursor],
