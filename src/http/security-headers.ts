@@ -41,7 +41,7 @@ const appDirectives: Directives = {
   'font-src': SELF,
   'form-action': SELF,
   'frame-ancestors': NONE,
-  'frame-src': SELF,
+  'frame-src': NONE,
   'img-src': [...SELF, 'data:'],
   'manifest-src': SELF,
   'object-src': NONE,
