@@ -250,6 +250,25 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await screenshot(a.page, 'audit-log');
   });
 
+  it('A writes an SMS campaign with a live segment and encoding counter', async () => {
+    await a.page.goto('/sms/new');
+    await a.page.getByLabel('Campaign name').fill('Flash sale');
+    const message = a.page.getByLabel('Message');
+    await message.fill('a'.repeat(160));
+    await a.page.getByText('0 left before another segment').waitFor();
+    expect(await a.page.locator('.kpis-inline').innerText()).toMatch(/1\s+segment[\s\S]*GSM-7/);
+    await message.fill('Sale today 🎉 {{ customer.firstName }}');
+    await a.page.locator('.kpis-inline', { hasText: 'UCS-2' }).waitFor();
+    await a.page.getByText('outside the GSM alphabet').waitFor();
+    await a.page.getByRole('button', { name: 'Create draft' }).click();
+    await a.page.waitForURL(/\/sms\/[0-9a-f-]{36}$/);
+    await expectAccessible(a.page, 'sms editor');
+    await screenshot(a.page, 'sms-editor');
+    await a.page.goto('/sms');
+    await a.page.getByRole('link', { name: 'Flash sale' }).waitFor();
+    await expectAccessible(a.page, 'sms campaigns');
+  });
+
   it("B pasting A's customer and campaign URLs sees not found, never A's data", async () => {
     for (const url of [shared.customerUrl!, shared.campaignUrl!, shared.resultsUrl!]) {
       await b.page.goto(url);

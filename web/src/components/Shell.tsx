@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { api, ApiError, unwrap } from '../api/client';
 import { sessionKey, useSession } from '../lib/session';
@@ -9,6 +9,7 @@ const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/customers', label: 'Customers' },
   { to: '/campaigns', label: 'Email campaigns' },
+  { to: '/sms', label: 'SMS campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];
 const SETTINGS = [
@@ -23,6 +24,15 @@ const SETTINGS = [
 export default function Shell() {
   const session = useSession();
   const location = useLocation();
+  // After client-side navigation, screen readers and keyboards start at the new page's content.
+  const mainRef = useRef<HTMLElement>(null);
+  const firstPath = useRef(location.pathname);
+  useEffect(() => {
+    if (location.pathname !== firstPath.current) {
+      firstPath.current = '';
+      mainRef.current?.focus({ preventScroll: true });
+    }
+  }, [location.pathname]);
   if (session.isPending) return <Loading label="Loading your workspace…" />;
   if (session.error instanceof ApiError && session.error.status === 401) {
     return <Navigate to={`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
@@ -59,7 +69,7 @@ export default function Shell() {
         <AccountBox />
         </div>
       </aside>
-      <main id="main" className="main" tabIndex={-1}>
+      <main id="main" className="main" tabIndex={-1} ref={mainRef}>
         {!s.user.emailVerified && <VerifyBanner email={s.user.email} />}
         {s.activeOrganizationId ? <Outlet /> : <CreateOrganization />}
       </main>

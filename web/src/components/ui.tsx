@@ -97,8 +97,8 @@ export function PageHeader({ title, children, back }: { title: ReactNode; childr
 }
 
 /** A modal confirmation on the native <dialog> (focus trapped, Escape closes, focus returns). */
-export function ConfirmDialog({ open, title, children, confirmLabel, onConfirm, onCancel, busy, error }: {
-  open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void; busy?: boolean; error?: unknown;
+export function ConfirmDialog({ open, title, children, confirmLabel, onConfirm, onCancel, busy, error, tone = 'danger' }: {
+  open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void; busy?: boolean; error?: unknown; tone?: 'danger' | 'primary';
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -115,7 +115,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, onConfirm, 
       <ErrorMessage error={error} />
       <div className="dialog-actions">
         <Button variant="secondary" onClick={onCancel}>Cancel</Button>
-        <Button variant="danger" onClick={onConfirm} busy={busy}>{confirmLabel}</Button>
+        <Button variant={tone} onClick={onConfirm} busy={busy}>{confirmLabel}</Button>
       </div>
     </dialog>
   );

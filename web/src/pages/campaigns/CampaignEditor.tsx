@@ -254,6 +254,7 @@ function SendPanel({ campaign }: { campaign: Campaign }) {
         open={confirm !== null}
         title={confirm === 'later' ? 'Schedule this campaign?' : 'Send this campaign now?'}
         confirmLabel={confirm === 'later' ? 'Schedule' : 'Send now'}
+        tone="primary"
         onConfirm={() => send.mutate(confirm === 'later' && at ? at.toISOString() : null)}
         onCancel={() => { setConfirm(null); send.reset(); }}
         busy={send.isPending}

@@ -21,3 +21,8 @@ export async function renderPreview(t: { subject: string; html: string; name: st
   const [subject, body] = await Promise.all([text.parseAndRender(t.subject, vars), html.parseAndRender(t.html, vars)]);
   return { subject, html: body };
 }
+
+/** A plain-text template (an SMS body) for one customer. */
+export async function renderTextPreview(template: string, customer: PreviewCustomer, name: string) {
+  return text.parseAndRender(template, { customer, campaign: { name }, unsubscribe_url: '' });
+}
