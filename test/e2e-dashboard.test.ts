@@ -151,6 +151,10 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await a.page.getByLabel('Subject').fill('Hello {{ customer.firstName | default: "there" }}');
     await a.page.getByLabel('From name').fill('Acme');
     await a.page.getByLabel('Audience tags').fill('newsletter');
+    await a.page.getByText('2 recipients now.').waitFor();
+    await a.page.getByLabel('Audience tags').fill('newsletter, bulk');
+    await a.page.getByText('752 recipients now.').waitFor(); // the opted-in half of the bulk rows, and the two
+    await a.page.getByLabel('Audience tags').fill('newsletter');
     await a.page.getByLabel('HTML body').fill('<h1 style="color:#4f46e5">Hi {{ customer.firstName }}</h1><p>Our spring picks are in.</p><p><a href="https://acme.example/spring">See them</a></p>');
     await a.page.getByRole('button', { name: 'Create draft' }).click();
     await a.page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);

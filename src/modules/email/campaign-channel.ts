@@ -20,6 +20,16 @@ export interface EmailChannelDeps {
   pool: RenderPool;
 }
 
+/**
+ * Who an email campaign goes to (customers `c`): opted-in, active, unsuppressed addresses of the
+ * organization with any of the tags (every one when none). The send and the audience count share it.
+ */
+export const emailAudience = (org: string, tags: string[]) => sql`c.organization_id = ${org}
+  and c.email is not null and c.email_opt_in and c.unsubscribed_at is null and c.email_status = 'active'
+  and not exists (select 1 from suppressions s
+    where s.organization_id = c.organization_id and s.channel = 'email' and s.address = lower(c.email))
+  and (cardinality(${arr(tags)}::text[]) = 0 or c.tags && ${arr(tags)}::text[])`;
+
 /** What one run of an email campaign's send shares between its messages. */
 interface Run {
   prepared: PreparedCampaign;
@@ -64,11 +74,7 @@ export function emailCampaignChannel(deps: EmailChannelDeps): CampaignChannel<Ru
       await tx.execute(sql`
         insert into email_messages (organization_id, campaign_id, customer_id, to_email)
         select c.organization_id, ${c.id}, c.id, c.email from customers c
-        where c.organization_id = ${org}
-          and c.email is not null and c.email_opt_in and c.unsubscribed_at is null and c.email_status = 'active'
-          and not exists (select 1 from suppressions s
-            where s.organization_id = c.organization_id and s.channel = 'email' and s.address = lower(c.email))
-          and (cardinality(${arr(tags)}::text[]) = 0 or c.tags && ${arr(tags)}::text[])
+        where ${emailAudience(org, tags)}
         order by c.id
         on conflict do nothing`);
       // The links the click tokens point at, fixed with the recipients.

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { Tags } from '../../lib/schemas.js';
 import type { Config } from '../../config.js';
 import { requireOrg } from '../../http/access.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignCreate, CampaignListQuery, CampaignOut, CampaignPage, CampaignPatch, CampaignReplace, type CampaignInput } from './campaign-schemas.js';
-import { createCampaign, deleteCampaign, getCampaign, listCampaigns, updateCampaign } from './campaign-service.js';
+import { countEmailAudience, createCampaign, deleteCampaign, getCampaign, listCampaigns, updateCampaign } from './campaign-service.js';
 import type { RenderPool } from './render-pool.js';
 import { checkCampaignTemplates } from './template-check.js';
 
@@ -28,6 +29,18 @@ export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; confi
       await check(req, req.body);
       return reply.code(201).send(await req.tenant((tx, ctx) => createCampaign(tx, ctx, req.body, deps.config)));
     },
+  });
+
+  app.post('/api/email/audience/count', {
+    config: { access: 'org' },
+    schema: {
+      tags,
+      operationId: 'countEmailAudience',
+      summary: 'How many customers a campaign with this audience would be sent to now (opted in, active, not suppressed, any of the tags; all when none)',
+      body: z.strictObject({ tags: Tags.default([]) }).meta({ example: { tags: ['newsletter'] } }),
+      response: { 200: z.object({ recipients: z.number().int() }), ...orgErrors },
+    },
+    handler: (req) => req.tenant((tx, ctx) => countEmailAudience(tx, ctx, req.body.tags)),
   });
 
   app.get('/api/email/campaigns/:id', {

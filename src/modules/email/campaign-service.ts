@@ -9,7 +9,8 @@ import { keysetPage } from '../../lib/pagination.js';
 import { cancelQueuedJob, rescheduleQueuedJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { requireSender } from '../senders/identity.js';
-import { campaignJobKey } from './campaign-channel.js';
+import { queryOne } from '../../db/sql.js';
+import { campaignJobKey, emailAudience } from './campaign-channel.js';
 import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
 
 const { emailCampaigns: campaigns, emailMessages: messages } = schema;
@@ -132,4 +133,10 @@ export async function deleteCampaign(tx: Tx, ctx: TenantContext, id: string) {
   if (!rows.length) return refused(tx, ctx, id, 'deleted');
   await cancelQueuedJob(tx, ctx.organizationId, campaignJobKey(id));
   await recordAudit(tx, ctx, { action: 'email_campaign.deleted', resourceType: 'email_campaign', resourceId: id, changes: { name: rows[0].name } });
+}
+
+/** How many customers a campaign with these audience tags would go to right now (the send's own condition). */
+export async function countEmailAudience(tx: Tx, ctx: TenantContext, tags: string[]) {
+  const row = await queryOne<{ n: string }>(tx, sql`select count(*)::text as n from customers c where ${emailAudience(ctx.organizationId, tags)}`);
+  return { recipients: Number(row?.n ?? 0) };
 }

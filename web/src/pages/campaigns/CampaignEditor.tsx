@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap, type Body } from '../../api/client';
@@ -113,7 +113,7 @@ function Editor({ campaign, back }: { campaign?: Campaign; back: React.ReactNode
                 {(p) => <input {...p} type="email" value={draft.fromEmail} onChange={set('fromEmail')} maxLength={254} />}
               </Field>
             </div>
-            <Field label="Audience tags" hint="Comma-separated. Opted-in customers with any of these tags; empty: every opted-in customer.">
+            <Field label="Audience tags" hint={<>Comma-separated. Opted-in customers with any of these tags; empty: every opted-in customer. <AudienceCount tags={draft.tags} /></>}>
               {(p) => <input {...p} value={draft.tags} onChange={set('tags')} placeholder="newsletter, vip" />}
             </Field>
             <Field label="HTML body" hint={<>Liquid: <code>{'{{ customer.firstName }}'}</code>, <code>{'{{ customer.attributes.city }}'}</code>, <code>{'{{ unsubscribe_url }}'}</code>.</>}>
@@ -138,6 +138,25 @@ function Editor({ campaign, back }: { campaign?: Campaign; back: React.ReactNode
       {campaign && editable && dirty && <p className="muted">Save your changes to test-send or send this campaign.</p>}
     </>
   );
+}
+
+/** The live recipient count: whom a send would reach now (the server applies the send's own condition). */
+function AudienceCount({ tags }: { tags: string }) {
+  const [settled, setSettled] = useState(tags);
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(tags), 300);
+    return () => clearTimeout(t);
+  }, [tags]);
+  const list = [...new Set(settled.split(',').map((t) => t.trim()).filter(Boolean))].sort();
+  const count = useQuery({
+    queryKey: ['audience-count', list],
+    queryFn: () => unwrap(api.POST('/api/email/audience/count', { body: { tags: list } })),
+    placeholderData: keepPreviousData,
+  });
+  if (count.error) return <span className="error-text">Recipients could not be counted: {count.error.message}</span>;
+  if (!count.data) return null;
+  const n = count.data.recipients;
+  return <strong className="audience-count" aria-live="polite">{n.toLocaleString()} {n === 1 ? 'recipient' : 'recipients'} now.</strong>;
 }
 
 /** Renders the draft for a customer of the organization as the user types. */
