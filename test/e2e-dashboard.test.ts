@@ -5,7 +5,11 @@ import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
-import { TEST_PASSWORD, tokenFromMail, VERIFY_LINK } from './helpers.js';
+import { TEST_PASSWORD, tokenFromMail } from './helpers.js';
+
+/** The dashboard links in account mail (the mail also carries the API's own links). */
+const DASHBOARD_VERIFY = /localhost:\d+\/verify-email\?token=(\S+)/;
+const DASHBOARD_INVITE = /localhost:\d+\/invitations\/accept\?token=(\S+)/;
 
 let e: E2E;
 let a: Awaited<ReturnType<typeof newUser>>;
@@ -93,7 +97,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
   });
 
   it('A confirms the address from the mailed link', async () => {
-    const token = await tokenFromMail(e.t.app, emailA, VERIFY_LINK);
+    const token = await tokenFromMail(e.t.app, emailA, DASHBOARD_VERIFY);
     await a.page.goto(`/verify-email?token=${encodeURIComponent(token)}`);
     await a.page.getByText('Your address is confirmed').waitFor();
     await expectAccessible(a.page, 'verify-email');
@@ -252,6 +256,33 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await a.page.getByRole('cell', { name: 'api_key.created' }).waitFor();
     await expectAccessible(a.page, 'audit log');
     await screenshot(a.page, 'audit-log');
+  });
+
+  it('an invitee follows the mailed link, signs up, confirms the address and joins A', async () => {
+    const carol = `carol-${stamp}@example.test`;
+    const c = await newUser(e);
+    const invite = await tokenFromMail(e.t.app, carol, DASHBOARD_INVITE);
+    await c.page.goto(`/invitations/accept?token=${encodeURIComponent(invite)}`);
+    await c.page.waitForURL(/\/sign-in\?next=/);
+    await c.page.getByRole('link', { name: 'Create an account' }).click();
+    await c.page.getByLabel('Your name').fill('Carol');
+    await c.page.getByLabel('Work email').fill(carol);
+    await c.page.getByLabel('Password').fill(TEST_PASSWORD);
+    expect(await c.page.getByLabel('Organization name').count()).toBe(0); // invited: joins, creates nothing
+    await c.page.getByRole('button', { name: 'Create account' }).click();
+    await c.page.getByRole('heading', { name: 'Join the organization' }).waitFor();
+    await c.page.getByRole('button', { name: 'Accept the invitation' }).click();
+    await c.page.getByRole('alert').filter({ hasText: /confirm/i }).waitFor(); // the server's words: confirm the address first
+    await expectAccessible(c.page, 'accept invitation');
+    const verify = await tokenFromMail(e.t.app, carol, DASHBOARD_VERIFY);
+    await c.page.goto(`/verify-email?token=${encodeURIComponent(verify)}`);
+    await c.page.getByText('Your address is confirmed').waitFor();
+    await c.page.goto(`/invitations/accept?token=${encodeURIComponent(invite)}`);
+    await c.page.getByRole('button', { name: 'Accept the invitation' }).click();
+    await c.page.getByRole('heading', { level: 1, name: 'Acme Analytics' }).waitFor();
+    expect(await c.page.locator('.account').innerText()).toContain('member');
+    expect(c.problems).toEqual([]);
+    await c.context.close();
   });
 
   it('A writes an SMS campaign with a live segment and encoding counter', async () => {

@@ -10,6 +10,7 @@ export const router = createBrowserRouter([
   { path: '/sign-in', ...page(() => import('./pages/auth/SignIn')), errorElement: <RouteError /> },
   { path: '/sign-up', ...page(() => import('./pages/auth/SignUp')), errorElement: <RouteError /> },
   { path: '/verify-email', ...page(() => import('./pages/auth/VerifyEmail')), errorElement: <RouteError /> },
+  { path: '/invitations/accept', ...page(() => import('./pages/auth/AcceptInvitation')), errorElement: <RouteError /> },
   { path: '/reset-password', ...page(() => import('./pages/auth/ResetPassword')), errorElement: <RouteError /> },
   {
     path: '/',

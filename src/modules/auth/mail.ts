@@ -73,6 +73,9 @@ export const verificationMail = (config: Config, to: string, token: string): Acc
   subject: 'Confirm your email address',
   lines: [
     'Open this link to confirm that this address is yours (it works once, for 48 hours):',
+    `${config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`,
+    // The API's own link, for clients without the dashboard: GET answers JSON.
+    'From a script, the same confirmation is:',
     `${config.publicUrl}/api/auth/verify-email?token=${encodeURIComponent(token)}`,
     'If you did not create an account, ignore this message.',
   ],
@@ -82,8 +85,9 @@ export const passwordResetMail = (config: Config, to: string, token: string): Ac
   to,
   subject: 'Reset your password',
   lines: [
-    'Someone asked to reset the password of the account with this address. To choose a new one, send this token',
-    `with the new password to POST ${config.publicUrl}/api/auth/password-reset/confirm within an hour (it works once):`,
+    'Someone asked to reset the password of the account with this address. To choose a new one within an hour, open this link (it works once):',
+    `${config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`,
+    `From a script: POST the token below with the new password to ${config.publicUrl}/api/auth/password-reset/confirm.`,
     `Token: ${token}`,
     'If it was not you, ignore this message: nothing has changed.',
   ],
@@ -93,7 +97,9 @@ export const invitationMail = (config: Config, to: string, invite: { organizatio
   to,
   subject: `You are invited to join ${invite.organizationName}`,
   lines: [
-    `You are invited to join ${invite.organizationName} as ${invite.role}. Sign in (or sign up) with this address, confirm it, then accept by POST to this link (valid 14 days, once):`,
+    `You are invited to join ${invite.organizationName} as ${invite.role}. Open this link, sign in (or sign up) with this address and confirm it, then accept (valid 14 days, once):`,
+    `${config.publicUrl}/invitations/accept?token=${encodeURIComponent(invite.token)}`,
+    'From a script, accept by POST to:',
     `${config.publicUrl}/api/invitations/${encodeURIComponent(invite.token)}/accept`,
   ],
 });

@@ -20,7 +20,7 @@ export default function SignIn() {
     <AuthLayout
       title="Sign in"
       subtitle={search.get('next') ? 'Sign in to continue where you were.' : 'Welcome back.'}
-      footer={<>New here? <Link to="/sign-up">Create an account</Link></>}
+      footer={<>New here? <Link to={`/sign-up${search.get('next') ? `?next=${encodeURIComponent(search.get('next')!)}` : ''}`}>Create an account</Link></>}
     >
       <form
         className="stack"
