@@ -185,6 +185,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await expectAccessible(a.page, 'campaign results');
     await screenshot(a.page, 'campaign-results');
 
+    // The customer page shows what was sent to them.
+    await a.page.goto(shared.customerUrl!);
+    await a.page.getByRole('link', { name: 'Spring newsletter' }).waitFor();
+    await expectAccessible(a.page, 'customer with history');
+    await screenshot(a.page, 'customer');
+
     await a.page.goto('/campaigns');
     await a.page.getByRole('link', { name: 'Spring newsletter' }).waitFor();
     await expectAccessible(a.page, 'campaigns');

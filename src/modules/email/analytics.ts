@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
@@ -78,6 +78,28 @@ export async function campaignMessages(tx: Tx, ctx: TenantContext, id: string, q
   if (!(await findCampaign(tx, org, id))) throw notFound();
   const m = schema.emailMessages;
   const { rows: page, nextCursor } = await keysetPage(tx, m, q, [eq(m.organizationId, org), eq(m.campaignId, id), q.status ? eq(m.status, q.status) : undefined], 'oldest');
+  return { data: await withTimelines(tx, org, page), nextCursor };
+}
+
+/** The email a customer was sent, newest first, each with its campaign and timeline (the customer page's history). */
+export async function customerMessages(tx: Tx, ctx: TenantContext, customerId: string, q: { limit: number; cursor?: string }) {
+  const org = ctx.organizationId;
+  const c = schema.customers;
+  const [customer] = await tx.select({ id: c.id }).from(c).where(and(eq(c.organizationId, org), eq(c.id, customerId)));
+  if (!customer) throw notFound();
+  const m = schema.emailMessages;
+  const { rows: page, nextCursor } = await keysetPage(tx, m, q, [eq(m.organizationId, org), eq(m.customerId, customerId)], 'newest');
+  const ids = [...new Set(page.map((r) => r.campaignId))];
+  const names = new Map(
+    ids.length
+      ? rowsOf<{ id: string; name: string }>(await tx.execute(sql`select id, name from email_campaigns where organization_id = ${org} and id = any(${arr(ids)}::uuid[])`)).map((r) => [r.id, r.name])
+      : [],
+  );
+  const data = await withTimelines(tx, org, page);
+  return { data: data.map((d, i) => ({ ...d, campaignId: page[i].campaignId, campaignName: names.get(page[i].campaignId) ?? null })), nextCursor };
+}
+
+async function withTimelines(tx: Tx, org: string, page: (typeof schema.emailMessages.$inferSelect)[]) {
   const events = page.length
     ? rowsOf<any>(
         await tx.execute(sql`select message_id, type, url, occurred_at, payload->>'error' as error from email_events
@@ -91,29 +113,26 @@ export async function campaignMessages(tx: Tx, ctx: TenantContext, id: string, q
     if (list) list.push(ev);
     else eventsOf.set(ev.message_id, [ev]);
   }
-  return {
-    data: page.map((r) => ({
-      id: r.id,
-      customerId: r.customerId,
-      email: r.toEmail,
-      status: r.status,
-      attempts: r.attempts,
-      error: r.error,
-      sentAt: iso(r.sentAt),
-      deliveredAt: iso(r.deliveredAt),
-      openedAt: iso(r.openedAt),
-      clickedAt: iso(r.clickedAt),
-      bouncedAt: iso(r.bouncedAt),
-      complainedAt: iso(r.complainedAt),
-      unsubscribedAt: iso(r.unsubscribedAt),
-      timeline: [
-        { type: 'queued', at: iso(r.createdAt)!, url: null, error: null },
-        ...(r.sentAt ? [{ type: 'sent', at: iso(r.sentAt)!, url: null, error: null }] : []),
-        ...(eventsOf.get(r.id) ?? []).map((ev) => ({ type: ev.type, at: iso(ev.occurred_at)!, url: ev.url, error: ev.error })),
-      ].sort((x, y) => x.at.localeCompare(y.at)),
-    })),
-    nextCursor,
-  };
+  return page.map((r) => ({
+    id: r.id,
+    customerId: r.customerId,
+    email: r.toEmail,
+    status: r.status,
+    attempts: r.attempts,
+    error: r.error,
+    sentAt: iso(r.sentAt),
+    deliveredAt: iso(r.deliveredAt),
+    openedAt: iso(r.openedAt),
+    clickedAt: iso(r.clickedAt),
+    bouncedAt: iso(r.bouncedAt),
+    complainedAt: iso(r.complainedAt),
+    unsubscribedAt: iso(r.unsubscribedAt),
+    timeline: [
+      { type: 'queued', at: iso(r.createdAt)!, url: null, error: null },
+      ...(r.sentAt ? [{ type: 'sent', at: iso(r.sentAt)!, url: null, error: null }] : []),
+      ...(eventsOf.get(r.id) ?? []).map((ev) => ({ type: ev.type, at: iso(ev.occurred_at)!, url: ev.url, error: ev.error })),
+    ].sort((x, y) => x.at.localeCompare(y.at)),
+  }));
 }
 
 const Count2 = z.object({ unique: z.number(), total: z.number() });
@@ -162,5 +181,17 @@ export function registerAnalyticsRoutes(app: App) {
     config: { access: 'org' },
     schema: { tags: ['email'], operationId: 'listEmailCampaignMessages', summary: 'Per-recipient messages with status and timeline', params: IdParams, querystring: MessagesQuery, response: { 200: pageOf(MessageOut), ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => campaignMessages(tx, ctx, req.params.id, req.query)),
+  });
+  app.get('/api/customers/:id/email-messages', {
+    config: { access: 'org' },
+    schema: {
+      tags: ['email'],
+      operationId: 'listCustomerEmailMessages',
+      summary: "The email a customer was sent, newest first, with each message's campaign, status and timeline",
+      params: IdParams,
+      querystring: z.strictObject(pageQuery),
+      response: { 200: pageOf(MessageOut.extend({ campaignId: z.uuid(), campaignName: z.string().nullable() })), ...orgErrors },
+    },
+    handler: (req) => req.tenant((tx, ctx) => customerMessages(tx, ctx, req.params.id, req.query)),
   });
 }

@@ -1,8 +1,9 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
-import { Button, ConfirmDialog, formatDate, PageHeader, QueryState } from '../../components/ui';
+import { Pager, useCursor } from '../../components/Pager';
+import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, Loading, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 import { CustomerForm, type CustomerInput } from './CustomerForm';
 
 export default function CustomerPage() {
@@ -78,6 +79,7 @@ export default function CustomerPage() {
           </section>
         </div>
       )}
+      {!editing && <History customerId={c.id} />}
       <ConfirmDialog
         open={confirming}
         title="Delete this customer?"
@@ -90,5 +92,44 @@ export default function CustomerPage() {
         <p>{name} will be removed from this organization. Their suppression entries stay, so a re-import never messages an address that opted out.</p>
       </ConfirmDialog>
     </>
+  );
+}
+
+/** The email this customer was sent, newest first, with what happened to each. */
+function History({ customerId }: { customerId: string }) {
+  const c = useCursor();
+  const history = useQuery({
+    queryKey: ['customers', customerId, 'email-messages', c.cursor],
+    queryFn: () => unwrap(api.GET('/api/customers/{id}/email-messages', { params: { path: { id: customerId }, query: { cursor: c.cursor, limit: 20 } } })),
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <section className="card table-card" aria-labelledby="history-h">
+      <h2 id="history-h" className="pad">Messages</h2>
+      {history.isPending && <Loading />}
+      <ErrorMessage error={history.error} />
+      {history.data && history.data.data.length === 0 && <Empty title="No messages sent to this customer yet" />}
+      {history.data && history.data.data.length > 0 && (
+        <table className="table">
+          <thead><tr><th scope="col">Campaign</th><th scope="col">Status</th><th scope="col">Timeline</th></tr></thead>
+          <tbody>
+            {history.data.data.map((m) => (
+              <tr key={m.id}>
+                <td><Link to={`/campaigns/${m.campaignId}/results`}>{m.campaignName ?? 'Deleted campaign'}</Link><div className="muted small">to {m.email}</div></td>
+                <td><StatusBadge status={m.status} />{m.error && <div className="small error-text">{m.error}</div>}</td>
+                <td>
+                  <ol className="timeline">
+                    {m.timeline.map((e, i) => (
+                      <li key={i}><span className="timeline-type">{e.type}</span> <time dateTime={e.at}>{formatDate(e.at)}</time>{e.url && <span className="muted small"> {e.url}</span>}</li>
+                    ))}
+                  </ol>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager cursor={c.cursor} nextCursor={history.data?.nextCursor} onFirst={c.reset} onNext={c.setCursor} label="Message pages" />
+    </section>
   );
 }
