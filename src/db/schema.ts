@@ -216,6 +216,12 @@ export const smsCampaigns = pgTable(
     cancelledAt: ts('cancelled_at'),
     createdAt: created(),
     updatedAt: updated(),
+    /** Sending state (0011_sms.sql). */
+    recipientsResolvedAt: ts('recipients_resolved_at'),
+    invalidNumbers: integer('invalid_numbers').notNull().default(0),
+    fromNumber: text('from_number'),
+    failedAt: ts('failed_at'),
+    error: text('error'),
   },
   tenantPk,
 );
@@ -235,8 +241,65 @@ export const smsMessages = pgTable(
     deliveredAt: ts('delivered_at'),
     createdAt: created(),
     updatedAt: updated(),
+    /** Durable, fenced sends (0011_sms.sql), as email_messages. */
+    fromNumber: text('from_number'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at'),
+    claimedAt: ts('claimed_at'),
+    leaseId: uuid('lease_id'),
+    leaseUntil: ts('lease_until'),
+    failedAt: ts('failed_at'),
+    errorCode: integer('error_code'),
+    segments: integer('segments'),
+    encoding: text('encoding').$type<'GSM-7' | 'UCS-2'>(),
   },
   tenantPk,
+);
+
+/** Twilio status callbacks as received (0011_sms.sql). */
+export const smsStatusEvents = pgTable(
+  'sms_status_events',
+  {
+    ...tenantKey(),
+    messageSid: text('message_sid').notNull(),
+    status: text('status').notNull(),
+    errorCode: integer('error_code'),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** Messages customers send to the organization's numbers (0011_sms.sql). */
+export const smsInboundMessages = pgTable(
+  'sms_inbound_messages',
+  {
+    ...tenantKey(),
+    customerId: uuid('customer_id'),
+    providerMessageId: text('provider_message_id').notNull(),
+    fromNumber: text('from_number').notNull(),
+    toNumber: text('to_number').notNull(),
+    body: text('body').notNull().default(''),
+    keyword: text('keyword').$type<'stop' | 'start' | 'help'>(),
+    numMedia: integer('num_media').notNull().default(0),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** Per-organization SMS settings (0011_sms.sql): one row per organization. */
+export const smsSettings = pgTable(
+  'sms_settings',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    helpText: text('help_text'),
+    quietHoursStart: text('quiet_hours_start'),
+    quietHoursEnd: text('quiet_hours_end'),
+    timezone: text('timezone').notNull().default('UTC'),
+    defaultFromNumber: text('default_from_number'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId] })],
 );
 
 export const ivrFlows = pgTable(
