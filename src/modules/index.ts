@@ -7,7 +7,7 @@ import { registerDashboardRoutes } from './dashboard/routes.js';
 import { registerEmailModule } from './email/index.js';
 import { registerOrganizationRoutes } from './organizations/routes.js';
 import { registerSenderRoutes } from './senders/routes.js';
-import { registerSmsRoutes } from './sms/routes.js';
+import { registerSmsModule } from './sms/index.js';
 import { registerSuppressionRoutes } from './suppressions/routes.js';
 
 /** Each module registers its own routes from the few dependencies it needs. */
@@ -20,6 +20,6 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerEmailModule(app, deps);
   registerSenderRoutes(app, deps);
   registerSuppressionRoutes(app);
-  registerSmsRoutes(app);
+  registerSmsModule(app, deps);
   registerDashboardRoutes(app);
 }

@@ -5,12 +5,14 @@ import { AppError, notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
+import { segmentInfo } from './segments.js';
 import { LOCKED_STATUSES, type SmsCampaignInput, type SmsCampaignListQuery } from './schemas.js';
 
 const { smsCampaigns, smsMessages, customers } = schema;
 type Row = typeof smsCampaigns.$inferSelect;
 type Stats = { recipients: number; sent: number; delivered: number; failed: number; optedOut: number };
 
+const pick = ({ segments, encoding }: { segments: number; encoding: 'GSM-7' | 'UCS-2' }) => ({ segments, encoding });
 const NO_STATS: Stats = { recipients: 0, sent: 0, delivered: 0, failed: 0, optedOut: 0 };
 
 export const toSmsCampaignDto = (c: Row, stats: Stats = NO_STATS) => ({
@@ -22,6 +24,7 @@ export const toSmsCampaignDto = (c: Row, stats: Stats = NO_STATS) => ({
   scheduledAt: c.scheduledAt?.toISOString() ?? null,
   sentAt: c.sentAt?.toISOString() ?? null,
   stats,
+  ...pick(segmentInfo(c.body)),
   createdAt: c.createdAt.toISOString(),
   updatedAt: c.updatedAt.toISOString(),
 });
@@ -35,7 +38,7 @@ async function statsFor(tx: Tx, ctx: TenantContext, campaignIds: string[]): Prom
     .select({
       campaignId: m.campaignId,
       recipients: sql<number>`count(*)::int`,
-      sent: n(sql`${m.status} in ('sent', 'delivered', 'undelivered')`),
+      sent: n(sql`${m.status} in ('accepted', 'sent', 'delivered', 'undelivered')`),
       delivered: n(sql`${m.status} = 'delivered'`),
       failed: n(sql`${m.status} in ('failed', 'undelivered')`),
       optedOut: n(sql`${customers.smsOptIn} = false`),
