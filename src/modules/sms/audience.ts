@@ -16,7 +16,7 @@ const CHUNK = 5000;
  * Writes one queued message row per recipient of the campaign: the organization's customers who
  * opted in to SMS, match the audience tags, have a valid E.164 number (libphonenumber-js) that is not
  * on the SMS suppression list. Customers with an invalid number are left out and counted. Two
- * customers sharing a number get one message (the first by id): a phone is texted once per campaign.
+ * customers sharing a number get one message (the oldest customer): a phone is texted once per campaign.
  * Idempotent: rows that exist stay as they are.
  */
 export async function resolveAudience(tx: Tx, org: string, campaignId: string, tags: string[]): Promise<{ recipients: number; invalid: number }> {
@@ -25,7 +25,7 @@ export async function resolveAudience(tx: Tx, org: string, campaignId: string, t
     sql`select id, phone from customers
       where organization_id = ${org} and sms_opt_in and phone is not null
         and (cardinality(${arr(tags)}::text[]) = 0 or tags && ${arr(tags)}::text[])
-      order by id`,
+      order by created_at, id`,
   );
   const seen = new Set<string>();
   const ids: string[] = [];
