@@ -77,7 +77,7 @@ describe('status callbacks', () => {
       const cu = await createCustomer(t.app, actor.headers, { phone: `+1415555${3000 + i + (actor === b ? 100 : 0)}`, smsOptIn: true });
       await inTenant(actor, (tx) =>
         tx.execute(sql`insert into sms_messages (organization_id, campaign_id, customer_id, to_phone, body, status, provider_message_id, sent_at)
-          values (${actor.organizationId}, ${c.id}, ${cu.id}, ${cu.phone}, 'x', 'accepted', ${sid}, now())`),
+          values (${actor.organizationId}, ${c.id}, ${cu.id}, ${cu.phone}, 'x', 'sent', ${sid}, now())`),
       );
     }
     return c;
@@ -87,7 +87,7 @@ describe('status callbacks', () => {
 
   it('moves forward only: out-of-order and repeated callbacks leave the furthest status, error codes kept', async () => {
     const c = await sentCampaign(a, ['SMa1', 'SMa2', 'SMa3']);
-    expect(await apply(a, 'SMa1', 'sent')).toEqual({ found: true, changed: true });
+    expect(await apply(a, 'SMa1', 'sent')).toEqual({ found: true, changed: false }); // already sent as far as we know
     expect(await apply(a, 'SMa1', 'delivered')).toEqual({ found: true, changed: true });
     expect(await apply(a, 'SMa1', 'sent')).toEqual({ found: true, changed: false }); // late
     expect(await apply(a, 'SMa1', 'delivered')).toEqual({ found: true, changed: false }); // repeated
@@ -112,7 +112,7 @@ describe('status callbacks', () => {
   it("A's sid is unknown to B: B's callback for it changes nothing in A", async () => {
     const c = await sentCampaign(a, ['SMx1']);
     expect(await apply(b, 'SMx1', 'failed', 30008)).toEqual({ found: false, changed: false });
-    expect((await messages(a, c.id))[0]).toMatchObject({ status: 'accepted', error_code: null });
+    expect((await messages(a, c.id))[0]).toMatchObject({ status: 'sent', error_code: null });
   });
 
   it('a callback that comes before its sid is recorded is applied when the sid is', async () => {
@@ -122,7 +122,7 @@ describe('status callbacks', () => {
     expect(await apply(a, 'SMearly', 'delivered')).toEqual({ found: false, changed: false });
     await inTenant(a, async (tx) => {
       await tx.execute(sql`insert into sms_messages (organization_id, campaign_id, customer_id, to_phone, body, status, provider_message_id)
-        values (${a.organizationId}, ${c.id}, ${cu.id}, ${cu.phone}, 'x', 'accepted', 'SMearly')`);
+        values (${a.organizationId}, ${c.id}, ${cu.id}, ${cu.phone}, 'x', 'sent', 'SMearly')`);
       await applyPendingStatus(tx, a.organizationId, ['SMearly']);
     });
     expect((await messages(a, c.id))[0]).toMatchObject({ status: 'delivered' });
@@ -143,6 +143,11 @@ describe('inbound messages', () => {
   it("STOP suppresses the number in that organization only and turns smsOptIn off; START lifts it", async () => {
     const ca = await createCustomer(t.app, a.headers, { phone: '+1 (415) 555-2700', smsOptIn: true });
     const cb = await createCustomer(t.app, b.headers, { phone: '+14155552700', smsOptIn: true });
+    // Both organizations have a campaign waiting to go to that number.
+    const campA = await campaign(a, {});
+    const campB = await campaign(b, {});
+    await inTenant(a, (tx) => resolveAudience(tx, a.organizationId, campA.id, []));
+    await inTenant(b, (tx) => resolveAudience(tx, b.organizationId, campB.id, []));
     const r = await inbound(a, '+14155552700', '  Stop ');
     expect(r).toMatchObject({ keyword: 'stop', customerId: ca.id, reply: null, stored: true });
     expect((await customer(a, ca.id)).smsOptIn).toBe(false);
@@ -151,6 +156,9 @@ describe('inbound messages', () => {
     // B: same number, untouched.
     expect((await customer(b, cb.id)).smsOptIn).toBe(true);
     expect((await t.app.inject({ url: '/api/suppressions?channel=sms', headers: b.headers })).json().data).toEqual([]);
+    // A's waiting message to the number is cancelled; B's is not.
+    expect((await messages(a, campA.id)).find((m) => m.to_phone === '+14155552700')).toMatchObject({ status: 'cancelled' });
+    expect((await messages(b, campB.id)).find((m) => m.to_phone === '+14155552700')).toMatchObject({ status: 'queued' });
     // A twice-delivered STOP is applied once.
     const sid = 'SMdup1';
     await inbound(a, '+14155552700', 'STOP', sid);

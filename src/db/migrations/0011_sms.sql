@@ -12,11 +12,12 @@ ALTER TABLE sms_campaigns
   ADD COLUMN error text;
 CREATE INDEX sms_campaigns_due_idx ON sms_campaigns (scheduled_at) WHERE status = 'scheduled';
 
--- queued (waiting here) → sending (claimed by a run) → accepted (Twilio took it) → sent → delivered | undelivered;
+-- queued (waiting here) → sending (claimed by a run) → sent (Twilio took it) → delivered | undelivered;
 -- failed (Twilio refused it, or our retries ran out); cancelled (the campaign stopped, the recipient opted out).
+-- Twilio's own accepted/queued/sending/sent all read as sent here: the message has left us.
 ALTER TABLE sms_messages DROP CONSTRAINT sms_messages_status_check;
 ALTER TABLE sms_messages ADD CONSTRAINT sms_messages_status_check
-  CHECK (status IN ('queued', 'sending', 'accepted', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled'));
+  CHECK (status IN ('queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled'));
 ALTER TABLE sms_messages
   ADD COLUMN from_number text,
   ADD COLUMN attempts integer NOT NULL DEFAULT 0,
@@ -35,6 +36,8 @@ CREATE INDEX sms_messages_queue_idx ON sms_messages (organization_id, campaign_i
 -- Status callbacks: the organization comes from the AccountSid, then the message by its sid within it.
 DROP INDEX IF EXISTS sms_messages_provider_idx;
 CREATE INDEX sms_messages_provider_idx ON sms_messages (organization_id, provider_message_id) WHERE provider_message_id IS NOT NULL;
+-- A STOP cancels the messages still waiting for that number.
+CREATE INDEX sms_messages_to_idx ON sms_messages (organization_id, to_phone) WHERE status = 'queued';
 
 -- Every status callback as received: the history of a message, and the place a callback that
 -- arrives before its message's sid is recorded waits (the send applies it when it records the sid).

@@ -19,13 +19,13 @@ export async function smsCampaignAnalytics(tx: Tx, ctx: TenantContext, config: C
     tx,
     sql`select count(*)::int as recipients,
         count(*) filter (where m.status in ('queued', 'sending'))::int as queued,
-        count(*) filter (where m.status in ('accepted', 'sent', 'delivered', 'undelivered'))::int as sent,
+        count(*) filter (where m.status in ('sent', 'delivered', 'undelivered'))::int as sent,
         count(*) filter (where m.status = 'delivered')::int as delivered,
         count(*) filter (where m.status = 'undelivered')::int as undelivered,
         count(*) filter (where m.status = 'failed')::int as failed,
         count(*) filter (where m.status = 'cancelled')::int as cancelled,
         count(*) filter (where cu.sms_opt_in = false)::int as opted_out,
-        coalesce(sum(m.segments) filter (where m.status in ('accepted', 'sent', 'delivered', 'undelivered')), 0)::int as segments
+        coalesce(sum(m.segments) filter (where m.status in ('sent', 'delivered', 'undelivered')), 0)::int as segments
       from sms_messages m
       left join customers cu on cu.organization_id = m.organization_id and cu.id = m.customer_id
       where m.organization_id = ${org} and m.campaign_id = ${id}`,

@@ -77,6 +77,9 @@ export async function applyInboundSms(tx: Tx, ctx: TenantContext, msg: InboundSm
     await tx.execute(sql`insert into suppressions (organization_id, channel, address, reason, source)
       values (${org}, 'sms', ${from}, 'unsubscribed', 'sms_stop') on conflict do nothing`);
     const n = await optIn(tx, org, from, false);
+    // Messages still waiting for this number are not sent (one already claimed by a run may still go).
+    await tx.execute(sql`update sms_messages set status = 'cancelled', error = 'The recipient opted out (STOP)', updated_at = now()
+      where organization_id = ${org} and to_phone = ${from} and status = 'queued'`);
     await recordAudit(tx, ctx, { action: 'sms.opted_out', resourceType: 'suppression', resourceId: null, changes: { address: from, keyword: msg.body.trim().toUpperCase(), customers: n } });
   } else if (keyword === 'start') {
     await tx.execute(sql`delete from suppressions

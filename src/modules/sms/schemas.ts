@@ -55,7 +55,7 @@ export type SmsCampaignListQuery = z.infer<typeof SmsCampaignListQuery>;
 export const SmsCampaignStats = z
   .object({
     recipients: z.number().describe('Message rows of the campaign (one per customer)'),
-    sent: z.number().describe('Messages Twilio accepted: accepted, sent, delivered or undelivered'),
+    sent: z.number().describe('Messages Twilio accepted: sent, delivered or undelivered'),
     delivered: z.number().describe('Messages with a delivery receipt'),
     failed: z.number().describe('Messages that failed or came back undelivered'),
     optedOut: z.number().describe('Recipients who have since opted out of SMS (customer smsOptIn is false now)'),
@@ -137,7 +137,7 @@ export const SmsCampaignAnalytics = z.object({
   status: z.enum(CAMPAIGN_STATUSES),
   recipients: z.number().describe('Message rows (one per customer)'),
   queued: z.number().describe('Not handed to Twilio yet (waiting, deferred by quiet hours, or retrying)'),
-  sent: z.number().describe('Accepted by Twilio (accepted, sent, delivered or undelivered)'),
+  sent: z.number().describe('Accepted by Twilio (sent, delivered or undelivered)'),
   delivered: z.number(),
   undelivered: z.number(),
   failed: z.number().describe('Refused by Twilio or out of retries'),

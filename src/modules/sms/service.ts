@@ -38,7 +38,7 @@ async function statsFor(tx: Tx, ctx: TenantContext, campaignIds: string[]): Prom
     .select({
       campaignId: m.campaignId,
       recipients: sql<number>`count(*)::int`,
-      sent: n(sql`${m.status} in ('accepted', 'sent', 'delivered', 'undelivered')`),
+      sent: n(sql`${m.status} in ('sent', 'delivered', 'undelivered')`),
       delivered: n(sql`${m.status} = 'delivered'`),
       failed: n(sql`${m.status} in ('failed', 'undelivered')`),
       optedOut: n(sql`${customers.smsOptIn} = false`),

@@ -6,16 +6,15 @@ import { arr, query } from '../../db/sql.js';
 // route finds the organization from the AccountSid). Status only moves forward: callbacks arrive
 // out of order and repeat; a final status (delivered, undelivered, failed) is never replaced.
 
-export type SmsStatus = 'queued' | 'sending' | 'accepted' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'cancelled';
+export type SmsStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'cancelled';
 
-/** Twilio's MessageStatus values in our vocabulary (null: not a message status we track). */
+/** Twilio's MessageStatus values in our vocabulary (null: not a message status we track). Until a final status, a message Twilio has is sent. */
 export function fromTwilioStatus(s: string): SmsStatus | null {
   switch (s.toLowerCase()) {
     case 'accepted':
     case 'scheduled':
     case 'queued':
     case 'sending':
-      return 'accepted';
     case 'sent':
       return 'sent';
     case 'delivered':
@@ -33,7 +32,7 @@ export function fromTwilioStatus(s: string): SmsStatus | null {
 }
 
 /** The order statuses move in (SQL); every final status ranks the same, so none replaces another. */
-export const rankSql = (col: string) => sql.raw(`(case ${col} when 'queued' then 0 when 'sending' then 1 when 'accepted' then 2 when 'sent' then 3 else 4 end)`);
+export const rankSql = (col: string) => sql.raw(`(case ${col} when 'queued' then 0 when 'sending' then 1 when 'sent' then 2 else 3 end)`);
 
 export interface StatusCallback {
   messageSid: string;
