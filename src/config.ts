@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   SMS_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
   SMS_COST_PER_SEGMENT: z.coerce.number().min(0).default(0.0079),
   SMS_COST_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  // Twilio REST requests go here instead of https://api.twilio.com (a local stand-in for tests, benches, development).
+  TWILIO_API_BASE_URL: z.string().url().optional(),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -117,6 +119,8 @@ export type Config = {
     costPerSegment: number;
     currency: string;
   };
+  /** Twilio REST: apiBaseUrl replaces https://api.twilio.com in every SDK request when set. */
+  twilio: { apiBaseUrl?: string };
   /** Provider webhooks: failed (unauthenticated) requests allowed per client address and window before 429. */
   webhooks: { maxFailures: number; failureWindowSeconds: number };
   /**
@@ -203,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       costPerSegment: e.SMS_COST_PER_SEGMENT,
       currency: e.SMS_COST_CURRENCY,
     },
+    twilio: { apiBaseUrl: e.TWILIO_API_BASE_URL?.replace(/\/$/, '') },
     webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },

@@ -1,6 +1,8 @@
--- SMS channel: durable, fenced, resumable sends (as email_messages in 0003/0007), Twilio status
--- callbacks, inbound messages and per-organization SMS settings.
--- Tenant rules as everywhere: organization_id first in keys, composite FKs, RLS forced.
+-- SMS channel: durable, fenced, resumable sends on the campaign engine (the message columns of
+-- src/channels/campaign-store.ts, as email_messages in 0003/0007), Twilio status callbacks, inbound
+-- messages and per-organization SMS settings. Runs before 0012_platform.sql, whose sms_campaigns
+-- columns are IF NOT EXISTS. Tenant rules as everywhere: organization_id first in keys, composite
+-- FKs, new tables under sb_tenant_table (0008_cleanup.sql).
 
 ALTER TABLE sms_campaigns
   ADD COLUMN recipients_resolved_at timestamptz,
@@ -10,7 +12,6 @@ ALTER TABLE sms_campaigns
   ADD COLUMN from_number text,
   ADD COLUMN failed_at timestamptz,
   ADD COLUMN error text;
-CREATE INDEX sms_campaigns_due_idx ON sms_campaigns (scheduled_at) WHERE status = 'scheduled';
 
 -- queued (waiting here) → sending (claimed by a run) → sent (Twilio took it) → delivered | undelivered;
 -- failed (Twilio refused it, or our retries ran out); cancelled (the campaign stopped, the recipient opted out).
@@ -93,17 +94,6 @@ CREATE TABLE sms_settings (
   CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL))
 );
 
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['sms_status_events', 'sms_inbound_messages', 'sms_settings'] LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (organization_id = (select nullif(current_setting(''app.org_id'', true), ''''))::uuid) WITH CHECK (organization_id = (select nullif(current_setting(''app.org_id'', true), ''''))::uuid)',
-      t);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO switchboard_app', t);
-  END LOOP;
-END
-$$;
+SELECT sb_tenant_table('sms_status_events');
+SELECT sb_tenant_table('sms_inbound_messages');
+SELECT sb_tenant_table('sms_settings');

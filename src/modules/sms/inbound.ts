@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { queryOne } from '../../db/sql.js';
-import type { TenantContext } from '../../http/access.js';
+import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { normalizeAddress } from '../suppressions/service.js';
 import { PHONE_KEY } from './audience.js';
@@ -55,7 +55,7 @@ export interface InboundResult {
  * organization added by hand stays) and smsOptIn turns true again. HELP/INFO: the reply is the
  * organization's help text. Every message is stored, linked to the customer with that number.
  */
-export async function applyInboundSms(tx: Tx, ctx: TenantContext, msg: InboundSms): Promise<InboundResult> {
+export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms): Promise<InboundResult> {
   const org = ctx.organizationId;
   const from = e164(msg.from) ?? normalizeAddress('sms', msg.from) ?? msg.from.trim();
   const keyword = keywordOf(msg.body);

@@ -22,6 +22,7 @@ import {
   SmsSettingsPut,
 } from './schemas.js';
 import { createSmsCampaign, deleteSmsCampaign, getSmsCampaign, listSmsCampaigns, updateSmsCampaign } from './service.js';
+import { cancelSmsCampaign, sendSmsCampaign } from './send-service.js';
 import { getSmsSettings, putSmsSettings } from './settings.js';
 
 const tags = ['sms'];
@@ -49,6 +50,34 @@ export function registerSmsRoutes(app: App, { pool, config }: { pool: RenderPool
     config: { access: 'org' },
     schema: { tags, operationId: 'previewSmsCampaign', summary: "Render a campaign's body for a customer or a sample one, with segments and encoding", params: IdParams, body: SmsCampaignPreviewIn, response: { 200: SmsPreviewOut, 422: ErrorOut, ...orgErrors } },
     handler: async (req) => previewSms(pool, await req.tenant((tx, ctx) => campaignPreviewSource(tx, ctx, req.params.id, req.body))),
+  });
+
+  // The contract's path, and the same under /api/sms/campaigns.
+  for (const [url, operationId] of [
+    ['/api/sms-campaigns/:id/send', 'sendSmsCampaign'],
+    ['/api/sms/campaigns/:id/send', 'sendSmsCampaignAlias'],
+  ] as const) {
+    app.post(url, {
+      config: { access: 'org' },
+      schema: {
+        tags,
+        operationId,
+        summary: 'Send an SMS campaign (202: a durable job texts the audience); 409 when not a draft or without an SMS-enabled number',
+        params: IdParams,
+        response: { 202: SmsCampaignOut, 409: ErrorOut, ...orgErrors },
+      },
+      handler: async (req, reply) => {
+        const out = await req.tenant((tx, ctx) => sendSmsCampaign(tx, ctx, req.params.id));
+        req.server.jobs?.poke();
+        return reply.code(202).send(out);
+      },
+    });
+  }
+
+  app.post('/api/sms/campaigns/:id/cancel', {
+    config: { access: 'org' },
+    schema: { tags, operationId: 'cancelSmsCampaign', summary: 'Cancel a scheduled or sending SMS campaign: messages not yet handed to Twilio are not sent', params: IdParams, response: { 200: SmsCampaignOut, 409: ErrorOut, ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => cancelSmsCampaign(tx, ctx, req.params.id)),
   });
 
   app.get('/api/sms/campaigns/:id/analytics', {
