@@ -288,7 +288,7 @@ export const smsInboundMessages = pgTable(
 export const smsSettings = pgTable(
   'sms_settings',
   {
-    organizationId: uuid('organization_id').notNull(),
+    ...tenantKey(),
     helpText: text('help_text'),
     quietHoursStart: text('quiet_hours_start'),
     quietHoursEnd: text('quiet_hours_end'),
@@ -297,7 +297,7 @@ export const smsSettings = pgTable(
     createdAt: created(),
     updatedAt: updated(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId] })],
+  tenantPk,
 );
 
 export const ivrFlows = pgTable(

@@ -83,6 +83,7 @@ CREATE INDEX customers_phone_e164_idx ON customers (organization_id, ('+' || ltr
 -- and the number campaigns go out from by default.
 CREATE TABLE sms_settings (
   organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   help_text text,
   quiet_hours_start text CHECK (quiet_hours_start ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'),
   quiet_hours_end text CHECK (quiet_hours_end ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'),
@@ -90,7 +91,8 @@ CREATE TABLE sms_settings (
   default_from_number text,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (organization_id),
+  PRIMARY KEY (organization_id, id),
+  CONSTRAINT sms_settings_organization_key UNIQUE (organization_id),
   CHECK ((quiet_hours_start IS NULL) = (quiet_hours_end IS NULL))
 );
 

@@ -4,7 +4,7 @@ import { formFields, registerProviderWebhook } from '../../channels/webhook.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
-import { findNumberOwner, findTwilioAccount, verifyTwilioSignature } from '../twilio/webhooks.js';
+import { findNumberOwner, findTwilioAccount, twilioWebhookLookup, verifyTwilioSignature } from '../twilio/webhooks.js';
 import { applyInboundSms, type InboundSms } from './inbound.js';
 import { e164 } from './settings.js';
 import { applyStatusCallback, type StatusCallback } from './status.js';
@@ -38,11 +38,11 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
     tags: ['webhooks'],
     contentTypes: FORM,
     bodyLimit: BODY_LIMIT,
-    lookup: (fn) => db.withSystem('resolve-twilio-webhook', fn),
+    lookup: twilioWebhookLookup(db),
     checkHeaders: signatureHeader,
-    async receive(delivery) {
+    async receive(delivery, lookup) {
       const f = formFields(delivery.raw);
-      const account = await findTwilioAccount(db, f.AccountSid ?? '', config);
+      const account = await findTwilioAccount(lookup, f.AccountSid ?? '', config);
       // No organization holds this account: there is no token to check the signature with.
       if (!account || !verifyTwilioSignature(account.authToken, delivery.headers['x-twilio-signature'], delivery.url, f)) throw badSignature();
       const sid = f.MessageSid ?? f.SmsSid;
@@ -67,13 +67,13 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
     tags: ['webhooks'],
     contentTypes: FORM,
     bodyLimit: BODY_LIMIT,
-    lookup: (fn) => db.withSystem('resolve-twilio-webhook', fn),
+    lookup: twilioWebhookLookup(db),
     checkHeaders: signatureHeader,
     okResponse: z.string().describe('TwiML <Response>, with a <Message> answering HELP'),
-    async receive(delivery) {
+    async receive(delivery, lookup) {
       const f = formFields(delivery.raw);
       const to = e164(f.To);
-      const owner = to ? await findNumberOwner(db, to, config) : null;
+      const owner = to ? await findNumberOwner(lookup, to, config) : null;
       // A number no organization holds: nothing to apply (and no token to check a signature with).
       if (!owner) return { placed: [], unknown: 1 };
       if (!owner.authToken || owner.accountSid !== f.AccountSid || !verifyTwilioSignature(owner.authToken, delivery.headers['x-twilio-signature'], delivery.url, f)) {
