@@ -104,6 +104,24 @@ describe('POST /api/sms-campaigns/:id/send', () => {
   });
 });
 
+describe('POST /api/sms/campaigns/:id/cancel', () => {
+  it('stops a campaign before its job runs: nothing is sent; a second cancel is 409, another organization gets 404', async () => {
+    await customers(a, 5000, 3, { tags: ['cancel'] });
+    const c = await campaign(a, { audience: { tags: ['cancel'] } });
+    expect((await send(a, c.id)).statusCode).toBe(202);
+    expect((await t.app.inject({ method: 'POST', url: `/api/sms/campaigns/${c.id}/cancel`, headers: b.headers })).statusCode).toBe(404);
+    const res = await t.app.inject({ method: 'POST', url: `/api/sms/campaigns/${c.id}/cancel`, headers: a.headers });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('cancelled');
+    expect((await t.app.inject({ method: 'POST', url: `/api/sms/campaigns/${c.id}/cancel`, headers: a.headers })).statusCode).toBe(409);
+    const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
+    await new Promise((r) => setTimeout(r, 500));
+    await runner.stop();
+    expect(sentTo(accA.accountSid, new Set(['+14155555001', '+14155555002', '+14155555003']))).toEqual([]);
+    expect((await get(a, c.id)).status).toBe('cancelled');
+  });
+});
+
 describe('a campaign through the SDK to the Twilio-shaped server', () => {
   it('texts every opted-in, unsuppressed customer with a valid number once, from the organization number, with the status callback', async () => {
     const mk = (body: Record<string, unknown>) => createCustomer(t.app, a.headers, { smsOptIn: true, tags: ['spring'], ...body });

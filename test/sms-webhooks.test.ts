@@ -156,6 +156,9 @@ describe('POST /api/webhooks/sms/inbound', () => {
 
     await signedTwilioRequest(t, accA.authToken, INBOUND, incoming(accA, NUM_A, phone, 'UNSTOP'));
     expect((await customer(a, ca.id)).smsOptIn).toBe(true);
+    // A keyword of the account's own Advanced Opt-Out list arrives with Twilio's OptOutType.
+    await signedTwilioRequest(t, accA.authToken, INBOUND, { ...incoming(accA, NUM_A, phone, 'Arrêt'), OptOutType: 'STOP' });
+    expect((await customer(a, ca.id)).smsOptIn).toBe(false);
   });
 
   it('HELP is answered with the organization\'s help text as TwiML', async () => {

@@ -38,6 +38,8 @@ export interface InboundSms {
   to: string;
   body: string;
   numMedia?: number;
+  /** Twilio's OptOutType (STOP, START, HELP) when the account's Advanced Opt-Out matched a keyword of its own (ARRET, say). */
+  optOutType?: string | null;
 }
 
 export interface InboundResult {
@@ -58,7 +60,7 @@ export interface InboundResult {
 export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms): Promise<InboundResult> {
   const org = ctx.organizationId;
   const from = e164(msg.from) ?? normalizeAddress('sms', msg.from) ?? msg.from.trim();
-  const keyword = keywordOf(msg.body);
+  const keyword = keywordOf(msg.body) ?? keywordOf(msg.optOutType ?? '');
   const customer = await queryOne<{ id: string }>(
     tx,
     sql`select id from customers where organization_id = ${org} and phone is not null and ${PHONE_KEY} = ${from} order by created_at, id limit 1`,

@@ -2,7 +2,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import { queryOne } from '../../db/sql.js';
 import type { TenantContext } from '../../http/access.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, conflictOr404, notFound } from '../../http/errors.js';
+import { campaignRefusal } from '../../lib/campaigns.js';
 import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { getSmsCampaign } from './service.js';
@@ -28,11 +29,11 @@ export async function fromNumberFor(tx: Tx, org: string, preferred: string | nul
   return row?.number ?? null;
 }
 
-async function conflictOr404(tx: Tx, ctx: TenantContext, id: string, verb: string): Promise<never> {
-  const [row] = await tx.select({ status: campaigns.status }).from(campaigns).where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id)));
-  if (!row) throw notFound();
-  throw new AppError('conflict', `Campaign is ${row.status}; it cannot be ${verb}`);
-}
+const refusal = (tx: Tx, ctx: TenantContext, id: string, verb: string) =>
+  conflictOr404(
+    tx.select({ status: campaigns.status }).from(campaigns).where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id))).then((r) => r[0]),
+    (c) => campaignRefusal(c.status, verb),
+  );
 
 /**
  * draft → sending (or scheduled when scheduledAt is in the future) and a durable send job, in one
@@ -43,7 +44,7 @@ export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string) {
   const org = ctx.organizationId;
   const [current] = await tx.select().from(campaigns).where(and(eq(campaigns.organizationId, org), eq(campaigns.id, id)));
   if (!current) throw notFound();
-  if (current.status !== 'draft') return conflictOr404(tx, ctx, id, 'sent again');
+  if (current.status !== 'draft') return refusal(tx, ctx, id, 'sent again');
   if (!current.body.trim()) {
     throw new AppError('validation_failed', 'The campaign has no message body', [{ in: 'body', path: 'body', message: 'Required before sending' }]);
   }
@@ -59,7 +60,7 @@ export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string) {
     })
     .where(and(eq(campaigns.organizationId, org), eq(campaigns.id, id), eq(campaigns.status, 'draft')))
     .returning();
-  if (!row) return conflictOr404(tx, ctx, id, 'sent again');
+  if (!row) return refusal(tx, ctx, id, 'sent again');
   await enqueueJob(tx, org, SMS_CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: smsCampaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
   await recordAudit(tx, ctx, {
     action: row.status === 'scheduled' ? 'sms_campaign.scheduled' : 'sms_campaign.sent',
@@ -78,7 +79,7 @@ export async function cancelSmsCampaign(tx: Tx, ctx: TenantContext, id: string) 
     .set({ status: 'cancelled', cancelledAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(campaigns.organizationId, org), eq(campaigns.id, id), inArray(campaigns.status, ['scheduled', 'sending'])))
     .returning();
-  if (!row) return conflictOr404(tx, ctx, id, 'cancelled');
+  if (!row) return refusal(tx, ctx, id, 'cancelled');
   await tx
     .update(messages)
     .set({ status: 'cancelled', updatedAt: sql`now()` })

@@ -81,7 +81,7 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
       }
       const sid = f.MessageSid ?? f.SmsMessageSid;
       if (!sid || !f.From) return { placed: [], unknown: 1 };
-      const event: InboundSms = { messageSid: sid, from: f.From, to: to!, body: f.Body ?? '', numMedia: Number(f.NumMedia) || 0 };
+      const event: InboundSms = { messageSid: sid, from: f.From, to: to!, body: f.Body ?? '', numMedia: Number(f.NumMedia) || 0, optOutType: f.OptOutType ?? null };
       // Not deduplicated here: the message sid is unique per organization, and a retried HELP is answered again.
       return { placed: [{ organizationId: owner.organizationId, eventId: null, event }], unknown: 0 };
     },
