@@ -87,12 +87,20 @@ function seedOrder(): string[] {
   return out;
 }
 
-/** Nullable columns a CHECK ties to another column (audit_log: a reason only for the system actor): left null by the generic seed. */
-const LEFT_NULL = new Set(['audit_log.actor_reason']);
+/**
+ * Columns whose CHECK wants a shape generic text lacks: E.164 numbers (unique across organizations, too);
+ * an audit actor_reason only for the system actor (the seed's actor_type is 'user', so none).
+ */
+const SHAPED: Record<string, (org: Org, k: number) => string | null> = {
+  'phone_numbers.number': (org, k) => `+1415555${org === A ? 1 : 2}${String(k).padStart(3, '0')}`,
+  'audit_log.actor_reason': () => null,
+};
 
 function synthesize(col: Column, org: Org, k: number): unknown {
   const pinned = allowed.get(`${col.table}.${col.name}`);
   if (pinned !== undefined) return pinned;
+  const shaped = SHAPED[`${col.table}.${col.name}`];
+  if (shaped) return shaped(org, k);
   const t = col.type;
   if (t === 'uuid') return randomUUID();
   if (t === 'text' || t.startsWith('character varying') || t === 'citext') return `${org.label}-${col.table}-${col.name}-${k}@example.test`;
@@ -127,7 +135,7 @@ async function seedOrganization(org: Org) {
           for (const [c, r] of pairs) values.set(c, pick ? pick[r] : null);
         }
         for (const col of columnsOf(table)) {
-          if (values.has(col.name) || col.hasDefault || LEFT_NULL.has(`${table}.${col.name}`)) continue;
+          if (values.has(col.name) || col.hasDefault) continue;
           const v = synthesize(col, org, k);
           if (v === undefined && col.notNull) throw new Error(`db-isolation seed: no value for ${table}.${col.name} (${col.type}); teach synthesize() this type`);
           if (v !== undefined) values.set(col.name, v);
