@@ -244,13 +244,40 @@ export const ivrFlows = pgTable(
   {
     ...tenantKey(),
     name: text('name').notNull(),
-    phoneNumber: text('phone_number'),
+    /** The current version's definition (0010_voice.sql); every version is kept in ivr_flow_versions. */
     definition: jsonb('definition').$type<Record<string, unknown>>().notNull().default({}),
     active: boolean('active').notNull().default(true),
+    currentVersion: integer('current_version').notNull().default(1),
     createdAt: created(),
     updatedAt: updated(),
   },
   tenantPk,
+);
+
+/** Immutable saved definitions of a flow: a call keeps the version it started on (0010_voice.sql). */
+export const ivrFlowVersions = pgTable(
+  'ivr_flow_versions',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    flowId: uuid('flow_id').notNull(),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.flowId, t.version] })],
+);
+
+/** An agent's phone number: outbound calls ring it first, dial nodes forward to it. */
+export const callAgents = pgTable(
+  'call_agents',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    phoneNumber: text('phone_number').notNull(),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
 );
 
 export const calls = pgTable(
@@ -270,8 +297,36 @@ export const calls = pgTable(
     endedAt: ts('ended_at'),
     createdAt: created(),
     updatedAt: updated(),
+    agentUserId: uuid('agent_user_id'),
+    agentNumber: text('agent_number'),
+    disposition: text('disposition'),
+    recordingUrl: text('recording_url'),
+    recordingDurationSeconds: integer('recording_duration_seconds'),
+    transcription: text('transcription'),
+    errorCode: text('error_code'),
+    answeredAt: ts('answered_at'),
+    /** The flow version the call started on, and where the caller is in it (the gather callback's state). */
+    ivrFlowVersion: integer('ivr_flow_version'),
+    ivrNode: text('ivr_node'),
+    ivrRetries: integer('ivr_retries').notNull().default(0),
   },
   tenantPk,
+);
+
+/** The caller's path through a flow, in order (0010_voice.sql). */
+export const callSteps = pgTable(
+  'call_steps',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    callId: uuid('call_id').notNull(),
+    seq: integer('seq').notNull(),
+    nodeId: text('node_id'),
+    kind: text('kind').notNull(),
+    digits: text('digits'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.callId, t.seq] })],
 );
 
 export const auditLog = pgTable(
