@@ -3,8 +3,10 @@ import { registerApiKeyRoutes } from './api-keys/routes.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
+import { callsModule } from './calls/index.js';
 import { registerDashboardRoutes } from './dashboard/routes.js';
 import { registerEmailModule } from './email/index.js';
+import { ivrModule } from './ivr/index.js';
 import { registerOrganizationRoutes } from './organizations/routes.js';
 import { registerSenderRoutes } from './senders/routes.js';
 import { registerSmsRoutes } from './sms/routes.js';
@@ -22,4 +24,6 @@ export function registerModules(app: App, deps: ModuleDeps) {
   registerSuppressionRoutes(app);
   registerSmsRoutes(app);
   registerDashboardRoutes(app);
+  ivrModule.routes!(app, deps);
+  callsModule.routes!(app, deps);
 }
