@@ -258,26 +258,26 @@ export const ivrFlows = pgTable(
 export const ivrFlowVersions = pgTable(
   'ivr_flow_versions',
   {
-    organizationId: uuid('organization_id').notNull(),
+    ...tenantKey(),
     flowId: uuid('flow_id').notNull(),
     version: integer('version').notNull(),
     definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
     createdAt: created(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.flowId, t.version] })],
+  tenantPk,
 );
 
 /** An agent's phone number: outbound calls ring it first, dial nodes forward to it. */
 export const callAgents = pgTable(
   'call_agents',
   {
-    organizationId: uuid('organization_id').notNull(),
-    userId: uuid('user_id').notNull(),
+    ...tenantKey(),
+    membershipId: uuid('membership_id').notNull(),
     phoneNumber: text('phone_number').notNull(),
     createdAt: created(),
     updatedAt: updated(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+  tenantPk,
 );
 
 export const calls = pgTable(
@@ -317,7 +317,7 @@ export const calls = pgTable(
 export const callSteps = pgTable(
   'call_steps',
   {
-    organizationId: uuid('organization_id').notNull(),
+    ...tenantKey(),
     callId: uuid('call_id').notNull(),
     seq: integer('seq').notNull(),
     nodeId: text('node_id'),
@@ -326,7 +326,7 @@ export const callSteps = pgTable(
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: created(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.callId, t.seq] })],
+  tenantPk,
 );
 
 export const auditLog = pgTable(

@@ -10,25 +10,31 @@ ALTER TABLE ivr_flows ADD COLUMN current_version integer NOT NULL DEFAULT 1 CHEC
 -- Every saved definition of a flow, immutable: a call in progress keeps the version it started on.
 CREATE TABLE ivr_flow_versions (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   flow_id uuid NOT NULL,
   version integer NOT NULL CHECK (version >= 1),
   definition jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (organization_id, flow_id, version),
+  PRIMARY KEY (organization_id, id),
+  CONSTRAINT ivr_flow_versions_version_key UNIQUE (organization_id, flow_id, version),
   FOREIGN KEY (organization_id, flow_id) REFERENCES ivr_flows (organization_id, id) ON DELETE CASCADE
 );
 INSERT INTO ivr_flow_versions (organization_id, flow_id, version, definition, created_at)
   SELECT organization_id, id, 1, definition, created_at FROM ivr_flows;
 
 -- An agent's phone: outbound calls ring it first, dial nodes forward to it.
+-- Keyed by the membership (not the user id, which other organizations' memberships share): leaving
+-- the organization drops the phone. The number is validated (E.164, libphonenumber-js) at the boundary.
 CREATE TABLE call_agents (
   organization_id uuid NOT NULL,
-  user_id uuid NOT NULL,
-  phone_number text NOT NULL CHECK (phone_number ~ '^\+[1-9][0-9]{3,14}$'),
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  membership_id uuid NOT NULL,
+  phone_number text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (organization_id, user_id),
-  FOREIGN KEY (organization_id, user_id) REFERENCES memberships (organization_id, user_id) ON DELETE CASCADE
+  PRIMARY KEY (organization_id, id),
+  CONSTRAINT call_agents_membership_key UNIQUE (organization_id, membership_id),
+  FOREIGN KEY (organization_id, membership_id) REFERENCES memberships (organization_id, id) ON DELETE CASCADE
 );
 
 -- Calls: who took it, how it ended, where the caller is in the flow (the gather callback carries only the call).
@@ -45,7 +51,8 @@ ALTER TABLE calls
   ADD COLUMN ivr_node text,
   ADD COLUMN ivr_retries integer NOT NULL DEFAULT 0,
   ADD CONSTRAINT calls_status_check CHECK (status IN ('queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'no-answer', 'failed', 'canceled')),
-  ADD CONSTRAINT calls_agent_fk FOREIGN KEY (organization_id, agent_user_id) REFERENCES memberships (organization_id, user_id) ON DELETE SET NULL (agent_user_id),
+  -- Who took the call stays on it after they leave the organization (checked to be a member when set).
+  ADD CONSTRAINT calls_agent_fk FOREIGN KEY (agent_user_id) REFERENCES users (id) ON DELETE SET NULL,
   ADD CONSTRAINT calls_flow_version_fk FOREIGN KEY (organization_id, ivr_flow_id, ivr_flow_version)
     REFERENCES ivr_flow_versions (organization_id, flow_id, version) ON DELETE SET NULL (ivr_flow_version);
 -- A provider's call sid names one call of one organization.
@@ -57,6 +64,7 @@ CREATE INDEX calls_customer_idx ON calls (organization_id, customer_id, created_
 -- The caller's path through a flow, one row per step, in order.
 CREATE TABLE call_steps (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   call_id uuid NOT NULL,
   seq integer NOT NULL,
   node_id text,
@@ -64,7 +72,8 @@ CREATE TABLE call_steps (
   digits text,
   detail jsonb NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (organization_id, call_id, seq),
+  PRIMARY KEY (organization_id, id),
+  CONSTRAINT call_steps_seq_key UNIQUE (organization_id, call_id, seq),
   FOREIGN KEY (organization_id, call_id) REFERENCES calls (organization_id, id) ON DELETE CASCADE
 );
 
