@@ -19,7 +19,9 @@ export type StepInput =
   /** How the <Dial> ended (Twilio's DialCallStatus). */
   | { event: 'dial'; status: string }
   /** The voicemail <Record> ended. */
-  | { event: 'record'; recordingUrl?: string | null; durationSeconds?: number | null };
+  | { event: 'record'; recordingUrl?: string | null; durationSeconds?: number | null }
+  /** Say again where the call is (a repeated or stale request): nothing is counted. */
+  | { event: 'resume' };
 
 export interface StepContext {
   /** Where Twilio posts when a waiting node is done (digits, dial result, recording). */
