@@ -16,6 +16,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
 import { createJobRunner } from '../src/jobs/index.js';
+import { modules } from '../src/modules/index.js';
 import { composeMessage, prepareCampaign } from '../src/modules/email/compose.js';
 import { acquireRenderPool } from '../src/modules/email/render-pool.js';
 import { TokenSigner } from '../src/modules/email/tokens.js';
@@ -122,7 +123,7 @@ export async function run(): Promise<Result[]> {
 
     const c = (await app.inject({ method: 'POST', url: '/api/email/campaigns', headers, payload: { name: 'Bench', subject: 'Hi {{ customer.firstName }}', fromEmail: 'news@acme.example', html: HTML } })).json();
     const before = sink.count();
-    const runner = createJobRunner({ db, config });
+    const runner = createJobRunner({ db, config, modules });
     log(`email: campaign to ${RECIPIENTS} recipients through the job worker`);
     const t0 = performance.now();
     const sent = await app.inject({ method: 'POST', url: `/api/email-campaigns/${c.id}/send`, headers });

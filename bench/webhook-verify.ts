@@ -7,7 +7,7 @@
 import { EventWebhook } from '@sendgrid/eventwebhook';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { importVerificationKey, verifySendgridSignature } from '../src/modules/email/webhook.js';
+import { importVerificationKey, verifySendgridSignature } from '../src/modules/email/destinations/sendgrid.js';
 import { formatResults, type Result } from './lib.js';
 
 const SUITE = 'webhook-verify';

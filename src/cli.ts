@@ -71,9 +71,10 @@ async function worker() {
   const config = loadConfig();
   const db = await open(config, { migrate: true });
   const { createJobRunner } = await import('./jobs/index.js');
+  const { modules } = await import('./modules/index.js');
   const logs = createLogDestination();
   const log = pino({ level: config.logLevel }, logs);
-  const runner = createJobRunner({ db, config, log }).start();
+  const runner = createJobRunner({ db, config, modules, log }).start();
   log.info(`Switchboard worker running (database: ${db.kind})`);
   stopOnSignals(
     async () => {

@@ -141,6 +141,15 @@ describe('SendGrid event webhook', () => {
     const bc = await customer(b, bShared.customerId);
     expect(bc).toMatchObject({ emailOptIn: false, emailStatus: 'complained' });
     expect((await customer(a, x.customerId)).emailStatus).toBe('active');
+    // The platform's consent changes are on each organization's audit log, as the system actor.
+    const audit = async (actor: Actor, id: string) =>
+      (await t.app.inject({ url: `/api/audit-log?resourceType=customer&resourceId=${id}`, headers: actor.headers })).json().data;
+    expect(await audit(a, y.customerId)).toEqual([
+      expect.objectContaining({ actorType: 'system', actorId: null, actorReason: 'sendgrid-webhook', action: 'customer.email_consent_changed', changes: { emailStatus: 'bounced', emailOptIn: true, source: 'sendgrid' } }),
+      expect.objectContaining({ action: 'customer.created' }),
+    ]);
+    expect((await audit(b, bShared.customerId))[0]).toMatchObject({ actorType: 'system', changes: { emailStatus: 'complained', emailOptIn: false } });
+    expect((await audit(a, x.customerId)).map((e: any) => e.action)).toEqual(['customer.created']);
 
     const an = (await t.app.inject({ url: `/api/email/campaigns/${campaignA}/analytics`, headers: a.headers })).json();
     // y's delivery was reported too (before its bounce): both are recorded, the status is the bounce.

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createJobRunner } from '../src/jobs/index.js';
+import { modules } from '../src/modules/index.js';
 import { createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
 import { fakeDns, verifiedDomain } from './sender-support.js';
@@ -41,7 +42,7 @@ it('a restart in the middle of a 2,000-recipient send ends with every recipient 
   ).json();
   expect((await t.app.inject({ method: 'POST', url: `/api/email-campaigns/${c.id}/send`, headers: a.headers })).statusCode).toBe(202);
 
-  const first = createJobRunner({ db: t.db, config: t.config }).start();
+  const first = createJobRunner({ db: t.db, config: t.config, modules }).start();
   await waitFor(() => campaignMail().length >= 300, 60_000, 5);
   await first.stop();
   const atStop = campaignMail().length;
@@ -51,7 +52,7 @@ it('a restart in the middle of a 2,000-recipient send ends with every recipient 
   // Everything handed to the server before the stop is recorded as sent: nothing is left claimed.
   expect(mid.stats.sent).toBe(atStop);
 
-  const second = createJobRunner({ db: t.db, config: t.config }).start();
+  const second = createJobRunner({ db: t.db, config: t.config, modules }).start();
   try {
     await waitFor(async () => (await t.app.inject({ url: `/api/email/campaigns/${c.id}`, headers: a.headers })).json().status === 'sent', 120_000);
   } finally {

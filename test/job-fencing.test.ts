@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import type { Database } from '../src/db/index.js';
 import { createJobRunner } from '../src/jobs/index.js';
+import { modules } from '../src/modules/index.js';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
 import { fakeDns, verifiedDomain } from './sender-support.js';
@@ -70,7 +71,7 @@ it('a run stalled past its lease (slow renders, a stalled SMTP reply) sends ever
       await createCustomer(t.app, a.headers, { email, firstName: `F${i}`, emailOptIn: true, tags: ['stall-run'], attributes: { n: kind === 'slow' ? 1200 : 1 } });
     }
     const id = await sendCampaign('stall-run', '<p>{% for i in (1..customer.attributes.n) %}{% for j in (1..customer.attributes.n) %}{% endfor %}{% endfor %}Hello {{ customer.firstName }}</p>');
-    const runner = createJobRunner({ db: t.db, config: configFor(sink.url) }).start();
+    const runner = createJobRunner({ db: t.db, config: configFor(sink.url), modules }).start();
     try {
       await waitFor(async () => (await campaignOf(id)).status === 'sent', 90_000, 50);
     } finally {
@@ -125,8 +126,8 @@ it("a takeover run's writes win; the stale run can no longer claim or record any
   const link = partitionable(t.db);
   const logs: string[] = [];
   const log = { info: (_o: unknown, m?: string) => void logs.push(m ?? ''), error: (_o: unknown, m?: string) => void logs.push(m ?? '') };
-  const stale = createJobRunner({ db: link.db, config: configFor(first.url), log }).start();
-  const takeover = createJobRunner({ db: t.db, config: configFor(second.url) });
+  const stale = createJobRunner({ db: link.db, config: configFor(first.url), modules, log }).start();
+  const takeover = createJobRunner({ db: t.db, config: configFor(second.url), modules });
   try {
     // Every message is with the first server; then the first run loses its database (and so its lease).
     await waitFor(() => arrived === addresses.length, 30_000, 10);

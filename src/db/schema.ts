@@ -214,6 +214,9 @@ export const smsCampaigns = pgTable(
     startedAt: ts('started_at'),
     sentAt: ts('sent_at'),
     cancelledAt: ts('cancelled_at'),
+    recipientsResolvedAt: ts('recipients_resolved_at'),
+    failedAt: ts('failed_at'),
+    error: text('error'),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -334,6 +337,7 @@ export const auditLog = pgTable(
   {
     ...tenantKey(),
     actorType: text('actor_type').$type<'user' | 'api_key' | 'system'>().notNull(),
+    actorReason: text('actor_reason'),
     actorId: uuid('actor_id'),
     action: text('action').notNull(),
     resourceType: text('resource_type').notNull(),

@@ -38,13 +38,32 @@ export interface Principal {
   authenticatedAt: Date | null;
 }
 
-/** Who did it, for the audit log; taken from the verified principal only. */
-export interface TenantContext {
+/** A person or key acting through the API (taken from the verified principal only). */
+export type PrincipalActor = { type: 'user' | 'api_key'; id: string };
+/** The platform acting on its own (a provider webhook, a job), with the reason it acted. */
+export type SystemActor = { type: 'system'; reason: string };
+
+/** Who did it, for the audit log: what recordAudit needs from any caller. */
+export interface AuditContext {
   organizationId: string;
-  actor: { type: 'user' | 'api_key'; id: string };
+  actor: PrincipalActor | SystemActor;
+  /** The HTTP request (or provider delivery) that caused it, when there is one. */
+  requestId: string | null;
+}
+
+/** An HTTP caller inside its organization. */
+export interface TenantContext extends AuditContext {
+  actor: PrincipalActor;
   requestId: string;
   role: Role;
 }
+
+/** The context a webhook or job writes audit entries with: same function, same table as users. */
+export const systemContext = (organizationId: string, reason: string, requestId: string | null = null): AuditContext => ({
+  organizationId,
+  actor: { type: 'system', reason },
+  requestId,
+});
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import { createJobRunner } from '../jobs/index.js';
-import { registerModules } from '../modules/index.js';
-import { registerPrincipal, sessionCookieName } from '../modules/auth/principal.js';
+import { modules, registerModules } from '../modules/index.js';
+import { registerPrincipal, sessionCookieName } from '../modules/auth/index.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
 import { createLogDestination } from '../lib/log-destination.js';
 import { sendError } from './errors.js';
@@ -106,7 +106,7 @@ export async function buildServer({ config, db, logger = true, logStream, dns }:
   registerModules(app, { db, config, dns });
 
   // Job workers run in the server process unless JOBS_IN_PROCESS=false (then `npm run worker`).
-  const jobs = config.jobs.inProcess ? createJobRunner({ db, config, log: app.log }) : null;
+  const jobs = config.jobs.inProcess ? createJobRunner({ db, config, modules, log: app.log }) : null;
   app.decorate('jobs', jobs);
   if (jobs) {
     app.addHook('onReady', async () => void jobs.start());

@@ -1,10 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
-import { createMailer } from '../modules/email/mailer.js';
-import { acquireRenderPool } from '../modules/email/render-pool.js';
-import { CAMPAIGN_QUEUE, campaignSendHandler, RateLimiter } from '../modules/email/sender.js';
-import { TokenSigner } from '../modules/email/tokens.js';
-import { Worker, type WorkerOptions } from './queue.js';
+import type { Module, ModuleJobs } from '../modules/module.js';
+import { Worker, type JobHandler, type WorkerOptions } from './queue.js';
 
 export interface JobRunner {
   start(): JobRunner;
@@ -21,28 +18,25 @@ declare module 'fastify' {
   }
 }
 
-/** The worker with every queue's handler; the server runs one in-process, `npm run worker` runs one on its own. */
-export function createJobRunner(deps: { db: Database; config: Config; log?: WorkerOptions['log'] }): JobRunner {
+/**
+ * The worker with every module's job handlers; the server runs one in-process, `npm run worker`
+ * runs one on its own. The caller passes the modules (src/modules/index.ts): nothing here knows
+ * what a queue does.
+ */
+export function createJobRunner(deps: { db: Database; config: Config; modules: readonly Module[]; log?: WorkerOptions['log'] }): JobRunner {
   const { db, config } = deps;
-  const mailer = createMailer(config);
-  // The process's render pool (shared with the API when the worker runs in-process), released on stop.
-  const renderer = acquireRenderPool(config.templates);
-  const worker = new Worker({
-    db,
-    pollMs: config.jobs.pollMs,
-    leaseMs: config.jobs.leaseMs,
-    log: deps.log,
-    handlers: {
-      [CAMPAIGN_QUEUE]: campaignSendHandler({
-        db,
-        config,
-        mailer,
-        signer: new TokenSigner(config.secrets.encryptionKey),
-        limiter: new RateLimiter(config.email.ratePerSecond),
-        pool: renderer.pool,
-      }),
-    },
-  });
+  const contributed: ModuleJobs[] = [];
+  const handlers: Record<string, JobHandler> = {};
+  for (const m of deps.modules) {
+    if (!m.jobs) continue;
+    const jobs = m.jobs({ db, config });
+    contributed.push(jobs);
+    for (const [queue, handler] of Object.entries(jobs.handlers)) {
+      if (handlers[queue]) throw new Error(`Queue ${queue} has two handlers (module ${m.name})`);
+      handlers[queue] = handler;
+    }
+  }
+  const worker = new Worker({ db, pollMs: config.jobs.pollMs, leaseMs: config.jobs.leaseMs, log: deps.log, handlers });
   const runner: JobRunner = {
     start() {
       worker.start();
@@ -50,8 +44,7 @@ export function createJobRunner(deps: { db: Database; config: Config; log?: Work
     },
     async stop() {
       await worker.stop();
-      mailer.close();
-      await renderer.release();
+      for (const jobs of contributed) await jobs.close?.();
     },
     poke: () => worker.poke(),
   };

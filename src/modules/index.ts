@@ -1,29 +1,38 @@
 import type { App, ModuleDeps } from '../http/types.js';
-import { registerApiKeyRoutes } from './api-keys/routes.js';
-import { registerAuditRoutes } from './audit/routes.js';
-import { registerAuthRoutes } from './auth/routes.js';
-import { registerCustomerRoutes } from './customers/routes.js';
+import { apiKeysModule } from './api-keys/index.js';
+import { auditModule } from './audit/index.js';
+import { authModule } from './auth/index.js';
 import { callsModule } from './calls/index.js';
-import { registerDashboardRoutes } from './dashboard/routes.js';
-import { registerEmailModule } from './email/index.js';
+import { customersModule } from './customers/index.js';
+import { dashboardModule } from './dashboard/index.js';
+import { emailModule } from './email/index.js';
 import { ivrModule } from './ivr/index.js';
-import { registerOrganizationRoutes } from './organizations/routes.js';
-import { registerSenderRoutes } from './senders/routes.js';
-import { registerSmsRoutes } from './sms/routes.js';
-import { registerSuppressionRoutes } from './suppressions/routes.js';
+import type { Module } from './module.js';
+import { organizationsModule } from './organizations/index.js';
+import { sendersModule } from './senders/index.js';
+import { smsModule } from './sms/index.js';
+import { suppressionsModule } from './suppressions/index.js';
+
+/**
+ * Every feature module, in registration order. Adding a channel is its folder plus one line here:
+ * its index.ts contributes routes (server) and job handlers (worker).
+ */
+export const modules: readonly Module[] = [
+  authModule,
+  organizationsModule,
+  apiKeysModule,
+  auditModule,
+  customersModule,
+  emailModule,
+  sendersModule,
+  suppressionsModule,
+  smsModule,
+  dashboardModule,
+  ivrModule,
+  callsModule,
+];
 
 /** Each module registers its own routes from the few dependencies it needs. */
 export function registerModules(app: App, deps: ModuleDeps) {
-  registerAuthRoutes(app, deps);
-  registerOrganizationRoutes(app, deps);
-  registerApiKeyRoutes(app, deps);
-  registerAuditRoutes(app);
-  registerCustomerRoutes(app, deps);
-  registerEmailModule(app, deps);
-  registerSenderRoutes(app, deps);
-  registerSuppressionRoutes(app);
-  registerSmsRoutes(app);
-  registerDashboardRoutes(app);
-  ivrModule.routes!(app, deps);
-  callsModule.routes!(app, deps);
+  for (const m of modules) m.routes?.(app, deps);
 }

@@ -7,6 +7,7 @@ const AuditOut = z.object({
   id: z.uuid(),
   actorType: z.enum(['user', 'api_key', 'system']),
   actorId: z.uuid().nullable(),
+  actorReason: z.string().nullable().describe('Why the platform acted, for system entries (e.g. a provider webhook)'),
   action: z.string(),
   resourceType: z.string(),
   resourceId: z.uuid().nullable(),

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
-import type { TenantContext } from '../../http/access.js';
+import type { AuditContext, TenantContext } from '../../http/access.js';
 import { keysetPage } from '../../lib/pagination.js';
 
 export interface AuditEntry {
@@ -10,12 +10,17 @@ export interface AuditEntry {
   changes?: Record<string, unknown> | null;
 }
 
-/** Writes who did what to which resource, in the caller's transaction: the change and its record commit together. */
-export async function recordAudit(tx: Tx, ctx: TenantContext, entry: AuditEntry) {
+/**
+ * Writes who did what to which resource, in the caller's transaction: the change and its record
+ * commit together. People, API keys and the platform itself (systemContext) all write through here.
+ */
+export async function recordAudit(tx: Tx, ctx: AuditContext, entry: AuditEntry) {
+  const { actor } = ctx;
   await tx.insert(schema.auditLog).values({
     organizationId: ctx.organizationId,
-    actorType: ctx.actor.type,
-    actorId: ctx.actor.id,
+    actorType: actor.type,
+    actorId: actor.type === 'system' ? null : actor.id,
+    actorReason: actor.type === 'system' ? actor.reason : null,
     action: entry.action,
     resourceType: entry.resourceType,
     resourceId: entry.resourceId ?? null,
@@ -36,6 +41,7 @@ export async function listAudit(tx: Tx, ctx: TenantContext, q: { limit: number; 
       id: row.id,
       actorType: row.actorType,
       actorId: row.actorId,
+      actorReason: row.actorReason,
       action: row.action,
       resourceType: row.resourceType,
       resourceId: row.resourceId,

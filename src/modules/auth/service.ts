@@ -4,11 +4,12 @@ import { AppError } from '../../http/errors.js';
 import type { Principal } from '../../http/access.js';
 import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToken, verifyPassword } from './crypto.js';
 import { rowsOf } from '../../db/sql.js';
+import { recordAudit } from '../audit/service.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 export const VERIFY_EMAIL_TTL_MS = 48 * 3600 * 1000;
 
-const { users, sessions, memberships, organizations, apiKeys, auditLog, userTokens } = schema;
+const { users, sessions, memberships, organizations, apiKeys, userTokens } = schema;
 
 export interface NewSession {
   token: string;
@@ -57,9 +58,8 @@ export async function createOrganization(db: Database, user: { id: string }, nam
   return db.withTenant(id, async (tx) => {
     const [org] = await tx.insert(organizations).values({ id, name }).returning();
     await tx.insert(memberships).values({ organizationId: id, userId: user.id, role: 'owner' });
-    await tx.insert(auditLog).values({
-      organizationId: id, actorType: 'user', actorId: user.id, action: 'organization.created',
-      resourceType: 'organization', resourceId: id, changes: { name }, requestId,
+    await recordAudit(tx, { organizationId: id, actor: { type: 'user', id: user.id }, requestId }, {
+      action: 'organization.created', resourceType: 'organization', resourceId: id, changes: { name },
     });
     return org;
   }, { userId: user.id });

@@ -8,7 +8,7 @@ import { keysetPage } from '../../lib/pagination.js';
 import { cancelQueuedJob, rescheduleQueuedJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { requireSender } from '../senders/identity.js';
-import { campaignJobKey } from './sender.js';
+import { campaignJobKey } from './campaign-channel.js';
 import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign-schemas.js';
 
 const { emailCampaigns: campaigns, emailMessages: messages } = schema;

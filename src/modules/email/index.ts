@@ -1,5 +1,7 @@
-import type { App, ModuleDeps } from '../../http/types.js';
+import { campaignSendHandler } from '../../channels/campaign-engine.js';
+import type { Module } from '../module.js';
 import { registerAnalyticsRoutes } from './analytics.js';
+import { CAMPAIGN_QUEUE, emailCampaignChannel } from './campaign-channel.js';
 import { registerCampaignRoutes } from './campaign-routes.js';
 import { createMailer } from './mailer.js';
 import { registerOutboxRoutes } from './outbox-routes.js';
@@ -10,19 +12,39 @@ import { registerTrackingRoutes } from './tracking.js';
 import { registerEmailWebhook } from './webhook.js';
 
 /** The email channel: campaign records, sending, tracking, provider webhooks and analytics. */
-export function registerEmailModule(app: App, { config, db }: ModuleDeps) {
-  const mailer = createMailer(config);
-  const signer = new TokenSigner(config.secrets.encryptionKey);
-  // Shared with the in-process job worker; the threads end with the last holder.
-  const renderer = acquireRenderPool(config.templates);
-  app.addHook('onClose', async () => {
-    mailer.close();
-    await renderer.release();
-  });
-  registerCampaignRoutes(app, { pool: renderer.pool, config });
-  registerSendRoutes(app, { config, mailer, signer, pool: renderer.pool });
-  registerOutboxRoutes(app, config);
-  registerTrackingRoutes(app, { db, signer, config });
-  registerEmailWebhook(app, { db, config });
-  registerAnalyticsRoutes(app);
-}
+export const emailModule: Module = {
+  name: 'email',
+  routes(app, { config, db }) {
+    const mailer = createMailer(config);
+    const signer = new TokenSigner(config.secrets.encryptionKey);
+    // Shared with the in-process job worker; the threads end with the last holder.
+    const renderer = acquireRenderPool(config.templates);
+    app.addHook('onClose', async () => {
+      mailer.close();
+      await renderer.release();
+    });
+    registerCampaignRoutes(app, { pool: renderer.pool, config });
+    registerSendRoutes(app, { config, mailer, signer, pool: renderer.pool });
+    registerOutboxRoutes(app, config);
+    registerTrackingRoutes(app, { db, signer, config });
+    registerEmailWebhook(app, { db, config });
+    registerAnalyticsRoutes(app);
+  },
+  jobs({ db, config }) {
+    const mailer = createMailer(config);
+    // The process's render pool (shared with the API when the worker runs in-process), released on stop.
+    const renderer = acquireRenderPool(config.templates);
+    return {
+      handlers: {
+        [CAMPAIGN_QUEUE]: campaignSendHandler(
+          db,
+          emailCampaignChannel({ db, config, mailer, signer: new TokenSigner(config.secrets.encryptionKey), pool: renderer.pool }),
+        ),
+      },
+      async close() {
+        mailer.close();
+        await renderer.release();
+      },
+    };
+  },
+};

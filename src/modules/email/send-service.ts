@@ -12,7 +12,7 @@ import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.j
 import { composeMessage, prepareCampaign, type Recipient } from './compose.js';
 import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
 import type { RenderPool } from './render-pool.js';
-import { CAMPAIGN_QUEUE, campaignJobKey } from './sender.js';
+import { CAMPAIGN_QUEUE, campaignJobKey } from './campaign-channel.js';
 import { renderFailure } from './template-check.js';
 import type { TokenSigner } from './tokens.js';
 

@@ -34,7 +34,7 @@ export async function acceptInvitation(db: Database, principal: Principal, token
     }
     const [m] = await tx.insert(memberships).values({ organizationId: org, userId, role: inv.role }).onConflictDoNothing().returning();
     if (!m) throw new AppError('conflict', 'You are already a member of this organization');
-    await recordAudit(tx, { organizationId: org, actor: { type: 'user', id: userId }, requestId, role: inv.role }, {
+    await recordAudit(tx, { organizationId: org, actor: { type: 'user', id: userId }, requestId }, {
       action: 'member.joined', resourceType: 'membership', resourceId: m.id, changes: { role: inv.role, invitationId: inv.id },
     });
     return { organizationId: org, role: inv.role };

@@ -1,0 +1,5 @@
+import type { Module } from '../module.js';
+import { registerDashboardRoutes } from './routes.js';
+
+/** Dashboard figures for the caller's organization. */
+export const dashboardModule: Module = { name: 'dashboard', routes: registerDashboardRoutes };

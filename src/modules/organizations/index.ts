@@ -1,0 +1,5 @@
+import type { Module } from '../module.js';
+import { registerOrganizationRoutes } from './routes.js';
+
+/** Organizations, members and invitations. */
+export const organizationsModule: Module = { name: 'organizations', routes: registerOrganizationRoutes };
