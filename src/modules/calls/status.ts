@@ -22,10 +22,10 @@ export interface CallStatusUpdate {
  * forward (callbacks arrive out of order and repeat): a status at or behind the stored one changes
  * nothing, not even the duration. Returns whether the call exists and whether anything changed.
  */
-export async function applyCallStatus(tx: Tx, organizationId: string, u: CallStatusUpdate): Promise<{ found: boolean; applied: boolean }> {
-  if (!CALL_STATUSES.includes(u.status as CallStatus)) return { found: false, applied: false };
+export async function applyCallStatus(tx: Tx, organizationId: string, u: CallStatusUpdate): Promise<{ found: boolean; applied: boolean; callId: string | null }> {
+  if (!CALL_STATUSES.includes(u.status as CallStatus)) return { found: false, applied: false, callId: null };
   const final = FINAL_STATUSES.includes(u.status as CallStatus);
-  const row = await queryOne<{ applied: boolean }>(
+  const row = await queryOne<{ applied: boolean; found: boolean; call_id: string | null }>(
     tx,
     sql`with target as (
           select id, ${rankSql(sql`status`)} < ${statusRank(u.status)} as forward
@@ -44,7 +44,7 @@ export async function applyCallStatus(tx: Tx, organizationId: string, u: CallSta
           from target t where c.organization_id = ${organizationId} and c.id = t.id and t.forward
           returning c.id
         )
-        select exists (select 1 from changed) as applied, exists (select 1 from target) as found`,
+        select exists (select 1 from changed) as applied, exists (select 1 from target) as found, (select id from target) as call_id`,
   );
-  return { found: Boolean((row as any)?.found), applied: Boolean(row?.applied) };
+  return { found: Boolean(row?.found), applied: Boolean(row?.applied), callId: row?.call_id ?? null };
 }

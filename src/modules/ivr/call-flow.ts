@@ -1,5 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
+import type { AuditContext } from '../../http/access.js';
+import { recordAudit } from '../audit/service.js';
 import { agentPhones } from '../calls/agents.js';
 import { customerByPhone } from '../calls/service.js';
 import { recordSteps } from '../calls/steps.js';
@@ -59,7 +61,8 @@ const STARTING = new Set(['queued', 'initiated', 'ringing', 'in-progress']);
  * number, the flow's current version pinned) and the flow's first TwiML returned. Twilio retries a
  * webhook it got no answer to: the same CallSid says again where that call already is.
  */
-export async function answerInboundCall(tx: Tx, organizationId: string, call: InboundCall, urls: VoiceUrls): Promise<string> {
+export async function answerInboundCall(tx: Tx, ctx: AuditContext, call: InboundCall, urls: VoiceUrls): Promise<string> {
+  const { organizationId } = ctx;
   const [flow] = call.flowId
     ? await tx.select().from(ivrFlows).where(and(eq(ivrFlows.organizationId, organizationId), eq(ivrFlows.id, call.flowId), eq(ivrFlows.active, true)))
     : [];
@@ -81,6 +84,7 @@ export async function answerInboundCall(tx: Tx, organizationId: string, call: In
     .onConflictDoNothing()
     .returning();
   if (!row) return continueCall(tx, organizationId, { callSid: call.callSid }, { event: 'resume' }, urls, call.transcribe);
+  await recordAudit(tx, ctx, { action: 'call.received', resourceType: 'call', resourceId: row.id, changes: { from: row.fromNumber, to: row.toNumber, ivrFlowId: row.ivrFlowId, ivrFlowVersion: row.ivrFlowVersion } });
   if (!definition) {
     await recordSteps(tx, organizationId, row.id, [{ nodeId: null, kind: 'hangup', detail: { reason: call.flowId ? 'flow inactive' : 'no flow bound to the number' } }]);
     return politeHangup(NO_FLOW);
