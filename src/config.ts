@@ -48,6 +48,8 @@ const EnvSchema = z.object({
   SENDGRID_WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   WEBHOOK_MAX_FAILURES: z.coerce.number().int().min(1).default(30),
   WEBHOOK_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  // Twilio REST requests go here instead of https://api.twilio.com (a local stand-in for tests, benches, development).
+  TWILIO_API_BASE_URL: z.string().url().optional(),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -99,6 +101,8 @@ export type Config = {
     sendgridWebhookPublicKey?: string;
     sendgridWebhookBodyLimitBytes: number;
   };
+  /** Twilio REST: apiBaseUrl replaces https://api.twilio.com in every SDK request when set. */
+  twilio: { apiBaseUrl?: string };
   /** Provider webhooks: failed (unauthenticated) requests allowed per client address and window before 429. */
   webhooks: { maxFailures: number; failureWindowSeconds: number };
   /**
@@ -177,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       sendgridWebhookPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
       sendgridWebhookBodyLimitBytes: e.SENDGRID_WEBHOOK_BODY_LIMIT_BYTES,
     },
+    twilio: { apiBaseUrl: e.TWILIO_API_BASE_URL?.replace(/\/$/, '') },
     webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },

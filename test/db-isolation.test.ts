@@ -87,9 +87,16 @@ function seedOrder(): string[] {
   return out;
 }
 
+/** Columns whose CHECK wants a shape generic text lacks: E.164 numbers (unique across organizations, too). */
+const SHAPED: Record<string, (org: Org, k: number) => string> = {
+  'phone_numbers.number': (org, k) => `+1415555${org === A ? 1 : 2}${String(k).padStart(3, '0')}`,
+};
+
 function synthesize(col: Column, org: Org, k: number): unknown {
   const pinned = allowed.get(`${col.table}.${col.name}`);
   if (pinned !== undefined) return pinned;
+  const shaped = SHAPED[`${col.table}.${col.name}`];
+  if (shaped) return shaped(org, k);
   const t = col.type;
   if (t === 'uuid') return randomUUID();
   if (t === 'text' || t.startsWith('character varying') || t === 'citext') return `${org.label}-${col.table}-${col.name}-${k}@example.test`;

@@ -22,6 +22,9 @@ const ALLOWED: { file: string; reason: string }[] = [
   { file: 'src/jobs/queue.ts', reason: 'job-scheduler' },
   // Finds which organization owns the messages a SendGrid event batch names; the update runs in withTenant.
   { file: 'src/modules/email/webhook.ts', reason: 'resolve-email-webhook' },
+  // Finds the organization (and auth token) a Twilio webhook belongs to, by AccountSid or by the number called;
+  // the SMS and voice webhooks then verify the signature and apply inside withTenant.
+  { file: 'src/modules/twilio/webhooks.ts', reason: 'resolve-twilio-webhook' },
 ];
 
 /** Files that may reach the owner connection (db.owner) directly, besides src/db itself: migrations only. */

@@ -26,6 +26,8 @@ export const SYSTEM_REASONS = [
   'job-scheduler',
   // Finding which organization a provider's email event belongs to, by our message id.
   'resolve-email-webhook',
+  // Finding which organization a Twilio webhook belongs to (by AccountSid or by the number called) and its auth token.
+  'resolve-twilio-webhook',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

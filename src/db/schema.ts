@@ -423,3 +423,20 @@ export const suppressions = pgTable(
   },
   tenantPk,
 );
+
+/** Phone numbers (0009_twilio.sql): a number belongs to one organization across the platform; inbound traffic finds it by the number. */
+export const phoneNumbers = pgTable(
+  'phone_numbers',
+  {
+    ...tenantKey(),
+    number: text('number').notNull(),
+    friendlyName: text('friendly_name'),
+    smsEnabled: boolean('sms_enabled').notNull().default(true),
+    voiceEnabled: boolean('voice_enabled').notNull().default(true),
+    ivrFlowId: uuid('ivr_flow_id'),
+    twilioSid: text('twilio_sid'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);

@@ -12,6 +12,7 @@ import { organizationsModule } from './organizations/index.js';
 import { sendersModule } from './senders/index.js';
 import { smsModule } from './sms/index.js';
 import { suppressionsModule } from './suppressions/index.js';
+import { twilioModule } from './twilio/index.js';
 
 /**
  * Every feature module, in registration order. Adding a channel is its folder plus one line here:
@@ -28,6 +29,7 @@ export const modules: readonly Module[] = [
   suppressionsModule,
   smsModule,
   dashboardModule,
+  twilioModule,
   ivrModule,
   callsModule,
 ];
