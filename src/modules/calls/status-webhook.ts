@@ -25,7 +25,7 @@ export function registerCallStatusWebhook(app: App, { db, config }: ModuleDeps) 
     checkHeaders: checkTwilioSignatureHeader,
     async receive(delivery) {
       const params = formOf(delivery);
-      const owner = await placeVoiceRequest(db, config, delivery, params, 'account');
+      const owner = await placeVoiceRequest(db, config, delivery, params, ['account', 'number']);
       if (!owner || !params.CallSid || !params.CallStatus) return { placed: [], unknown: 1 };
       const update: CallStatusUpdate = {
         callSid: params.CallSid,
@@ -47,5 +47,7 @@ export function registerCallStatusWebhook(app: App, { db, config }: ModuleDeps) 
       }
       return changed;
     },
+    // `applied` counts calls that changed: a status behind the stored one is received but not applied.
+    respond: (s) => ({ json: { received: s.received, applied: s.results.reduce((n, r) => n + r, 0), duplicates: s.duplicates, unknown: s.unknown } }),
   });
 }

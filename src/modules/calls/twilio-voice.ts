@@ -31,9 +31,9 @@ export interface VoiceOwner {
 }
 
 /**
- * The organization a voice request belongs to: the holder of the called number (To) or, failing
- * that, of the Twilio account (AccountSid). Null when neither is known here (answered politely, not
- * an error). Throws 401 when the signature does not hold under that organization's auth token — or
+ * The organization a voice request belongs to, found in the given ways in order: the holder of the
+ * called number (To), the organization that connected the Twilio account (AccountSid). Null when
+ * none is known here (answered politely, not an error). Throws 401 when the signature does not hold under that organization's auth token — or
  * when it has no token to check one with.
  */
 export async function placeVoiceRequest(
@@ -41,7 +41,7 @@ export async function placeVoiceRequest(
   config: Config,
   delivery: WebhookDelivery,
   params: Record<string, string>,
-  prefer: 'number' | 'account',
+  by: readonly ('number' | 'account')[],
 ): Promise<VoiceOwner | null> {
   const byNumber = async () => {
     const to = toE164(params.To);
@@ -52,7 +52,8 @@ export async function placeVoiceRequest(
     const account = params.AccountSid ? await findTwilioAccount(db, params.AccountSid, config) : null;
     return account && { organizationId: account.organizationId, ivrFlowId: null, authToken: account.authToken as string | null };
   };
-  const owner = prefer === 'number' ? ((await byNumber()) ?? (await byAccount())) : ((await byAccount()) ?? (await byNumber()));
+  let owner = null;
+  for (const way of by) if (!owner) owner = way === 'number' ? await byNumber() : await byAccount();
   if (!owner) return null;
   if (!owner.authToken || !verifyTwilioSignature(owner.authToken, delivery.headers['x-twilio-signature'], delivery.url, params)) {
     throw new AppError('unauthorized');

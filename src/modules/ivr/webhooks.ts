@@ -26,9 +26,10 @@ function inputOf(params: Record<string, string>): StepInput {
 
 export function registerVoiceWebhooks(app: App, { db, config }: ModuleDeps) {
   const urls = voiceUrls(config);
+  // A call to one of our numbers belongs to whoever holds the number, whatever account it came through.
   const receive = async (delivery: WebhookDelivery) => {
     const params = formOf(delivery);
-    const owner = await placeVoiceRequest(db, config, delivery, params, 'number');
+    const owner = await placeVoiceRequest(db, config, delivery, params, ['number']);
     if (!owner) return { placed: [], unknown: 1 };
     return { placed: [{ organizationId: owner.organizationId, eventId: null, event: { params, ivrFlowId: owner.ivrFlowId } }], unknown: 0 };
   };
