@@ -87,9 +87,13 @@ function seedOrder(): string[] {
   return out;
 }
 
-/** Columns whose CHECK wants a shape generic text lacks: E.164 numbers (unique across organizations, too). */
-const SHAPED: Record<string, (org: Org, k: number) => string> = {
+/**
+ * Columns whose CHECK wants a shape generic text lacks: E.164 numbers (unique across organizations, too);
+ * an audit actor_reason only for the system actor (the seed's actor_type is 'user', so none).
+ */
+const SHAPED: Record<string, (org: Org, k: number) => string | null> = {
   'phone_numbers.number': (org, k) => `+1415555${org === A ? 1 : 2}${String(k).padStart(3, '0')}`,
+  'audit_log.actor_reason': () => null,
 };
 
 function synthesize(col: Column, org: Org, k: number): unknown {

@@ -8,7 +8,7 @@ import { queryOne } from '../src/db/sql.js';
 import { openSecret } from '../src/lib/secret-box.js';
 import { toTwilioError, TwilioError } from '../src/modules/twilio/client.js';
 import { transportFor, twilioOutboxDir } from '../src/modules/twilio/transport.js';
-import { findTwilioAccount, verifyTwilioSignature, webhookUrl } from '../src/modules/twilio/webhooks.js';
+import { findTwilioAccount, twilioWebhookLookup, verifyTwilioSignature, webhookUrl } from '../src/modules/twilio/webhooks.js';
 import { addMember, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
 import { newTwilioAccount, startFakeTwilio, twilioSignature, type FakeTwilio } from './twilio-support.js';
 
@@ -236,6 +236,8 @@ describe('webhook support', () => {
     expect(await findTwilioAccount(t.db, accB.accountSid, t.config)).toEqual({ organizationId: b.organizationId, authToken: accB.authToken });
     expect(await findTwilioAccount(t.db, newTwilioAccount().accountSid, t.config)).toBeNull();
     expect(await findTwilioAccount(t.db, "AC' or '1'='1", t.config)).toBeNull();
+    // The same read as a provider webhook's `lookup` (src/channels/webhook.ts).
+    expect(await findTwilioAccount(twilioWebhookLookup(t.db), accB.accountSid, t.config)).toEqual({ organizationId: b.organizationId, authToken: accB.authToken });
   });
 
   it('verifyTwilioSignature accepts what the SDK signs over the public URL, and nothing altered', () => {

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import twilio from 'twilio';
 import type { Config } from '../../config.js';
+import type { SystemLookup } from '../../channels/webhook.js';
 import type { Database } from '../../db/index.js';
 import { query } from '../../db/sql.js';
 import { openAuthToken } from './account.js';
@@ -20,9 +21,16 @@ export function verifyTwilioSignature(authToken: string, signatureHeader: string
   return twilio.validateRequest(authToken, signatureHeader, url, params as Record<string, any>);
 }
 
-/** The one allow-listed cross-organization read (reason 'resolve-twilio-webhook'): a few columns, by an exact key. */
-function resolve<T>(db: Database, statement: SQL): Promise<T[]> {
-  return db.withSystem('resolve-twilio-webhook', (tx) => query<T>(tx, statement));
+/**
+ * The one allow-listed cross-organization read of Twilio webhooks (reason 'resolve-twilio-webhook'), as
+ * the `lookup` of a provider webhook (src/channels/webhook.ts): `lookup: twilioWebhookLookup(db)`.
+ */
+export const twilioWebhookLookup = (db: Database): SystemLookup => (fn) => db.withSystem('resolve-twilio-webhook', fn);
+
+/** A few columns by an exact key, through the webhook's lookup (or the database's, built here). */
+function resolve<T>(via: Database | SystemLookup, statement: SQL): Promise<T[]> {
+  const lookup = typeof via === 'function' ? via : twilioWebhookLookup(via);
+  return lookup((tx) => query<T>(tx, statement));
 }
 
 const openToken = (config: Pick<Config, 'secrets'>, organizationId: string, accountSid: string | null, sealed: string | null) => {
@@ -35,7 +43,7 @@ const openToken = (config: Pick<Config, 'secrets'>, organizationId: string, acco
 };
 
 /** The organization that connected this Twilio account, and its auth token; null when none did. */
-export async function findTwilioAccount(db: Database, accountSid: string, config: Pick<Config, 'secrets'>) {
+export async function findTwilioAccount(db: Database | SystemLookup, accountSid: string, config: Pick<Config, 'secrets'>) {
   if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) return null;
   const [row] = await resolve<{ organization_id: string; sealed: string }>(
     db,
@@ -52,7 +60,7 @@ export async function findTwilioAccount(db: Database, accountSid: string, config
  * organization's Twilio account and auth token (null without a connected account: nothing to verify
  * a signature with, so such a number accepts no webhook).
  */
-export async function findNumberOwner(db: Database, e164: string, config: Pick<Config, 'secrets'>) {
+export async function findNumberOwner(db: Database | SystemLookup, e164: string, config: Pick<Config, 'secrets'>) {
   if (!/^\+[1-9][0-9]{6,14}$/.test(e164)) return null;
   const [row] = await resolve<{ organization_id: string; id: string; ivr_flow_id: string | null; account_sid: string | null; sealed: string | null }>(
     db,
