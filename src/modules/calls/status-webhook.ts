@@ -1,8 +1,9 @@
 import { registerProviderWebhook } from '../../channels/webhook.js';
 import type { App, ModuleDeps } from '../../http/types.js';
 import { recordAudit } from '../audit/service.js';
+import { twilioWebhookLookup } from '../twilio/index.js';
 import { applyCallStatus, type CallStatusUpdate } from './status.js';
-import { checkTwilioSignatureHeader, FORM, formOf, onlyTwilioLookups, placeVoiceRequest, VOICE_BODY_LIMIT } from './twilio-voice.js';
+import { checkTwilioSignatureHeader, FORM, formOf, placeVoiceRequest, VOICE_BODY_LIMIT } from './twilio-voice.js';
 
 const intOrNull = (v: string | undefined) => (v && /^\d{1,7}$/.test(v) ? Number(v) : null);
 
@@ -21,11 +22,11 @@ export function registerCallStatusWebhook(app: App, { db, config }: ModuleDeps) 
       "Signed (X-Twilio-Signature) with the auth token of the organization whose account placed the call or whose number was called. Callbacks arrive out of order and repeat: a status at or behind the stored one changes nothing. A bad signature is a 401 and writes nothing.",
     contentTypes: FORM,
     bodyLimit: VOICE_BODY_LIMIT,
-    lookup: onlyTwilioLookups,
+    lookup: twilioWebhookLookup(db),
     checkHeaders: checkTwilioSignatureHeader,
-    async receive(delivery) {
+    async receive(delivery, lookup) {
       const params = formOf(delivery);
-      const owner = await placeVoiceRequest(db, config, delivery, params, ['account', 'number']);
+      const owner = await placeVoiceRequest(lookup, config, delivery, params, ['account', 'number']);
       if (!owner || !params.CallSid || !params.CallStatus) return { placed: [], unknown: 1 };
       const update: CallStatusUpdate = {
         callSid: params.CallSid,

@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../../config.js';
-import type { Database } from '../../db/index.js';
 import { formFields, type SystemLookup, type WebhookDelivery } from '../../channels/webhook.js';
 import { AppError } from '../../http/errors.js';
 import { findNumberOwner, findTwilioAccount, toE164, verifyTwilioSignature } from '../twilio/index.js';
@@ -18,12 +17,6 @@ export function checkTwilioSignatureHeader(headers: IncomingHttpHeaders) {
   if (typeof sig !== 'string' || !/^[A-Za-z0-9+/]{20,64}={0,2}$/.test(sig)) throw new AppError('unauthorized');
 }
 
-/**
- * The owner lookups (findNumberOwner, findTwilioAccount) make the one allow-listed system read of
- * Twilio webhooks (reason resolve-twilio-webhook, in src/modules/twilio/webhooks.ts); voice routes make no other.
- */
-export const onlyTwilioLookups: SystemLookup = () => Promise.reject(new Error('voice webhooks place requests through the twilio module lookups only'));
-
 export interface VoiceOwner {
   organizationId: string;
   /** The flow bound to the called number (inbound calls). */
@@ -37,7 +30,7 @@ export interface VoiceOwner {
  * when it has no token to check one with.
  */
 export async function placeVoiceRequest(
-  db: Database,
+  lookup: SystemLookup,
   config: Config,
   delivery: WebhookDelivery,
   params: Record<string, string>,
@@ -45,11 +38,11 @@ export async function placeVoiceRequest(
 ): Promise<VoiceOwner | null> {
   const byNumber = async () => {
     const to = toE164(params.To);
-    const owner = to ? await findNumberOwner(db, to, config) : null;
+    const owner = to ? await findNumberOwner(lookup, to, config) : null;
     return owner && { organizationId: owner.organizationId, ivrFlowId: owner.ivrFlowId, authToken: owner.authToken };
   };
   const byAccount = async () => {
-    const account = params.AccountSid ? await findTwilioAccount(db, params.AccountSid, config) : null;
+    const account = params.AccountSid ? await findTwilioAccount(lookup, params.AccountSid, config) : null;
     return account && { organizationId: account.organizationId, ivrFlowId: null, authToken: account.authToken as string | null };
   };
   let owner = null;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { registerProviderWebhook, type WebhookDelivery } from '../../channels/webhook.js';
+import { registerProviderWebhook, type SystemLookup, type WebhookDelivery } from '../../channels/webhook.js';
+import { twilioWebhookLookup } from '../twilio/index.js';
 import type { ModuleDeps, App } from '../../http/types.js';
-import { checkTwilioSignatureHeader, FORM, formOf, onlyTwilioLookups, placeVoiceRequest, queryParam, VOICE_BODY_LIMIT, voiceUrls } from '../calls/twilio-voice.js';
+import { checkTwilioSignatureHeader, FORM, formOf, placeVoiceRequest, queryParam, VOICE_BODY_LIMIT, voiceUrls } from '../calls/twilio-voice.js';
 import { answerInboundCall, continueCall, saveTranscription } from './call-flow.js';
 import { politeHangup, type StepInput } from './runtime.js';
 
@@ -27,13 +28,13 @@ function inputOf(params: Record<string, string>): StepInput {
 export function registerVoiceWebhooks(app: App, { db, config }: ModuleDeps) {
   const urls = voiceUrls(config);
   // A call to one of our numbers belongs to whoever holds the number, whatever account it came through.
-  const receive = async (delivery: WebhookDelivery) => {
+  const receive = async (delivery: WebhookDelivery, lookup: SystemLookup) => {
     const params = formOf(delivery);
-    const owner = await placeVoiceRequest(db, config, delivery, params, ['number']);
+    const owner = await placeVoiceRequest(lookup, config, delivery, params, ['number']);
     if (!owner) return { placed: [], unknown: 1 };
     return { placed: [{ organizationId: owner.organizationId, eventId: null, event: { params, ivrFlowId: owner.ivrFlowId } }], unknown: 0 };
   };
-  const common = { provider: 'twilio-voice', tags: ['webhooks'], contentTypes: FORM, bodyLimit: VOICE_BODY_LIMIT, lookup: onlyTwilioLookups, checkHeaders: checkTwilioSignatureHeader, okResponse: TwiML };
+  const common = { provider: 'twilio-voice', tags: ['webhooks'], contentTypes: FORM, bodyLimit: VOICE_BODY_LIMIT, lookup: twilioWebhookLookup(db), checkHeaders: checkTwilioSignatureHeader, okResponse: TwiML };
 
   registerProviderWebhook<Event, string>(app, { db, config }, {
     ...common,
