@@ -80,7 +80,7 @@ export const CallOut = z.object({
   direction: Direction,
   from: z.string(),
   to: z.string(),
-  status: z.enum(CALL_STATUSES),
+  status: z.string().describe(`Twilio's call status: ${CALL_STATUSES.join(', ')} (rows from before this release may hold others)`),
   customerId: z.uuid().nullable(),
   agentUserId: z.uuid().nullable(),
   agentNumber: z.string().nullable(),

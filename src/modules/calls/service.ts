@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import type { CallListQuery, CallPatch, LogCall } from './schemas.js';
-import { FINAL_STATUSES, type CallStatus } from './schemas.js';
+import { FINAL_STATUSES } from './schemas.js';
 
 const { calls, callSteps, customers, memberships } = schema;
 export type CallRow = typeof calls.$inferSelect;
@@ -17,7 +17,7 @@ export const toCallDto = (c: CallRow) => ({
   direction: c.direction,
   from: c.fromNumber,
   to: c.toNumber,
-  status: c.status as CallStatus,
+  status: c.status,
   customerId: c.customerId,
   agentUserId: c.agentUserId,
   agentNumber: c.agentNumber,
