@@ -301,3 +301,39 @@ describe('outbound calls', () => {
     expect(JSON.stringify(outbox)).toContain(res.json().providerCallId);
   });
 });
+
+describe('dial nodes that name an agent', () => {
+  it("forward the caller to the agent's phone, showing the called number; an agent without a phone is skipped", async () => {
+    const NUMBER_A3 = '+14155550102';
+    fake.addNumber(accA.accountSid, NUMBER_A3);
+    const number = await ok(req('POST', '/api/phone-numbers', a, { number: NUMBER_A3 }), 201);
+    const flow = await ok(req('POST', '/api/ivr/flows', a, {
+      name: 'Agent line',
+      definition: {
+        start: 'm',
+        nodes: {
+          m: { kind: 'menu', prompt: { say: 'Press 1 for Ada.' }, options: { '1': 'ada' } },
+          ada: { kind: 'dial', agentUserId: a.userId, next: 'sorry' },
+          sorry: { kind: 'hangup', text: 'Ada is not available.' },
+        },
+      },
+    }), 201);
+    await ok(req('PATCH', `/api/phone-numbers/${number.id}`, a, { ivrFlowId: flow.id }));
+    await ok(req('PUT', `/api/call-center/agents/${a.userId}`, a, { phoneNumber: '+14155550146' }));
+    const sid = callSid();
+    const first = await inbound(NUMBER_A3, '+14155550197', sid, accA.authToken, accA.accountSid);
+    const dial = await voice(actionOf(first.body), accA.authToken, { AccountSid: accA.accountSid, CallSid: sid, To: NUMBER_A3, Digits: '1' });
+    expect(twimlOf(dial.body)[0]).toMatchObject({ name: 'Dial', text: '+14155550146', attrs: { callerId: NUMBER_A3 } });
+
+    expect((await req('DELETE', `/api/call-center/agents/${a.userId}`, a)).statusCode).toBe(204);
+    const sid2 = callSid();
+    const again = await inbound(NUMBER_A3, '+14155550197', sid2, accA.authToken, accA.accountSid);
+    const skipped = await voice(actionOf(again.body), accA.authToken, { AccountSid: accA.accountSid, CallSid: sid2, To: NUMBER_A3, Digits: '1' });
+    expect(outline(twimlOf(skipped.body))).toEqual(['Say:Ada is not available.', 'Hangup']);
+  });
+
+  it("an outbound call from a number that is not the organization's is a 400", async () => {
+    const res = await req('POST', '/api/call-center/calls', a, { mode: 'outbound', to: '+14155550165', agentNumber: '+14155550147', from: NUMBER_B });
+    expect(res.json()).toMatchObject({ code: 'validation_failed', details: [{ path: 'from' }] });
+  });
+});
