@@ -215,6 +215,10 @@ describe('two organizations', () => {
     const callId = new URL(`http://x${action}`).searchParams.get('call')!;
     const detail = await ok(req('GET', `/api/call-center/calls/${callId}`, a));
     expect(detail.steps.map((s: any) => s.kind)).toEqual(['say', 'menu']);
+    // A transcription for A's call, signed by B through B's number, finds no such call in B.
+    const rec = await voice(`/api/webhooks/voice/recording?call=${callId}`, accB.authToken, { AccountSid: accB.accountSid, CallSid: sid, To: NUMBER_B, TranscriptionText: 'B was here', TranscriptionStatus: 'completed' });
+    expect(rec.statusCode).toBe(200);
+    expect((await ok(req('GET', `/api/call-center/calls/${callId}`, a))).transcription).toBeNull();
     expect((await req('GET', `/api/call-center/calls/${callId}`, b)).statusCode).toBe(404);
     expect((await req('GET', `/api/ivr/flows/${flowA.id}`, b)).statusCode).toBe(404);
     // B cannot bind A's flow to its own number.

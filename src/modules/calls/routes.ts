@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
+import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { listAgents, removeAgentPhone, setAgentPhone } from './agents.js';
 import { placeOutboundCall } from './outbound.js';
 import { AgentListQuery, AgentOut, AgentPage, AgentPhone, CallCreate, CallDetail, CallListQuery, CallOut, CallPage, CallPatch } from './schemas.js';
 import { getCall, listCalls, logCall, updateCall } from './service.js';
-import type { ModuleDeps } from '../../http/types.js';
 
 const tags = ['call-center'];
 

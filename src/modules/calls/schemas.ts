@@ -70,8 +70,8 @@ export const CallListQuery = z.strictObject({
   status: z.enum(CALL_STATUSES).optional(),
   agentUserId: z.uuid().optional(),
   customerId: z.uuid().optional(),
-  from: DateOrInstant.optional().describe('Calls started at or after (date or date-time)'),
-  to: DateOrInstant.optional().describe('Calls started before (date or date-time)'),
+  from: DateOrInstant.optional().describe('Calls started at or after (a date is midnight UTC, or a date-time)'),
+  to: DateOrInstant.optional().describe('Calls started before (a date is midnight UTC, or a date-time)'),
 });
 export type CallListQuery = z.infer<typeof CallListQuery>;
 

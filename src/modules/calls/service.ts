@@ -64,7 +64,8 @@ export async function assertCustomer(tx: Tx, organizationId: string, customerId:
   if (!c) throw bodyIssue(path, 'No customer of the organization has this id');
 }
 
-const startOf = (v: string) => sql`${v}::timestamptz`;
+/** A date alone is midnight UTC; a date-time keeps its offset. */
+const startOf = (v: string) => sql`${/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v}::timestamptz`;
 
 export async function listCalls(tx: Tx, ctx: TenantContext, q: CallListQuery) {
   const started = sql`coalesce(${calls.startedAt}, ${calls.createdAt})`;
