@@ -42,13 +42,16 @@ const bodyIssue = (path: string, message: string) => new AppError('validation_fa
 
 /**
  * The organization's customer with this phone number (E.164), the most recent when several share it.
- * Stored numbers are compared by their digits, so "+1 (415) 555-0123" matches +14155550123.
+ * Stored numbers are compared without spaces, brackets, dots and dashes, so "+1 (415) 555-0123"
+ * matches +14155550123 — the expression of the SMS module's index customers_phone_e164_idx.
  */
+const PHONE_KEY = sql.raw(`('+' || ltrim(regexp_replace(phone, '[\\s().-]', '', 'g'), '+'))`);
+
 export async function customerByPhone(tx: Tx, organizationId: string, e164: string): Promise<string | null> {
   const [row] = await tx
     .select({ id: customers.id })
     .from(customers)
-    .where(and(eq(customers.organizationId, organizationId), sql`'+' || regexp_replace(${customers.phone}, '[^0-9]', '', 'g') = ${e164}`))
+    .where(and(eq(customers.organizationId, organizationId), sql`${PHONE_KEY} = ${e164}`))
     .orderBy(sql`${customers.createdAt} desc`)
     .limit(1);
   return row?.id ?? null;
