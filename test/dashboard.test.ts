@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/db/index.js';
+import type { CampaignStatus } from '../src/lib/campaigns.js';
 import { createApiKey, createCustomer, createTestApp, signUpWithOrg, signUpWithoutOrg, type Actor, type TestApp } from './helpers.js';
 
 let t: TestApp;
@@ -13,7 +14,6 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled' | 'failed';
 
 /**
  * Seeds one organization's rows straight into the tables, inside that organization.

@@ -7,9 +7,10 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema.js';
 import { migrate, type OwnerExecutor } from './migrate.js';
+import { isUuid } from '../lib/uuid.js';
 
 export { schema };
-export type { Role } from './schema.js';
+export type { GrantableRole, Role } from './schema.js';
 export type Schema = typeof schema;
 /** A transaction scoped to one organization (or to no tenant at all). The only handle services receive. */
 export type Tx = PgTransaction<PgQueryResultHKT, Schema, any>;
@@ -65,7 +66,6 @@ export interface OpenOptions {
 // citus.propagate_set_commands = 'local'). set_config(..., true) is transaction-local,
 // so nothing survives into a pooled connection's next use. Besides the with* helpers below only the
 // auth module calls it, to narrow one request's transaction from a session to that user's membership.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The same settings as one literal statement, for drivers that send `BEGIN` and the scope in one
@@ -73,7 +73,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 function scopeStatement(scope: Scope, escapeLiteral: (s: string) => string): string {
   for (const id of [scope.organizationId, scope.userId]) {
-    if (id && !UUID.test(id)) throw new Error('scope ids must be UUIDs');
+    if (id && !isUuid(id)) throw new Error('scope ids must be UUIDs');
   }
   return `select set_config('role', '${APP_ROLE}', true),
     set_config('app.org_id', '${scope.organizationId ?? ''}', true),

@@ -1,6 +1,7 @@
 // Drizzle table definitions mirroring the committed SQL migrations (src/db/migrations).
 // The migrations are the source of truth; test/schema-rules.test.ts checks these columns exist there.
 import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Audience, CampaignStatus } from '../lib/campaigns.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const created = () => ts('created_at').notNull().defaultNow();
@@ -16,7 +17,6 @@ export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
   plan: text('plan').notNull().default('free'),
-  stripeCustomerId: text('stripe_customer_id'),
   createdAt: created(),
   updatedAt: updated(),
 });
@@ -40,7 +40,6 @@ export const sessions = pgTable('sessions', {
   ip: text('ip'),
   userAgent: text('user_agent'),
   createdAt: created(),
-  lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
   expiresAt: ts('expires_at').notNull(),
   /** When the holder last proved their password; sensitive changes want it recent. */
   authenticatedAt: ts('authenticated_at').notNull().defaultNow(),
@@ -80,7 +79,7 @@ export const invitations = pgTable(
   {
     ...tenantKey(),
     email: text('email').notNull(),
-    role: text('role').$type<'admin' | 'member'>().notNull(),
+    role: text('role').$type<GrantableRole>().notNull(),
     invitedByUserId: uuid('invited_by_user_id'),
     createdAt: created(),
     expiresAt: ts('expires_at').notNull(),
@@ -97,7 +96,7 @@ export const apiKeys = pgTable(
     name: text('name').notNull(),
     prefix: text('prefix').notNull(),
     keyHash: text('key_hash').notNull(),
-    role: text('role').$type<'admin' | 'member'>().notNull(),
+    role: text('role').$type<GrantableRole>().notNull(),
     createdByUserId: uuid('created_by_user_id'),
     createdAt: created(),
     lastUsedAt: ts('last_used_at'),
@@ -126,8 +125,7 @@ export const customers = pgTable(
   tenantPk,
 );
 
-export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled' | 'failed';
-export type Audience = { tags?: string[] };
+export type { Audience, CampaignStatus };
 
 export const emailCampaigns = pgTable(
   'email_campaigns',
@@ -350,6 +348,8 @@ export const auditLog = pgTable(
 );
 
 export type Role = 'owner' | 'admin' | 'member';
+/** The roles an invitation or an API key can carry: ownership is only ever handed over by an owner. */
+export type GrantableRole = Exclude<Role, 'owner'>;
 
 /** Durable jobs (0003_email.sql): one organization each, claimed by workers with a lease. */
 export const jobs = pgTable(

@@ -50,6 +50,18 @@ export class AppError extends Error {
 
 export const notFound = () => new AppError('not_found');
 
+/**
+ * Explains a keyed write that matched nothing. The write refused atomically (its WHERE names the
+ * organization, the id and the states it accepts); this only tells the two reasons apart from a read
+ * of the row: not this organization's (or no such row) → 404; there, in a state that refuses the
+ * change → 409 with `message(row)`. The read never decides a write.
+ */
+export async function conflictOr404<R>(row: Promise<R | undefined> | R | undefined, message: (row: R) => string): Promise<never> {
+  const found = await row;
+  if (found === undefined || found === null) throw notFound();
+  throw new AppError('conflict', message(found));
+}
+
 export interface ErrorBody {
   error: string;
   code: string;

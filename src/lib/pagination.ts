@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
 import { getTableColumns } from 'drizzle-orm';
 import { PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
@@ -54,24 +54,28 @@ function selectionOf(table: PgTable) {
 }
 
 /**
- * One page of a tenant table, newest first, after the cursor: the keyset query every list
- * endpoint shares. `filters` must include the organization filter.
+ * One page of a table after the cursor, newest first (or oldest first where a list reads in the order
+ * things happened: members, a campaign's messages): the keyset query every list endpoint shares.
+ * `filters` must include the organization filter (or, on account tables, the user filter).
  */
 export async function keysetPage<T extends KeysetTable>(
   tx: Tx,
   table: T,
   q: { limit: number; cursor?: string },
   filters: (SQL | undefined)[],
+  order: 'newest' | 'oldest' = 'newest',
 ): Promise<{ rows: T['$inferSelect'][]; nextCursor: string | null }> {
   const cursor = q.cursor ? decodeCursor(q.cursor) : null;
   const where = [...filters];
   if (cursor) {
     const ts = sql`${cursor.ts}::timestamptz`;
-    where.push(or(lt(table.createdAt, ts), and(eq(table.createdAt, ts), lt(table.id, cursor.id))));
+    const past = order === 'newest' ? lt : gt;
+    where.push(or(past(table.createdAt, ts), and(eq(table.createdAt, ts), past(table.id, cursor.id))));
   }
   const { list, decode } = selectionOf(table);
+  const dir = order === 'newest' ? sql`desc` : sql`asc`;
   const result = await tx.execute(sql`select ${list}, ${table.createdAt}::text as "__cursor" from ${table}
-    where ${and(...where)} order by ${table.createdAt} desc, ${table.id} desc limit ${q.limit + 1}`);
+    where ${and(...where)} order by ${table.createdAt} ${dir}, ${table.id} ${dir} limit ${q.limit + 1}`);
   const found = (result as unknown as { rows: Record<string, unknown>[] }).rows;
   const page = found.slice(0, q.limit);
   for (const row of page) {
@@ -82,4 +86,21 @@ export async function keysetPage<T extends KeysetTable>(
     rows: page.map(({ __cursor, ...row }) => row) as T['$inferSelect'][],
     nextCursor: found.length > q.limit && last ? encodeCursor(String(last.__cursor), String(last.id)) : null,
   };
+}
+
+/**
+ * One page of a list held in memory, already in page order, for what is not a table (the development
+ * outbox's files): the same `{ data, nextCursor }` contract, the cursor naming the last item returned.
+ */
+export function listPage<T>(items: T[], q: { limit: number; cursor?: string }, keyOf: (item: T) => string): { rows: T[]; nextCursor: string | null } {
+  let start = 0;
+  if (q.cursor) {
+    const key = Buffer.from(q.cursor, 'base64url').toString('utf8');
+    const at = items.findIndex((item) => keyOf(item) === key);
+    if (at < 0) throw new AppError('validation_failed', 'Invalid cursor', [{ in: 'querystring', path: 'cursor', message: 'Invalid cursor' }]);
+    start = at + 1;
+  }
+  const rows = items.slice(start, start + q.limit);
+  const more = start + q.limit < items.length;
+  return { rows, nextCursor: more && rows.length ? Buffer.from(keyOf(rows[rows.length - 1])).toString('base64url') : null };
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
+import { pageOf, pageQuery } from '../../lib/pagination.js';
+import { GrantableRoleEnum } from '../auth/schemas.js';
 import { forgetApiKey } from '../auth/service.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
@@ -7,7 +9,7 @@ const ApiKeyOut = z.object({
   id: z.uuid(),
   name: z.string(),
   prefix: z.string(),
-  role: z.enum(['admin', 'member']),
+  role: GrantableRoleEnum,
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
@@ -18,8 +20,8 @@ const ApiKeyOut = z.object({
 export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
   app.get('/api/api-keys', {
     config: { access: 'org', role: 'admin' },
-    schema: { tags: ['api-keys'], operationId: 'listApiKeys', summary: 'API keys of the organization (prefix only), with who created each and when it was last used', response: { 200: z.object({ data: z.array(ApiKeyOut), nextCursor: z.null() }), ...orgErrors } },
-    handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx)),
+    schema: { tags: ['api-keys'], operationId: 'listApiKeys', summary: 'API keys of the organization (prefix only), with who created each and when it was last used', querystring: z.strictObject(pageQuery), response: { 200: pageOf(ApiKeyOut), ...orgErrors } },
+    handler: (req) => req.tenant((tx, ctx) => listApiKeys(tx, ctx, req.query)),
   });
 
   app.post('/api/api-keys', {
@@ -29,7 +31,7 @@ export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
       tags: ['api-keys'],
       operationId: 'createApiKey', summary: 'Create an API key; the secret is in this response only',
       body: z
-        .strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'member']).default('member') })
+        .strictObject({ name: z.string().trim().min(1).max(100), role: GrantableRoleEnum.default('member') })
         .meta({ example: { name: 'CRM sync', role: 'member' } }),
       response: { 201: ApiKeyOut.extend({ key: z.string() }), ...orgErrors },
     },

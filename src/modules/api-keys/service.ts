@@ -1,7 +1,8 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
-import { schema, type Tx } from '../../db/index.js';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { schema, type GrantableRole, type Tx } from '../../db/index.js';
 import { roleAtLeast, type TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
+import { keysetPage } from '../../lib/pagination.js';
 import { newApiKey } from '../auth/crypto.js';
 import { recordAudit } from '../audit/service.js';
 
@@ -19,16 +20,19 @@ const toDto = (k: typeof apiKeys.$inferSelect, createdBy: Creator) => ({
   createdBy,
 });
 
-export async function listApiKeys(tx: Tx, ctx: TenantContext) {
-  // users is under RLS: only members of this organization join, so no outsider's name or id shows.
-  const rows = await tx.select({ key: apiKeys, userId: users.id, name: users.name, email: users.email }).from(apiKeys)
-    .leftJoin(users, eq(users.id, apiKeys.createdByUserId))
-    .where(eq(apiKeys.organizationId, ctx.organizationId)).orderBy(desc(apiKeys.createdAt));
-  return { data: rows.map((r) => toDto(r.key, r.userId ? { userId: r.userId, name: r.name!, email: r.email! } : null)), nextCursor: null };
+export async function listApiKeys(tx: Tx, ctx: TenantContext, q: { limit: number; cursor?: string }) {
+  const { rows, nextCursor } = await keysetPage(tx, apiKeys, q, [eq(apiKeys.organizationId, ctx.organizationId)]);
+  const creatorIds = [...new Set(rows.map((k) => k.createdByUserId).filter((id): id is string => id !== null))];
+  // users is under RLS: only members of this organization are found, so no outsider's name or id shows.
+  const creators = creatorIds.length
+    ? await tx.select({ userId: users.id, name: users.name, email: users.email }).from(users).where(inArray(users.id, creatorIds))
+    : [];
+  const byId = new Map(creators.map((u) => [u.userId, u]));
+  return { data: rows.map((k) => toDto(k, (k.createdByUserId && byId.get(k.createdByUserId)) || null)), nextCursor };
 }
 
 /** The secret is returned here once; only its SHA-256 is stored. A key cannot outrank its creator. */
-export async function createApiKey(tx: Tx, ctx: TenantContext, input: { name: string; role: 'admin' | 'member' }) {
+export async function createApiKey(tx: Tx, ctx: TenantContext, input: { name: string; role: GrantableRole }) {
   if (!roleAtLeast(ctx.role, input.role)) throw new AppError('forbidden', 'Forbidden - a key cannot have a higher role than its creator');
   const { key, prefix, hash } = newApiKey(ctx.organizationId);
   const [row] = await tx.insert(apiKeys).values({

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorOut, IdParams, type App, type ModuleDeps } from '../../http/types.js';
+import { pageQuery } from '../../lib/pagination.js';
 import {
   changePassword, confirmEmail, confirmPasswordReset, listSessions, newVerificationToken, requestPasswordReset, revokeSession, signOutEverywhere,
 } from './account.js';
@@ -98,8 +99,8 @@ export function registerAccountRoutes(
 
   app.get('/api/auth/sessions', {
     config: { access: 'user' },
-    schema: { tags: ['auth'], operationId: 'listSessions', summary: 'The signed-in user’s sessions', response: { 200: SessionListOut, 401: ErrorOut, 403: ErrorOut } },
-    handler: (req) => listSessions(db, req.principal!),
+    schema: { tags: ['auth'], operationId: 'listSessions', summary: 'The signed-in user’s sessions, newest first', querystring: z.strictObject(pageQuery), response: { 200: SessionListOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut } },
+    handler: (req) => listSessions(db, req.principal!, req.query),
   });
 
   app.delete('/api/auth/sessions/:id', {

@@ -1,9 +1,10 @@
 // Account flows on top of sign-up/sign-in: proving the email address, resetting and changing the
 // password, and the user's own sessions. Every step runs in the scope of the user a token names.
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import { schema, type Database, type Tx } from '../../db/index.js';
 import type { Principal } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
+import { keysetPage } from '../../lib/pagination.js';
 import { hashPassword, parseScopedToken, verifyPassword } from './crypto.js';
 import { accountByEmail, issueUserToken, userColumns, VERIFY_EMAIL_TTL_MS } from './service.js';
 
@@ -91,10 +92,11 @@ export async function changePassword(db: Database, principal: Principal, current
   });
 }
 
-export async function listSessions(db: Database, principal: Principal) {
-  const rows = await db.withUser({ id: principal.userId! }, (tx) =>
-    tx.select().from(sessions).where(and(eq(sessions.userId, principal.userId!), gt(sessions.expiresAt, sql`now()`))).orderBy(desc(sessions.createdAt)));
+export async function listSessions(db: Database, principal: Principal, q: { limit: number; cursor?: string }) {
+  const { rows, nextCursor } = await db.withUser({ id: principal.userId! }, (tx) =>
+    keysetPage(tx, sessions, q, [eq(sessions.userId, principal.userId!), gt(sessions.expiresAt, sql`now()`)]));
   return {
+    nextCursor,
     data: rows.map((s) => ({
       id: s.id,
       current: s.id === principal.sessionId,

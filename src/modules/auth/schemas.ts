@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { pageOf } from '../../lib/pagination.js';
+import { EmailAddress as email } from '../../lib/schemas.js';
 import { NewPassword } from './passwords.js';
 
-const email = z.email().max(254);
 const token = z.string().min(1).max(200);
 export const SignUpBody = z.strictObject({
   email,
@@ -25,6 +26,8 @@ export const ChangePasswordBody = z
 
 export const UserOut = z.object({ id: z.uuid(), email: z.string(), name: z.string(), createdAt: z.string(), emailVerified: z.boolean() });
 export const RoleEnum = z.enum(['owner', 'admin', 'member']);
+/** What an invitation or an API key may grant (see GrantableRole in db/schema.ts). */
+export const GrantableRoleEnum = z.enum(['admin', 'member']);
 export const OrganizationOut = z.object({ id: z.uuid(), name: z.string(), plan: z.string(), createdAt: z.string() });
 
 export const SessionOut = z.object({
@@ -37,9 +40,7 @@ export const SignUpOut = z.object({ user: UserOut, organization: OrganizationOut
 export const SignInOut = z.object({ user: UserOut });
 export const AcceptedOut = z.object({ status: z.literal('accepted') });
 export const VerifiedOut = z.object({ email: z.string(), verified: z.literal(true) });
-export const SessionListOut = z.object({
-  data: z.array(z.object({
-    id: z.uuid(), current: z.boolean(), ip: z.string().nullable(), userAgent: z.string().nullable(),
-    createdAt: z.string(), authenticatedAt: z.string(), expiresAt: z.string(),
-  })),
-});
+export const SessionListOut = pageOf(z.object({
+  id: z.uuid(), current: z.boolean(), ip: z.string().nullable(), userAgent: z.string().nullable(),
+  createdAt: z.string(), authenticatedAt: z.string(), expiresAt: z.string(),
+}));

@@ -1,5 +1,6 @@
 /** CSV rows as customers: parsing one row, and the batch that folds rows for the same address together. */
-import { attributesProblem, Email, Phone } from './schemas.js';
+import { EmailAddress } from '../../lib/schemas.js';
+import { attributesProblem, Phone } from './schemas.js';
 
 /** CSV header → customer field. Headers are matched case-insensitively, ignoring spaces, dashes and underscores. */
 const HEADER_ALIASES: Record<string, ImportField> = {
@@ -51,7 +52,7 @@ export function toRow(record: Record<string, string>, line: number): ImportRow {
     if (value === '') continue;
     switch (field) {
       case 'email': {
-        const r = Email.safeParse(value);
+        const r = EmailAddress.safeParse(value);
         if (!r.success) throw new Error(`invalid email "${value.slice(0, 80)}"`);
         row.email = r.data;
         break;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
+import { EmailAddress, Tags } from '../../lib/schemas.js';
 
 export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
 /** Nesting levels below `attributes` itself; deeper documents are refused before anything walks them recursively. */
@@ -28,16 +29,14 @@ export function attributesProblem(a: Record<string, unknown>): string | null {
   return null;
 }
 
-export const Email = z.email().max(254);
 export const Phone = z.string().trim().regex(/^\+?[0-9 ().-]{4,32}$/, 'Invalid phone number');
-export const Tags = z.array(z.string().trim().min(1).max(64)).max(50);
 export const Attributes = z.record(z.string().max(64), z.unknown()).superRefine((a, ctx) => {
   const problem = attributesProblem(a);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const fields = {
-  email: Email.nullable().optional(),
+  email: EmailAddress.nullable().optional(),
   phone: Phone.nullable().optional(),
   firstName: z.string().trim().max(200).nullable().optional(),
   lastName: z.string().trim().max(200).nullable().optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { CAMPAIGN_STATUSES } from '../../lib/campaigns.js';
 
-export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed'] as const;
 /** The CHECK constraints of email_messages (0003_email.sql) and sms_messages (0001_schema.sql). */
 export const EMAIL_MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed', 'cancelled'] as const;
 export const SMS_MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'undelivered', 'failed'] as const;

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
-import { CALL_STATUSES, CAMPAIGN_STATUSES, EMAIL_MESSAGE_STATUSES, SMS_MESSAGE_STATUSES, type DashboardStats } from './schemas.js';
+import { CAMPAIGN_STATUSES } from '../../lib/campaigns.js';
+import { CALL_STATUSES, EMAIL_MESSAGE_STATUSES, SMS_MESSAGE_STATUSES, type DashboardStats } from './schemas.js';
 
 const { customers, emailCampaigns, smsCampaigns, emailMessages, smsMessages, calls } = schema;
 

@@ -1,10 +1,10 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Tx } from '../../db/index.js';
+import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { notFound } from '../../http/errors.js';
 import { IdParams, orgErrors, type App } from '../../http/types.js';
-import { decodeCursor, encodeCursor, pageOf, pageQuery } from '../../lib/pagination.js';
+import { keysetPage, pageOf, pageQuery } from '../../lib/pagination.js';
 import { findCampaign } from './campaign-service.js';
 import { arr, rowsOf } from '../../db/sql.js';
 
@@ -76,51 +76,43 @@ export const MessagesQuery = z.strictObject({ ...pageQuery, status: z.string().m
 export async function campaignMessages(tx: Tx, ctx: TenantContext, id: string, q: z.infer<typeof MessagesQuery>) {
   const org = ctx.organizationId;
   if (!(await findCampaign(tx, org, id))) throw notFound();
-  const cursor = q.cursor ? decodeCursor(q.cursor) : null;
-  const rows = rowsOf<any>(
-    await tx.execute(sql`select m.*, m.created_at::text as cursor_ts from email_messages m
-      where m.organization_id = ${org} and m.campaign_id = ${id}
-        ${q.status ? sql`and m.status = ${q.status}` : sql``}
-        ${cursor ? sql`and (m.created_at, m.id) > (${cursor.ts}::timestamptz, ${cursor.id}::uuid)` : sql``}
-      order by m.created_at, m.id limit ${q.limit + 1}`),
-  );
-  const page = rows.slice(0, q.limit);
+  const m = schema.emailMessages;
+  const { rows: page, nextCursor } = await keysetPage(tx, m, q, [eq(m.organizationId, org), eq(m.campaignId, id), q.status ? eq(m.status, q.status) : undefined], 'oldest');
   const events = page.length
     ? rowsOf<any>(
         await tx.execute(sql`select message_id, type, url, occurred_at, payload->>'error' as error from email_events
           where organization_id = ${org} and message_id = any(${arr(page.map((r) => r.id))}::uuid[]) order by occurred_at, created_at`),
       )
     : [];
-  const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+  const iso = (v: Date | string | null) => (v ? new Date(v).toISOString() : null);
   const eventsOf = new Map<string, any[]>();
   for (const ev of events) {
     const list = eventsOf.get(ev.message_id);
     if (list) list.push(ev);
     else eventsOf.set(ev.message_id, [ev]);
   }
-  const last = page[page.length - 1];
   return {
     data: page.map((r) => ({
       id: r.id,
-      customerId: r.customer_id,
-      email: r.to_email,
+      customerId: r.customerId,
+      email: r.toEmail,
       status: r.status,
       attempts: r.attempts,
       error: r.error,
-      sentAt: iso(r.sent_at),
-      deliveredAt: iso(r.delivered_at),
-      openedAt: iso(r.opened_at),
-      clickedAt: iso(r.clicked_at),
-      bouncedAt: iso(r.bounced_at),
-      complainedAt: iso(r.complained_at),
-      unsubscribedAt: iso(r.unsubscribed_at),
+      sentAt: iso(r.sentAt),
+      deliveredAt: iso(r.deliveredAt),
+      openedAt: iso(r.openedAt),
+      clickedAt: iso(r.clickedAt),
+      bouncedAt: iso(r.bouncedAt),
+      complainedAt: iso(r.complainedAt),
+      unsubscribedAt: iso(r.unsubscribedAt),
       timeline: [
-        { type: 'queued', at: iso(r.created_at)!, url: null, error: null },
-        ...(r.sent_at ? [{ type: 'sent', at: iso(r.sent_at)!, url: null, error: null }] : []),
+        { type: 'queued', at: iso(r.createdAt)!, url: null, error: null },
+        ...(r.sentAt ? [{ type: 'sent', at: iso(r.sentAt)!, url: null, error: null }] : []),
         ...(eventsOf.get(r.id) ?? []).map((ev) => ({ type: ev.type, at: iso(ev.occurred_at)!, url: ev.url, error: ev.error })),
       ].sort((x, y) => x.at.localeCompare(y.at)),
     })),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursor_ts, last.id) : null,
+    nextCursor,
   };
 }
 

@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { Audience, AudienceOut, CampaignStatus } from '../../lib/campaigns.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
-
-const Email = z.email().max(254);
-const Tags = z.array(z.string().trim().min(1).max(64)).max(50);
+import { EmailAddress as Email } from '../../lib/schemas.js';
 
 /**
  * A Liquid template. Its syntax and cost are checked by the route in the render pool
  * (template-check.ts), off the event loop: parsing is not cheap enough for a validator.
  */
 const liquid = (max: number) => z.string().max(max);
-
-export const Audience = z.strictObject({ tags: Tags.optional() });
 
 const fields = {
   name: z.string().trim().min(1).max(200),
@@ -44,7 +41,7 @@ export type CampaignInput = z.infer<typeof CampaignPatch>;
 
 export const CampaignListQuery = z.strictObject({
   ...pageQuery,
-  status: z.enum(['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed']).optional(),
+  status: CampaignStatus.optional(),
 });
 export type CampaignListQuery = z.infer<typeof CampaignListQuery>;
 
@@ -71,8 +68,8 @@ export const CampaignOut = z.object({
   replyTo: z.string().nullable(),
   html: z.string(),
   text: z.string().nullable(),
-  audience: z.object({ tags: z.array(z.string()).optional() }),
-  status: z.enum(['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed']),
+  audience: AudienceOut,
+  status: CampaignStatus,
   scheduledAt: z.string().nullable(),
   startedAt: z.string().nullable(),
   sentAt: z.string().nullable(),

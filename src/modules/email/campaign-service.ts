@@ -2,7 +2,8 @@ import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { conflictOr404, notFound } from '../../http/errors.js';
+import { campaignRefusal, LOCKED_STATUSES } from '../../lib/campaigns.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { cancelQueuedJob, rescheduleQueuedJob } from '../../jobs/queue.js';
@@ -13,9 +14,6 @@ import type { CampaignInput, CampaignListQuery, CampaignStats } from './campaign
 
 const { emailCampaigns: campaigns, emailMessages: messages } = schema;
 type Row = typeof campaigns.$inferSelect;
-
-/** A campaign in these states has messages on their way or gone: its content is frozen. */
-const LOCKED = ['sending', 'sent'] as const;
 
 const emptyStats = (): CampaignStats => ({ recipients: 0, sent: 0, delivered: 0, opened: 0, clicked: 0, bounced: 0, complained: 0, unsubscribed: 0, failed: 0 });
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -105,20 +103,17 @@ export async function createCampaign(tx: Tx, ctx: TenantContext, input: Campaign
 }
 
 /** 404 when the campaign is not this organization's, 409 when it exists but is sending or sent. */
-async function lockedOrMissing(tx: Tx, ctx: TenantContext, id: string): Promise<never> {
-  const row = await findCampaign(tx, ctx.organizationId, id);
-  if (!row) throw notFound();
-  throw new AppError('conflict', `Campaign is ${row.status}; it can no longer be changed`);
-}
+const refused = (tx: Tx, ctx: TenantContext, id: string, verb: string) =>
+  conflictOr404(findCampaign(tx, ctx.organizationId, id), (c) => campaignRefusal(c.status, verb));
 
 /** One statement keyed on (organization_id, id) that also refuses a sending or sent campaign. */
 export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, input: CampaignInput, mode: 'replace' | 'patch', config: Config) {
   const [row] = await tx
     .update(campaigns)
     .set({ ...columns(input, mode === 'replace'), updatedAt: sql`now()` })
-    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED])))
+    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED_STATUSES])))
     .returning();
-  if (!row) return lockedOrMissing(tx, ctx, id);
+  if (!row) return refused(tx, ctx, id, 'edited');
   // After the keyed update, so another organization's id stays a 404; throwing rolls the update back.
   if (input.fromEmail) await requireSender(tx, ctx.organizationId, input.fromEmail, config);
   if (row.status === 'scheduled') {
@@ -132,9 +127,9 @@ export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, inp
 export async function deleteCampaign(tx: Tx, ctx: TenantContext, id: string) {
   const rows = await tx
     .delete(campaigns)
-    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED])))
+    .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), notInArray(campaigns.status, [...LOCKED_STATUSES])))
     .returning({ id: campaigns.id, name: campaigns.name });
-  if (!rows.length) return lockedOrMissing(tx, ctx, id);
+  if (!rows.length) return refused(tx, ctx, id, 'deleted');
   await cancelQueuedJob(tx, ctx.organizationId, campaignJobKey(id));
   await recordAudit(tx, ctx, { action: 'email_campaign.deleted', resourceType: 'email_campaign', resourceId: id, changes: { name: rows[0].name } });
 }

@@ -5,6 +5,7 @@ import type { Config } from '../../config.js';
 import { requireOrg } from '../../http/access.js';
 import { notFound } from '../../http/errors.js';
 import { orgErrors, type App } from '../../http/types.js';
+import { listPage, pageOf, pageQuery } from '../../lib/pagination.js';
 import { outboxDir } from './mailer.js';
 
 const tags = ['email'];
@@ -35,8 +36,8 @@ export function registerOutboxRoutes(app: App, config: Config) {
     schema: {
       tags,
       operationId: 'listOutboxMessages', summary: 'Messages delivered to the local outbox (development transport), newest first',
-      querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
-      response: { 200: z.object({ data: z.array(OutboxItem) }), ...orgErrors },
+      querystring: z.strictObject(pageQuery),
+      response: { 200: pageOf(OutboxItem), ...orgErrors },
     },
     handler: async (req) => {
       const dir = outboxDir(config, requireOrg(req).organizationId);
@@ -44,14 +45,15 @@ export function registerOutboxRoutes(app: App, config: Config) {
       try {
         files = readdirSync(dir).filter((f) => FileId.safeParse(f).success);
       } catch {
-        return { data: [] };
+        // No folder yet: nothing was sent, and no cursor can name a message of it.
       }
       files.sort((x, y) => Number(y.split('-')[0]) - Number(x.split('-')[0]) || (x < y ? 1 : -1));
-      const data = files.slice(0, req.query.limit).map((id) => {
+      const { rows, nextCursor } = listPage(files, req.query, (id) => id);
+      const data = rows.map((id) => {
         const file = path.join(dir, id);
         return { id, ...headersOf(file), date: new Date(Number(id.split('-')[0])).toISOString(), size: statSync(file).size };
       });
-      return { data };
+      return { data, nextCursor };
     },
   });
 

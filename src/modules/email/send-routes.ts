@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { perOrganization } from '../../http/throttle.js';
+import { EmailAddress } from '../../lib/schemas.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
 import { CampaignOut } from './campaign-schemas.js';
 import { auditTestSend, cancelCampaign, composeTestEmail, loadTestEmail, sendCampaign, sendComposedTest, type TestSendDeps } from './send-service.js';
 
 const tags = ['email'];
 export const TestSendBody = z
-  .strictObject({ to: z.email().max(254) })
+  .strictObject({ to: EmailAddress })
   .meta({ example: { to: 'me@acme.example' } });
 
 export function registerSendRoutes(app: App, deps: TestSendDeps) {

@@ -3,7 +3,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, conflictOr404, notFound } from '../../http/errors.js';
+import { campaignRefusal } from '../../lib/campaigns.js';
 import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { requireSender, withIdentity } from '../senders/identity.js';
@@ -18,11 +19,8 @@ import type { TokenSigner } from './tokens.js';
 
 const { emailCampaigns: campaigns, emailMessages: messages } = schema;
 
-async function conflictOrMissing(tx: Tx, ctx: TenantContext, id: string, verb: string): Promise<never> {
-  const row = await findCampaign(tx, ctx.organizationId, id);
-  if (!row) throw notFound();
-  throw new AppError('conflict', `Campaign is ${row.status}; it cannot be ${verb}`);
-}
+const refused = (tx: Tx, ctx: TenantContext, id: string, verb: string) =>
+  conflictOr404(findCampaign(tx, ctx.organizationId, id), (c) => campaignRefusal(c.status, verb));
 
 /**
  * draft → sending (or scheduled when scheduledAt is in the future) and a send job, in one
@@ -47,7 +45,7 @@ export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string, confi
     })
     .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), eq(campaigns.status, 'draft')))
     .returning();
-  if (!row) return conflictOrMissing(tx, ctx, id, 'sent again');
+  if (!row) return refused(tx, ctx, id, 'sent again');
   await enqueueJob(tx, ctx.organizationId, CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: campaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
   await recordAudit(tx, ctx, { action: row.status === 'scheduled' ? 'email_campaign.scheduled' : 'email_campaign.sent', resourceType: 'email_campaign', resourceId: id, changes: { scheduledAt: row.scheduledAt?.toISOString() ?? null } });
   return toCampaignDto(row);
@@ -60,7 +58,7 @@ export async function cancelCampaign(tx: Tx, ctx: TenantContext, id: string) {
     .set({ status: 'cancelled', cancelledAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), inArray(campaigns.status, ['scheduled', 'sending'])))
     .returning();
-  if (!row) return conflictOrMissing(tx, ctx, id, 'cancelled');
+  if (!row) return refused(tx, ctx, id, 'cancelled');
   await tx
     .update(messages)
     .set({ status: 'cancelled', updatedAt: sql`now()` })

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { bytesToUuid, uuidToBytes } from '../../lib/uuid.js';
 
 /**
  * Tracking and unsubscribe tokens: the organization, message, link index and issue time, encrypted
@@ -30,12 +31,6 @@ const BODY = 1 + 16 + 16 + 2 + 4;
 /** Tokens mailed before tokens carried a time: still readable, with issuedAt 0 (so any lifetime has passed). */
 const LEGACY_BODY = 1 + 16 + 16 + 2;
 
-const uuidBytes = (u: string) => Buffer.from(u.replace(/-/g, ''), 'hex');
-const bytesUuid = (b: Buffer) => {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
-
 // IVs come from the CSPRNG in blocks: one randomBytes call per 256 tokens instead of one per token
 // (four tokens a message made the per-call overhead a visible part of a campaign send).
 let ivPool = Buffer.alloc(0);
@@ -62,8 +57,8 @@ export class TokenSigner {
   sign(c: TokenClaims, issuedAt = Math.floor(Date.now() / 1000)): string {
     const body = Buffer.alloc(BODY);
     body[0] = KIND_BYTE[c.kind];
-    uuidBytes(c.organizationId).copy(body, 1);
-    uuidBytes(c.messageId).copy(body, 17);
+    uuidToBytes(c.organizationId).copy(body, 1);
+    uuidToBytes(c.messageId).copy(body, 17);
     body.writeUInt16BE(c.link, 33);
     body.writeUInt32BE(issuedAt, 35);
     const iv = nextIv();
@@ -93,6 +88,6 @@ export class TokenSigner {
     if (KIND_OF.get(body[0]) !== kind) return null;
     const issuedAt = bodyLength === BODY ? body.readUInt32BE(35) : 0;
     if (maxAgeSeconds !== undefined && Date.now() / 1000 - issuedAt > maxAgeSeconds) return null;
-    return { kind, organizationId: bytesUuid(body.subarray(1, 17)), messageId: bytesUuid(body.subarray(17, 33)), link: body.readUInt16BE(33), issuedAt };
+    return { kind, organizationId: bytesToUuid(body.subarray(1, 17)), messageId: bytesToUuid(body.subarray(17, 33)), link: body.readUInt16BE(33), issuedAt };
   }
 }

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
-import { OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
+import { pageOf, pageQuery } from '../../lib/pagination.js';
+import { EmailAddress } from '../../lib/schemas.js';
+import { GrantableRoleEnum, OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
 import { accountMailerFor, invitationMail } from '../auth/mail.js';
 import { createOrganization, forgetApiKey, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
 import { acceptInvitation } from './invitations.js';
-import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganization, listMembers, removeMember } from './service.js';
+import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganization, listInvitations, listMembers, removeMember } from './service.js';
 
 const CurrentOrganizationOut = OrganizationOut.extend({
   role: RoleEnum,
@@ -60,10 +62,22 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'org' },
     schema: {
       tags: ['organizations'],
-      operationId: 'listMembers', summary: 'Members of the active organization and pending invitations',
-      response: { 200: z.object({ data: z.array(MemberOut), invitations: z.array(InvitationOut) }), ...orgErrors },
+      operationId: 'listMembers', summary: 'Members of the active organization, oldest first (pending invitations: GET /api/organizations/current/invitations)',
+      querystring: z.strictObject(pageQuery),
+      response: { 200: pageOf(MemberOut), ...orgErrors },
     },
-    handler: (req) => req.tenant((tx, ctx) => listMembers(tx, ctx)),
+    handler: (req) => req.tenant((tx, ctx) => listMembers(tx, ctx, req.query)),
+  });
+
+  app.get('/api/organizations/current/invitations', {
+    config: { access: 'org' },
+    schema: {
+      tags: ['organizations'],
+      operationId: 'listInvitations', summary: 'Pending (not yet accepted) invitations of the active organization, oldest first; revoke one with DELETE /api/organizations/current/members/:id',
+      querystring: z.strictObject(pageQuery),
+      response: { 200: pageOf(InvitationOut), ...orgErrors },
+    },
+    handler: (req) => req.tenant((tx, ctx) => listInvitations(tx, ctx, req.query)),
   });
 
   app.post('/api/organizations/current/members', {
@@ -72,7 +86,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
       tags: ['organizations'],
       operationId: 'inviteMember', summary: 'Invite an address (owner/admin, signed in): a single-use link is mailed; the same answer whether or not it has an account',
       body: z
-        .strictObject({ email: z.email().max(254), role: z.enum(['admin', 'member']).default('member') })
+        .strictObject({ email: EmailAddress, role: GrantableRoleEnum.default('member') })
         .meta({ example: { email: 'grace@example.com', role: 'member' } }),
       response: { 201: z.object({ status: z.literal('invited'), invitation: InvitationOut }), 409: ErrorOut, ...orgErrors },
     },

@@ -1,7 +1,8 @@
-import { and, asc, count, eq, isNull, lt, ne, sql } from 'drizzle-orm';
-import { schema, type Role, type Tx } from '../../db/index.js';
+import { and, count, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { schema, type GrantableRole, type Role, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
+import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import { newScopedToken } from '../auth/crypto.js';
 
@@ -31,22 +32,32 @@ export async function getCurrentOrganization(tx: Tx, ctx: TenantContext) {
   };
 }
 
-export async function listMembers(tx: Tx, ctx: TenantContext) {
-  const members = await tx
-    .select({ id: memberships.id, userId: users.id, email: users.email, name: users.name, role: memberships.role, createdAt: memberships.createdAt })
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(eq(memberships.organizationId, ctx.organizationId))
-    .orderBy(asc(memberships.createdAt));
-  const pending = await tx
-    .select()
-    .from(invitations)
-    .where(and(eq(invitations.organizationId, ctx.organizationId), isNull(invitations.acceptedAt)))
-    .orderBy(asc(invitations.createdAt));
+type PageQuery = { limit: number; cursor?: string };
+
+/** Members, oldest first (the founders lead), with their names and addresses. */
+export async function listMembers(tx: Tx, ctx: TenantContext, q: PageQuery) {
+  const { rows, nextCursor } = await keysetPage(tx, memberships, q, [eq(memberships.organizationId, ctx.organizationId)], 'oldest');
+  // users is under RLS: a transaction in this organization sees its members' rows and no one else's.
+  const people = rows.length
+    ? await tx.select({ id: users.id, email: users.email, name: users.name }).from(users).where(inArray(users.id, rows.map((m) => m.userId)))
+    : [];
+  const byId = new Map(people.map((u) => [u.id, u]));
   return {
-    data: members.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })),
-    invitations: pending.map((i) => ({ id: i.id, email: i.email, role: i.role, createdAt: i.createdAt.toISOString(), expiresAt: i.expiresAt.toISOString() })),
+    data: rows.flatMap((m) => {
+      const u = byId.get(m.userId);
+      return u ? [{ id: m.id, userId: m.userId, email: u.email, name: u.name, role: m.role, createdAt: m.createdAt.toISOString() }] : [];
+    }),
+    nextCursor,
   };
+}
+
+export const toInvitationDto = (i: typeof invitations.$inferSelect) =>
+  ({ id: i.id, email: i.email, role: i.role, createdAt: i.createdAt.toISOString(), expiresAt: i.expiresAt.toISOString() });
+
+/** Invitations not yet accepted, oldest first; DELETE /api/organizations/current/members/:id revokes one. */
+export async function listInvitations(tx: Tx, ctx: TenantContext, q: PageQuery) {
+  const { rows, nextCursor } = await keysetPage(tx, invitations, q, [eq(invitations.organizationId, ctx.organizationId), isNull(invitations.acceptedAt)], 'oldest');
+  return { data: rows.map(toInvitationDto), nextCursor };
 }
 
 /** Revokes the live keys a member created, with an audit entry; returns their ids to forget from the key cache after commit. */
@@ -70,7 +81,7 @@ const otherOwners = (tx: Tx, org: string, membershipId: string) =>
  * Whether the address has an account is never looked at, so the answer is the same either way,
  * and nobody joins without accepting (POST /api/invitations/:token/accept from a verified address).
  */
-export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: 'admin' | 'member' }) {
+export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: GrantableRole }) {
   const org = ctx.organizationId;
   const [member] = await tx.select({ id: memberships.id }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.organizationId, org), sql`lower(${users.email}) = lower(${input.email})`));
@@ -93,7 +104,7 @@ export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: s
   return {
     response: {
       status: 'invited' as const,
-      invitation: { id: inv.id, email: inv.email, role: inv.role, createdAt: inv.createdAt.toISOString(), expiresAt: inv.expiresAt.toISOString() },
+      invitation: toInvitationDto(inv),
     },
     mail: { to: inv.email, organizationName: o.name, role: inv.role, token },
   };

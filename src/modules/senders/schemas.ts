@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
+import { EmailAddress } from '../../lib/schemas.js';
 
 /** A DNS name of at least two labels (letters, digits, hyphens), stored lowercased. */
 const Domain = z
@@ -10,7 +11,7 @@ const Domain = z
   .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'Not a domain name');
 
 export const DomainCreate = z.strictObject({ domain: Domain }).meta({ example: { domain: 'mail.acme.example' } });
-export const AddressCreate = z.strictObject({ email: z.email().max(254) }).meta({ example: { email: 'ada@acme.example' } });
+export const AddressCreate = z.strictObject({ email: EmailAddress }).meta({ example: { email: 'ada@acme.example' } });
 export const SenderListQuery = z.strictObject(pageQuery);
 export const ConfirmParams = z.object({ token: z.string().max(200) });
 

@@ -1,16 +1,9 @@
 import { z } from 'zod';
+import { Audience, AudienceOut, CAMPAIGN_STATUSES, EDITABLE_STATUSES } from '../../lib/campaigns.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
-
-export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed'] as const;
-/** Statuses a client may set by editing; the others belong to the send pipeline. */
-export const EDITABLE_STATUSES = ['draft', 'scheduled', 'cancelled'] as const;
-/** A campaign in one of these is being or has been delivered: no edits, no deletes. */
-export const LOCKED_STATUSES = ['sending', 'sent'] as const;
 
 /** Concatenated SMS tops out at 10 segments (1600 characters) at most carriers, Twilio included. */
 export const SMS_BODY_MAX = 1600;
-
-const Audience = z.strictObject({ tags: z.array(z.string().trim().min(1).max(64)).max(50).optional() });
 
 const fields = {
   name: z.string().trim().min(1).max(200),
@@ -65,7 +58,7 @@ export const SmsCampaignOut = z.object({
   id: z.uuid(),
   name: z.string(),
   body: z.string(),
-  audience: z.object({ tags: z.array(z.string()).optional() }),
+  audience: AudienceOut,
   status: z.enum(CAMPAIGN_STATUSES),
   scheduledAt: z.string().nullable(),
   sentAt: z.string().nullable(),

@@ -1,11 +1,12 @@
 import { and, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
-import { AppError, notFound } from '../../http/errors.js';
+import { AppError, conflictOr404, notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
-import { LOCKED_STATUSES, type SmsCampaignInput, type SmsCampaignListQuery } from './schemas.js';
+import { campaignRefusal, LOCKED_STATUSES } from '../../lib/campaigns.js';
+import type { SmsCampaignInput, SmsCampaignListQuery } from './schemas.js';
 
 const { smsCampaigns, smsMessages, customers } = schema;
 type Row = typeof smsCampaigns.$inferSelect;
@@ -88,11 +89,8 @@ export async function createSmsCampaign(tx: Tx, ctx: TenantContext, input: SmsCa
  * nothing, a read tells the two reasons apart: the row exists (so it was locked) → 409, else 404.
  * The read only explains a refusal already made atomically; it never decides a write.
  */
-async function refusal(tx: Tx, ctx: TenantContext, id: string, verb: string): Promise<never> {
-  const [exists] = await tx.select({ status: smsCampaigns.status }).from(smsCampaigns).where(byKey(ctx, id));
-  if (!exists) throw notFound();
-  throw new AppError('conflict', `A campaign that is ${exists.status === 'sent' ? 'sent' : 'sending'} cannot be ${verb}`);
-}
+const refusal = (tx: Tx, ctx: TenantContext, id: string, verb: string) =>
+  conflictOr404(tx.select({ status: smsCampaigns.status }).from(smsCampaigns).where(byKey(ctx, id)).then((r) => r[0]), (c) => campaignRefusal(c.status, verb));
 
 const editable = () => notInArray(smsCampaigns.status, [...LOCKED_STATUSES]);
 
