@@ -78,17 +78,6 @@ CREATE TABLE call_steps (
   FOREIGN KEY (organization_id, call_id) REFERENCES calls (organization_id, id) ON DELETE CASCADE
 );
 
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['ivr_flow_versions', 'call_agents', 'call_steps'] LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (organization_id = (select nullif(current_setting(''app.org_id'', true), ''''))::uuid) WITH CHECK (organization_id = (select nullif(current_setting(''app.org_id'', true), ''''))::uuid)',
-      t);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO switchboard_app', t);
-  END LOOP;
-END
-$$;
+SELECT sb_tenant_table('ivr_flow_versions');
+SELECT sb_tenant_table('call_agents');
+SELECT sb_tenant_table('call_steps');

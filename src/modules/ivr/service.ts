@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
@@ -115,27 +115,14 @@ export async function deleteIvrFlow(tx: Tx, ctx: TenantContext, id: string) {
   await recordAudit(tx, ctx, { action: 'ivr_flow.deleted', resourceType: 'ivr_flow', resourceId: id, changes: { name: row.name, version: row.version } });
 }
 
-const versionCursor = (v: number) => Buffer.from(`v${v}`).toString('base64url');
-function fromVersionCursor(cursor: string): number {
-  const m = /^v([1-9][0-9]{0,8})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new AppError('validation_failed', 'Invalid cursor', [{ in: 'querystring', path: 'cursor', message: 'Invalid cursor' }]);
-  return Number(m[1]);
-}
-
-/** Every saved version of a flow, newest first (paged by version number). */
+/** Every saved version of a flow, newest first (each edit commits after the one before it). */
 export async function listIvrFlowVersions(tx: Tx, ctx: TenantContext, id: string, q: { limit: number; cursor?: string }) {
   const [flow] = await tx.select({ current: ivrFlows.currentVersion }).from(ivrFlows).where(byKey(ctx, id));
   if (!flow) throw notFound();
   const v = ivrFlowVersions;
-  const rows = await tx
-    .select()
-    .from(v)
-    .where(and(eq(v.organizationId, ctx.organizationId), eq(v.flowId, id), q.cursor ? lt(v.version, fromVersionCursor(q.cursor)) : undefined))
-    .orderBy(desc(v.version))
-    .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
+  const { rows, nextCursor } = await keysetPage(tx, v, q, [eq(v.organizationId, ctx.organizationId), eq(v.flowId, id)]);
   return {
-    data: page.map((r) => ({ version: r.version, current: r.version === flow.current, definition: r.definition, createdAt: r.createdAt.toISOString() })),
-    nextCursor: rows.length > q.limit ? versionCursor(page[page.length - 1].version) : null,
+    data: rows.map((r) => ({ version: r.version, current: r.version === flow.current, definition: r.definition, createdAt: r.createdAt.toISOString() })),
+    nextCursor,
   };
 }
