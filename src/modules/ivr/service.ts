@@ -103,15 +103,20 @@ export async function updateIvrFlow(tx: Tx, ctx: TenantContext, id: string, inpu
   return withNumbers(tx, ctx, row);
 }
 
-/** A flow a number still answers with cannot be deleted (409): unbind the number first. */
+/**
+ * A flow a number still answers with cannot be deleted (409): unbind the number first. One statement
+ * refuses it atomically; a follow-up read only tells "bound" (409, naming the numbers) from "not ours" (404).
+ */
 export async function deleteIvrFlow(tx: Tx, ctx: TenantContext, id: string) {
-  const [current] = await tx.select({ id: ivrFlows.id }).from(ivrFlows).where(byKey(ctx, id)).for('update');
-  if (!current) throw notFound();
-  const bound = (await boundNumbers(tx, ctx.organizationId, [id])).get(id) ?? [];
-  if (bound.length) {
-    throw new AppError('conflict', 'The flow answers phone numbers: bind them to another flow (or none) first', { phoneNumbers: bound });
+  const p = schema.phoneNumbers;
+  const unbound = sql`not exists (select 1 from ${p} where ${p.organizationId} = ${ctx.organizationId} and ${p.ivrFlowId} = ${id})`;
+  const [row] = await tx.delete(ivrFlows).where(and(byKey(ctx, id), unbound)).returning({ name: ivrFlows.name, version: ivrFlows.currentVersion });
+  if (!row) {
+    const [exists] = await tx.select({ id: ivrFlows.id }).from(ivrFlows).where(byKey(ctx, id));
+    const bound = exists ? ((await boundNumbers(tx, ctx.organizationId, [id])).get(id) ?? []) : [];
+    if (exists) throw new AppError('conflict', 'The flow answers phone numbers: bind them to another flow (or none) first', { phoneNumbers: bound });
+    throw notFound();
   }
-  const [row] = await tx.delete(ivrFlows).where(byKey(ctx, id)).returning({ name: ivrFlows.name, version: ivrFlows.currentVersion });
   await recordAudit(tx, ctx, { action: 'ivr_flow.deleted', resourceType: 'ivr_flow', resourceId: id, changes: { name: row.name, version: row.version } });
 }
 
