@@ -129,12 +129,15 @@ export async function continueCall(
 }
 
 /** A voicemail's transcription, kept on the call and as a step of its path. */
-export async function saveTranscription(tx: Tx, organizationId: string, ref: { callId: string; callSid: string }, text: string | null, status: string | null) {
+export async function saveTranscription(tx: Tx, ctx: AuditContext, ref: { callId: string; callSid: string }, text: string | null, status: string | null) {
+  const { organizationId } = ctx;
   const [row] = await tx
     .update(calls)
     .set({ ...(text && status === 'completed' && { transcription: text }), updatedAt: sql`now()` })
     .where(and(eq(calls.organizationId, organizationId), eq(calls.id, ref.callId), eq(calls.providerCallId, ref.callSid)))
     .returning({ id: calls.id, node: calls.ivrNode });
-  if (row) await recordSteps(tx, organizationId, row.id, [{ nodeId: null, kind: 'transcription', detail: { status } }]);
-  return Boolean(row);
+  if (!row) return false;
+  await recordSteps(tx, organizationId, row.id, [{ nodeId: null, kind: 'transcription', detail: { status } }]);
+  await recordAudit(tx, ctx, { action: 'call.transcribed', resourceType: 'call', resourceId: row.id, changes: { status } });
+  return true;
 }

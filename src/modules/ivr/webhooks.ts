@@ -80,7 +80,7 @@ export function registerVoiceWebhooks(app: App, { db, config }: ModuleDeps) {
       const { params } = events[0];
       const callId = queryParam(delivery, 'call');
       if (!callId || !UUID.test(callId)) return false;
-      return saveTranscription(tx, ctx.organizationId, { callId, callSid: params.CallSid }, params.TranscriptionText ?? null, params.TranscriptionStatus ?? null);
+      return saveTranscription(tx, ctx, { callId, callSid: params.CallSid }, params.TranscriptionText ?? null, params.TranscriptionStatus ?? null);
     },
     okResponse: undefined,
   });
