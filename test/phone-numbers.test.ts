@@ -164,11 +164,18 @@ describe('/api/phone-numbers with a Twilio account connected', () => {
     expect((await req('GET', url, c)).json().data).toEqual([]);
   });
 
+  it('matches the number exactly, not as the pattern Twilio searches with', async () => {
+    fake.addNumber(accC.accountSid, '+49301234567'); // contains +4930123456, a valid number of its own
+    const res = await req('POST', url, c, { number: '+4930123456' });
+    expect(res.statusCode).toBe(400);
+    expect(fake.numbers(accC.accountSid)[0].sms_url).toBe('');
+  });
+
   it("adds the account's number: its SMS, voice and status webhooks now point here, its PN sid is kept", async () => {
     const pn = fake.addNumber(accC.accountSid, '+14155550180');
     const n = await addNumber(c, { number: '+1 415-555-0180', friendlyName: 'Main' });
     expect(n).toMatchObject({ number: '+14155550180', twilioSid: pn });
-    const [atTwilio] = fake.numbers(accC.accountSid);
+    const atTwilio = fake.numbers(accC.accountSid).find((x) => x.sid === pn);
     expect(atTwilio).toMatchObject({
       sid: pn,
       sms_url: `${t.config.publicUrl}/api/webhooks/sms/inbound`,

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import twilio from 'twilio';
 
 export interface FakeAccount {
@@ -298,7 +299,8 @@ export async function startFakeTwilio(opts: { accounts: Record<string, string | 
       const mine = numbers.get(accountSid) ?? [];
       if (!itemSid && req.method === 'GET') {
         const wanted = query.PhoneNumber;
-        const found = wanted ? mine.filter((n) => n.phone_number === wanted) : mine;
+        // As Twilio: the filter is a pattern, a number containing it matches.
+        const found = wanted ? mine.filter((n) => n.phone_number.includes(wanted)) : mine;
         const pageSize = Number(query.PageSize ?? 50);
         const page = found.slice(0, pageSize);
         return reply(200, {
@@ -454,4 +456,15 @@ export async function signedTwilioRequest(
   const res = await fetch(`${publicBase}${path}`, { method: 'POST', headers, body: payload });
   const body = await res.text();
   return { statusCode: res.status, body, headers: Object.fromEntries(res.headers), json: () => JSON.parse(body) };
+}
+
+/**
+ * `npx tsx test/twilio-support.ts [port]`: the fake as a local stand-in for development. It prints an
+ * account to connect (PUT /api/integrations/twilio) and the TWILIO_API_BASE_URL to start the server with.
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const account = newTwilioAccount();
+  const fake = await startFakeTwilio({ accounts: { [account.accountSid]: account.authToken }, record: false, port: Number(process.argv[2] ?? 4010) });
+  fake.addNumber(account.accountSid, '+14155552671', 'Stand-in number');
+  console.log(`Twilio stand-in on ${fake.url}\n  TWILIO_API_BASE_URL=${fake.url}\n  accountSid=${account.accountSid}\n  authToken=${account.authToken}\n  number +14155552671`);
 }

@@ -305,9 +305,36 @@ export const ivrFlows = pgTable(
   {
     ...tenantKey(),
     name: text('name').notNull(),
-    phoneNumber: text('phone_number'),
+    /** The current version's definition (0010_voice.sql); every version is kept in ivr_flow_versions. */
     definition: jsonb('definition').$type<Record<string, unknown>>().notNull().default({}),
     active: boolean('active').notNull().default(true),
+    currentVersion: integer('current_version').notNull().default(1),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** Immutable saved definitions of a flow: a call keeps the version it started on (0010_voice.sql). */
+export const ivrFlowVersions = pgTable(
+  'ivr_flow_versions',
+  {
+    ...tenantKey(),
+    flowId: uuid('flow_id').notNull(),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** An agent's phone number: outbound calls ring it first, dial nodes forward to it. */
+export const callAgents = pgTable(
+  'call_agents',
+  {
+    ...tenantKey(),
+    membershipId: uuid('membership_id').notNull(),
+    phoneNumber: text('phone_number').notNull(),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -331,6 +358,34 @@ export const calls = pgTable(
     endedAt: ts('ended_at'),
     createdAt: created(),
     updatedAt: updated(),
+    agentUserId: uuid('agent_user_id'),
+    agentNumber: text('agent_number'),
+    disposition: text('disposition'),
+    recordingUrl: text('recording_url'),
+    recordingDurationSeconds: integer('recording_duration_seconds'),
+    transcription: text('transcription'),
+    errorCode: text('error_code'),
+    answeredAt: ts('answered_at'),
+    /** The flow version the call started on, and where the caller is in it (the gather callback's state). */
+    ivrFlowVersion: integer('ivr_flow_version'),
+    ivrNode: text('ivr_node'),
+    ivrRetries: integer('ivr_retries').notNull().default(0),
+  },
+  tenantPk,
+);
+
+/** The caller's path through a flow, in order (0010_voice.sql). */
+export const callSteps = pgTable(
+  'call_steps',
+  {
+    ...tenantKey(),
+    callId: uuid('call_id').notNull(),
+    seq: integer('seq').notNull(),
+    nodeId: text('node_id'),
+    kind: text('kind').notNull(),
+    digits: text('digits'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
   },
   tenantPk,
 );

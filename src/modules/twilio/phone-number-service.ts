@@ -58,7 +58,8 @@ export async function claimInTwilio(config: Pick<Config, 'twilio' | 'publicUrl'>
   const client = twilioClientFor(config, account.accountSid, account.authToken);
   let found;
   try {
-    [found] = await client.incomingPhoneNumbers.list({ phoneNumber: number, limit: 1 });
+    // Twilio matches PhoneNumber as a pattern (a number containing it matches too): keep the exact one.
+    found = (await client.incomingPhoneNumbers.list({ phoneNumber: number, limit: 20 })).find((n) => n.phoneNumber === number);
   } catch (err) {
     throw twilioFailure(toTwilioError(err));
   }
@@ -180,6 +181,8 @@ export async function addPhoneNumber(tenant: Tenant, config: Pick<Config, 'env' 
   if (!account && config.env === 'production') {
     throw new AppError('bad_request', 'Connect a Twilio account (PUT /api/integrations/twilio) before adding its numbers');
   }
+  // Pointing the number's webhooks here comes first: if the insert then finds the number taken, the
+  // number (in this organization's own account) only points at this platform, which already refuses it.
   const twilioSid = account ? await claimInTwilio(config, account, number) : null;
   return tenant((tx, ctx) => createPhoneNumber(tx, ctx, { ...input, number, twilioSid }));
 }

@@ -94,7 +94,10 @@ export function outboxTransport(config: Pick<Config, 'dataDir'>, organizationId:
   const dir = twilioOutboxDir(config, organizationId);
   let made: Promise<unknown> | null = null;
   const write = async (record: OutboxRecord) => {
-    made ??= mkdir(dir, { recursive: true });
+    made ??= mkdir(dir, { recursive: true }).catch((err) => {
+      made = null; // try again next time
+      throw err;
+    });
     await made;
     await writeFile(path.join(dir, `${Date.now()}-${record.sid}.json`), JSON.stringify(record, null, 2));
     return { sid: record.sid, status: record.status };
