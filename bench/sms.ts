@@ -5,7 +5,7 @@
  *     to the same server with the same concurrency (aim >= 0.7x);
  *  2. signed Twilio status callbacks per second (POST /api/webhooks/sms: signature with the
  *     organization's token, forward-only status update, dedupe) against authenticated requests to a
- *     trivial route (GET /api/organizations/current with an API key), same client, same connections.
+ *     trivial route (GET /api/sms/settings with an API key: one row), same client, same connections.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -137,7 +137,7 @@ export async function run(): Promise<Result[]> {
     const seconds = settings.seconds;
     const trivial = (name: string) =>
       closedLoop(SUITE, name, { connections: settings.connections, seconds: seconds / 2 }, async () => {
-        const res = await fetch(`${baseUrl}/api/organizations/current`, { headers: { authorization: `Bearer ${key.key}` } });
+        const res = await fetch(`${baseUrl}/api/sms/settings`, { headers: { authorization: `Bearer ${key.key}` } });
         await res.arrayBuffer();
         return res.status === 200;
       });
@@ -155,7 +155,7 @@ export async function run(): Promise<Result[]> {
     log(`sms: status callbacks vs an authenticated trivial route, ${seconds} s each (interleaved halves)`);
     const parts = { hook: [] as Extract<Result, { kind: 'load' }>[], trivial: [] as Extract<Result, { kind: 'load' }>[] };
     for (let round = 0; round < 2; round++) {
-      parts.trivial.push(await trivial('GET /api/organizations/current (API key)'));
+      parts.trivial.push(await trivial('GET /api/sms/settings (API key, one-row read)'));
       parts.hook.push(await webhook('POST /api/webhooks/sms (signed status callback)'));
     }
     const merge = (loads: Extract<Result, { kind: 'load' }>[]) => {
