@@ -3,6 +3,9 @@ import { Audience, AudienceOut, CAMPAIGN_STATUSES, EDITABLE_STATUSES } from '../
 import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { isTimeZone } from './quiet-hours.js';
 
+/** The CHECK constraint of sms_messages.status (0011_sms.sql). */
+export const SMS_MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled'] as const;
+
 /** Concatenated SMS tops out at 10 segments (1600 characters) at most carriers, Twilio included. */
 export const SMS_BODY_MAX = 1600;
 
