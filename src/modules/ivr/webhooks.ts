@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { registerProviderWebhook, type SystemLookup, type WebhookDelivery } from '../../channels/webhook.js';
-import { twilioWebhookLookup } from '../twilio/index.js';
+import { isUuid } from '../../lib/uuid.js';
+import { twilioWebhookLookup, twimlReply, twimlResponse } from '../twilio/index.js';
 import type { ModuleDeps, App } from '../../http/types.js';
 import { checkTwilioSignatureHeader, FORM, formOf, placeVoiceRequest, queryParam, VOICE_BODY_LIMIT, voiceUrls } from '../calls/twilio-voice.js';
 import { answerInboundCall, continueCall, saveTranscription } from './call-flow.js';
@@ -10,9 +10,8 @@ import { politeHangup, type StepInput } from './runtime.js';
 // move on with the caller's keys (and dial and voicemail results), keep voicemail transcriptions.
 // Each is verified with the called number's organization's auth token before anything else.
 
-const TwiML = z.string().describe('TwiML (text/xml)');
-const twiml = (body: string) => ({ contentType: 'text/xml; charset=utf-8', body });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TwiML = twimlResponse('TwiML for the call');
+const twiml = twimlReply;
 
 type Event = { params: Record<string, string>; ivrFlowId: string | null };
 
@@ -63,7 +62,7 @@ export function registerVoiceWebhooks(app: App, { db, config }: ModuleDeps) {
     apply: (tx, ctx, events, delivery) => {
       const { params } = events[0];
       const callId = queryParam(delivery, 'call');
-      if (!callId || !UUID.test(callId)) return Promise.resolve(politeHangup());
+      if (!callId || !isUuid(callId)) return Promise.resolve(politeHangup());
       const node = queryParam(delivery, 'node') ?? undefined;
       return continueCall(tx, ctx.organizationId, { callId, callSid: params.CallSid, node }, inputOf(params), urls, true);
     },
@@ -79,7 +78,7 @@ export function registerVoiceWebhooks(app: App, { db, config }: ModuleDeps) {
     apply: async (tx, ctx, events, delivery) => {
       const { params } = events[0];
       const callId = queryParam(delivery, 'call');
-      if (!callId || !UUID.test(callId)) return false;
+      if (!callId || !isUuid(callId)) return false;
       return saveTranscription(tx, ctx, { callId, callSid: params.CallSid }, params.TranscriptionText ?? null, params.TranscriptionStatus ?? null);
     },
     okResponse: undefined,

@@ -1,10 +1,9 @@
 import twilio from 'twilio';
-import { z } from 'zod';
 import { formFields, registerProviderWebhook } from '../../channels/webhook.js';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
-import { findNumberOwner, findTwilioAccount, twilioWebhookLookup, verifyTwilioSignature } from '../twilio/webhooks.js';
+import { findNumberOwner, findTwilioAccount, twilioWebhookLookup, twimlReply, twimlResponse, verifyTwilioSignature } from '../twilio/webhooks.js';
 import { applyInboundSms, type InboundSms } from './inbound.js';
 import { e164 } from './settings.js';
 import { applyStatusCallback, type StatusCallback } from './status.js';
@@ -26,7 +25,7 @@ const signatureHeader = (headers: Record<string, unknown>) => {
 const twiml = (reply: string | null) => {
   const r = new twilio.twiml.MessagingResponse();
   if (reply) r.message(reply);
-  return { contentType: 'text/xml', body: r.toString() };
+  return twimlReply(r.toString());
 };
 
 export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebhook>[0], { db, config }: { db: Database; config: Config }) {
@@ -69,7 +68,7 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
     bodyLimit: BODY_LIMIT,
     lookup: twilioWebhookLookup(db),
     checkHeaders: signatureHeader,
-    okResponse: z.string().describe('TwiML <Response>, with a <Message> answering HELP'),
+    okResponse: twimlResponse('TwiML <Response>, with a <Message> answering HELP'),
     async receive(delivery, lookup) {
       const f = formFields(delivery.raw);
       const to = e164(f.To);
