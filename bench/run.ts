@@ -8,6 +8,7 @@ import { formatResults, log, settings, type Result, type SuiteModule } from './l
 const suites: Record<string, () => Promise<SuiteModule>> = {
   customers: () => import('./customers.js'),
   email: () => import('./email.js'),
+  sms: () => import('./sms.js'),
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),

@@ -48,6 +48,13 @@ const EnvSchema = z.object({
   SENDGRID_WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   WEBHOOK_MAX_FAILURES: z.coerce.number().int().min(1).default(30),
   WEBHOOK_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  // SMS campaigns: messages per second per organization (and worker process), retries, cost estimate.
+  SMS_RATE_PER_SECOND: z.coerce.number().min(0).default(10),
+  SMS_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+  SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  SMS_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
+  SMS_COST_PER_SEGMENT: z.coerce.number().min(0).default(0.0079),
+  SMS_COST_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),
   // Twilio REST requests go here instead of https://api.twilio.com (a local stand-in for tests, benches, development).
   TWILIO_API_BASE_URL: z.string().url().optional(),
   JOBS_IN_PROCESS: bool.default(true),
@@ -100,6 +107,17 @@ export type Config = {
     retryBaseMs: number;
     sendgridWebhookPublicKey?: string;
     sendgridWebhookBodyLimitBytes: number;
+  };
+  sms: {
+    /** Messages per second per organization and worker process; 0 = unlimited. */
+    ratePerSecond: number;
+    /** Parallel Twilio requests per campaign job. */
+    concurrency: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    /** Price of one segment for the analytics cost estimate (Twilio's US rate by default). */
+    costPerSegment: number;
+    currency: string;
   };
   /** Twilio REST: apiBaseUrl replaces https://api.twilio.com in every SDK request when set. */
   twilio: { apiBaseUrl?: string };
@@ -180,6 +198,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retryBaseMs: e.EMAIL_RETRY_BASE_MS,
       sendgridWebhookPublicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY,
       sendgridWebhookBodyLimitBytes: e.SENDGRID_WEBHOOK_BODY_LIMIT_BYTES,
+    },
+    sms: {
+      ratePerSecond: e.SMS_RATE_PER_SECOND,
+      concurrency: e.SMS_CONCURRENCY,
+      maxAttempts: e.SMS_MAX_ATTEMPTS,
+      retryBaseMs: e.SMS_RETRY_BASE_MS,
+      costPerSegment: e.SMS_COST_PER_SEGMENT,
+      currency: e.SMS_COST_CURRENCY,
     },
     twilio: { apiBaseUrl: e.TWILIO_API_BASE_URL?.replace(/\/$/, '') },
     webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },

@@ -65,8 +65,8 @@ const zeros = (statuses: string[]) => Object.fromEntries(statuses.map((s) => [s,
 const CAMPAIGN = ['draft', 'scheduled', 'sending', 'sent', 'cancelled', 'failed'];
 const EMAIL_MSG = ['queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed', 'cancelled'];
 const NO_RATES = { emailOptIn: 0, smsOptIn: 0, emailDelivery: 0, emailOpen: 0, emailClick: 0, emailBounce: 0, emailUnsubscribe: 0, smsDelivery: 0 };
-const SMS_MSG = ['queued', 'sent', 'delivered', 'undelivered', 'failed'];
-const CALL = ['queued', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'];
+const SMS_MSG = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled'];
+const CALL = ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'no-answer', 'failed', 'canceled'];
 
 describe('dashboard stats', () => {
   it('an empty organization sees zeros with every known status present', async () => {

@@ -217,6 +217,9 @@ export const smsCampaigns = pgTable(
     error: text('error'),
     createdAt: created(),
     updatedAt: updated(),
+    /** Sending state (0011_sms.sql). */
+    invalidNumbers: integer('invalid_numbers').notNull().default(0),
+    fromNumber: text('from_number'),
   },
   tenantPk,
 );
@@ -236,6 +239,63 @@ export const smsMessages = pgTable(
     deliveredAt: ts('delivered_at'),
     createdAt: created(),
     updatedAt: updated(),
+    /** Durable, fenced sends (0011_sms.sql), as email_messages. */
+    fromNumber: text('from_number'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at'),
+    claimedAt: ts('claimed_at'),
+    leaseId: uuid('lease_id'),
+    leaseUntil: ts('lease_until'),
+    failedAt: ts('failed_at'),
+    errorCode: integer('error_code'),
+    segments: integer('segments'),
+    encoding: text('encoding').$type<'GSM-7' | 'UCS-2'>(),
+  },
+  tenantPk,
+);
+
+/** Twilio status callbacks as received (0011_sms.sql). */
+export const smsStatusEvents = pgTable(
+  'sms_status_events',
+  {
+    ...tenantKey(),
+    messageSid: text('message_sid').notNull(),
+    status: text('status').notNull(),
+    errorCode: integer('error_code'),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** Messages customers send to the organization's numbers (0011_sms.sql). */
+export const smsInboundMessages = pgTable(
+  'sms_inbound_messages',
+  {
+    ...tenantKey(),
+    customerId: uuid('customer_id'),
+    providerMessageId: text('provider_message_id').notNull(),
+    fromNumber: text('from_number').notNull(),
+    toNumber: text('to_number').notNull(),
+    body: text('body').notNull().default(''),
+    keyword: text('keyword').$type<'stop' | 'start' | 'help'>(),
+    numMedia: integer('num_media').notNull().default(0),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** Per-organization SMS settings (0011_sms.sql): one row per organization. */
+export const smsSettings = pgTable(
+  'sms_settings',
+  {
+    ...tenantKey(),
+    helpText: text('help_text'),
+    quietHoursStart: text('quiet_hours_start'),
+    quietHoursEnd: text('quiet_hours_end'),
+    timezone: text('timezone').notNull().default('UTC'),
+    defaultFromNumber: text('default_from_number'),
+    createdAt: created(),
+    updatedAt: updated(),
   },
   tenantPk,
 );
@@ -245,9 +305,36 @@ export const ivrFlows = pgTable(
   {
     ...tenantKey(),
     name: text('name').notNull(),
-    phoneNumber: text('phone_number'),
+    /** The current version's definition (0010_voice.sql); every version is kept in ivr_flow_versions. */
     definition: jsonb('definition').$type<Record<string, unknown>>().notNull().default({}),
     active: boolean('active').notNull().default(true),
+    currentVersion: integer('current_version').notNull().default(1),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** Immutable saved definitions of a flow: a call keeps the version it started on (0010_voice.sql). */
+export const ivrFlowVersions = pgTable(
+  'ivr_flow_versions',
+  {
+    ...tenantKey(),
+    flowId: uuid('flow_id').notNull(),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** An agent's phone number: outbound calls ring it first, dial nodes forward to it. */
+export const callAgents = pgTable(
+  'call_agents',
+  {
+    ...tenantKey(),
+    membershipId: uuid('membership_id').notNull(),
+    phoneNumber: text('phone_number').notNull(),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -271,6 +358,34 @@ export const calls = pgTable(
     endedAt: ts('ended_at'),
     createdAt: created(),
     updatedAt: updated(),
+    agentUserId: uuid('agent_user_id'),
+    agentNumber: text('agent_number'),
+    disposition: text('disposition'),
+    recordingUrl: text('recording_url'),
+    recordingDurationSeconds: integer('recording_duration_seconds'),
+    transcription: text('transcription'),
+    errorCode: text('error_code'),
+    answeredAt: ts('answered_at'),
+    /** The flow version the call started on, and where the caller is in it (the gather callback's state). */
+    ivrFlowVersion: integer('ivr_flow_version'),
+    ivrNode: text('ivr_node'),
+    ivrRetries: integer('ivr_retries').notNull().default(0),
+  },
+  tenantPk,
+);
+
+/** The caller's path through a flow, in order (0010_voice.sql). */
+export const callSteps = pgTable(
+  'call_steps',
+  {
+    ...tenantKey(),
+    callId: uuid('call_id').notNull(),
+    seq: integer('seq').notNull(),
+    nodeId: text('node_id'),
+    kind: text('kind').notNull(),
+    digits: text('digits'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: created(),
   },
   tenantPk,
 );

@@ -2,9 +2,11 @@ import type { App, ModuleDeps } from '../http/types.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
+import { callsModule } from './calls/index.js';
 import { customersModule } from './customers/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { emailModule } from './email/index.js';
+import { ivrModule } from './ivr/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
 import { sendersModule } from './senders/index.js';
@@ -28,6 +30,8 @@ export const modules: readonly Module[] = [
   smsModule,
   dashboardModule,
   twilioModule,
+  ivrModule,
+  callsModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

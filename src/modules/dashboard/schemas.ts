@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { CAMPAIGN_STATUSES } from '../../lib/campaigns.js';
-
-/** The CHECK constraints of email_messages (0003_email.sql) and sms_messages (0001_schema.sql). */
-export const EMAIL_MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed', 'cancelled'] as const;
-export const SMS_MESSAGE_STATUSES = ['queued', 'sent', 'delivered', 'undelivered', 'failed'] as const;
-/** Twilio's call statuses; calls.status has no CHECK, so a status outside this list is reported too. */
-export const CALL_STATUSES = ['queued', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
+import { CALL_STATUSES } from '../calls/schemas.js';
+import { EMAIL_MESSAGE_STATUSES } from '../email/campaign-schemas.js';
+import { SMS_MESSAGE_STATUSES } from '../sms/schemas.js';
 
 // byStatus lists every known status (0 when none) plus any other status present in the data: a
 // status added by a later migration shows up rather than failing the response.

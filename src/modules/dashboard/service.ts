@@ -2,7 +2,10 @@ import { sql } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { CAMPAIGN_STATUSES } from '../../lib/campaigns.js';
-import { CALL_STATUSES, EMAIL_MESSAGE_STATUSES, SMS_MESSAGE_STATUSES, type DashboardStats } from './schemas.js';
+import { CALL_STATUSES } from '../calls/schemas.js';
+import { EMAIL_MESSAGE_STATUSES } from '../email/campaign-schemas.js';
+import { SMS_MESSAGE_STATUSES } from '../sms/schemas.js';
+import type { DashboardStats } from './schemas.js';
 
 const { customers, emailCampaigns, smsCampaigns, emailMessages, smsMessages, calls } = schema;
 

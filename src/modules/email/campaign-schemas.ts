@@ -3,6 +3,9 @@ import { Audience, AudienceOut, CampaignStatus } from '../../lib/campaigns.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { EmailAddress as Email } from '../../lib/schemas.js';
 
+/** The CHECK constraint of email_messages.status (0003_email.sql). */
+export const EMAIL_MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'deferred', 'bounced', 'dropped', 'failed', 'cancelled'] as const;
+
 /**
  * A Liquid template. Its syntax and cost are checked by the route in the render pool
  * (template-check.ts), off the event loop: parsing is not cheap enough for a validator.

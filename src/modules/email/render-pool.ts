@@ -16,6 +16,8 @@ export class TemplateRenderError extends Error {}
 /** How long past its budget a task may run before its thread is terminated (Liquid stops most renders itself, between nodes). */
 const GRACE_MS = 100;
 const WATCH_EVERY_MS = 20;
+/** Renders of one campaign waiting together go to a thread as one task, up to this many. */
+const MAX_BATCH = 64;
 
 /** The compiled worker next to this file when running from dist/, else the TypeScript source through tsx. */
 function workerFile() {
@@ -31,12 +33,17 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
+type Single = Waiting & { body: Extract<RenderTaskBody, { op: 'render' }> };
+const isRender = (w: Waiting): w is Single => w.body.op === 'render';
+
 interface Running {
   key: string;
   slot: number;
   seq: number;
-  /** When the watchdog first saw the task started in its thread (waiting for a thread does not count). */
+  /** When the watchdog first saw the task (or its current render, in a batch) started in its thread (waiting for a thread does not count). */
   since: number | null;
+  /** The render of a batch the watchdog last saw running. */
+  item: number;
   abort: AbortController;
   timedOut: boolean;
 }
@@ -51,6 +58,7 @@ interface Running {
 export class RenderPool {
   private pool: Piscina<RenderTask, RenderReply> | null = null;
   private readonly started: Int32Array;
+  private readonly item: Int32Array;
   private readonly freeSlots: number[];
   private readonly waiting: Waiting[] = [];
   private readonly running = new Set<Running>();
@@ -61,6 +69,7 @@ export class RenderPool {
 
   constructor(readonly limits: RenderLimits) {
     this.started = new Int32Array(new SharedArrayBuffer(4 * limits.workers));
+    this.item = new Int32Array(new SharedArrayBuffer(4 * limits.workers));
     this.freeSlots = Array.from({ length: limits.workers }, (_, i) => i);
     this.perKeyLimit = Math.max(1, Math.floor(limits.workers / 2));
   }
@@ -99,13 +108,40 @@ export class RenderPool {
   private dispatch() {
     for (let i = 0; i < this.waiting.length && this.freeSlots.length; ) {
       if ((this.perKey.get(this.waiting[i].key) ?? 0) >= this.perKeyLimit) i++;
-      else this.start(this.waiting.splice(i, 1)[0]);
+      else this.start(this.batchFrom(i));
     }
+  }
+
+  /**
+   * The waiting task at i, joined by the renders of the same campaign (same organization, same
+   * content hash, sources or not alike) that wait behind it: one hand-over to a thread and one
+   * reply for up to MAX_BATCH recipients, instead of a round trip through the event loop each.
+   */
+  private batchFrom(i: number): Waiting {
+    const first = this.waiting.splice(i, 1)[0];
+    if (!isRender(first)) return first;
+    const batch: Single[] = [first];
+    for (let j = i; j < this.waiting.length && batch.length < MAX_BATCH; ) {
+      const w = this.waiting[j];
+      if (isRender(w) && w.key === first.key && w.body.key === first.body.key && !w.body.sources === !first.body.sources) batch.push(this.waiting.splice(j, 1)[0] as Single);
+      else j++;
+    }
+    if (batch.length === 1) return first;
+    return {
+      key: first.key,
+      body: { op: 'renderMany', key: first.body.key, sources: first.body.sources, vars: batch.map((w) => w.body.vars) },
+      resolve: (reply) => {
+        if ('many' in reply) batch.forEach((w, k) => w.resolve(reply.many[k]));
+        // A thread without the campaign's sources answers the whole batch with one miss.
+        else batch.forEach((w) => w.resolve(reply));
+      },
+      reject: (err) => batch.forEach((w) => w.reject(err)),
+    };
   }
 
   private threads() {
     if (this.pool) return this.pool;
-    const data: RenderWorkerData = { started: this.started.buffer as SharedArrayBuffer, timeoutMs: this.limits.renderTimeoutMs, maxOutputBytes: this.limits.maxOutputBytes };
+    const data: RenderWorkerData = { started: this.started.buffer as SharedArrayBuffer, item: this.item.buffer as SharedArrayBuffer, timeoutMs: this.limits.renderTimeoutMs, maxOutputBytes: this.limits.maxOutputBytes };
     // Heap room for a few copies of the largest output (strings are UTF-16 while being built).
     const heapMb = Math.max(128, Math.ceil((this.limits.maxOutputBytes * 16) / (1024 * 1024)));
     this.pool = new Piscina<RenderTask, RenderReply>({
@@ -123,7 +159,7 @@ export class RenderPool {
   private start(w: Waiting) {
     const slot = this.freeSlots.pop()!;
     this.seq = (this.seq % 0x7ffffffe) + 1;
-    const r: Running = { key: w.key, slot, seq: this.seq, since: null, abort: new AbortController(), timedOut: false };
+    const r: Running = { key: w.key, slot, seq: this.seq, since: null, item: 0, abort: new AbortController(), timedOut: false };
     this.perKey.set(w.key, (this.perKey.get(w.key) ?? 0) + 1);
     this.running.add(r);
     this.watch();
@@ -154,6 +190,10 @@ export class RenderPool {
       for (const r of this.running) {
         if (r.since === null) {
           if (Atomics.load(this.started, r.slot) === r.seq) r.since = now;
+        } else if (Atomics.load(this.item, r.slot) !== r.item) {
+          // The next render of a batch: its budget starts now.
+          r.item = Atomics.load(this.item, r.slot);
+          r.since = now;
         } else if (!r.timedOut && now - r.since > this.limits.renderTimeoutMs + GRACE_MS) {
           r.timedOut = true;
           r.abort.abort();

@@ -7,11 +7,13 @@ import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import { campaignRefusal, LOCKED_STATUSES } from '../../lib/campaigns.js';
 import type { SmsCampaignInput, SmsCampaignListQuery } from './schemas.js';
+import { segmentInfo } from './segments.js';
 
 const { smsCampaigns, smsMessages, customers } = schema;
 type Row = typeof smsCampaigns.$inferSelect;
 type Stats = { recipients: number; sent: number; delivered: number; failed: number; optedOut: number };
 
+const pick = ({ segments, encoding }: { segments: number; encoding: 'GSM-7' | 'UCS-2' }) => ({ segments, encoding });
 const NO_STATS: Stats = { recipients: 0, sent: 0, delivered: 0, failed: 0, optedOut: 0 };
 
 export const toSmsCampaignDto = (c: Row, stats: Stats = NO_STATS) => ({
@@ -23,6 +25,7 @@ export const toSmsCampaignDto = (c: Row, stats: Stats = NO_STATS) => ({
   scheduledAt: c.scheduledAt?.toISOString() ?? null,
   sentAt: c.sentAt?.toISOString() ?? null,
   stats,
+  ...pick(segmentInfo(c.body)),
   createdAt: c.createdAt.toISOString(),
   updatedAt: c.updatedAt.toISOString(),
 });

@@ -3,7 +3,7 @@ import { registerTwilioOutboxRoutes } from './outbox-routes.js';
 import { registerPhoneNumberRoutes, registerTwilioIntegrationRoutes } from './routes.js';
 
 export { transportFor, outboxTransport, twilioTransport, TwilioError, type TwilioTransport, type OutgoingSms, type OutgoingCall } from './transport.js';
-export { findNumberOwner, findTwilioAccount, twilioWebhookLookup, verifyTwilioSignature, webhookUrl } from './webhooks.js';
+export { findNumberOwner, findTwilioAccount, twilioWebhookLookup, twimlReply, twimlResponse, verifyTwilioSignature, webhookUrl } from './webhooks.js';
 export { toE164 } from './phone-number-service.js';
 
 /**

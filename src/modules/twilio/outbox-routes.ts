@@ -3,9 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { requireOrg } from '../../http/access.js';
-import { AppError } from '../../http/errors.js';
 import { orgErrors, type App } from '../../http/types.js';
-import { pageQuery } from '../../lib/pagination.js';
+import { listPage, pageQuery } from '../../lib/pagination.js';
 import { OutboxPage } from './schemas.js';
 import { OUTBOX_FILE, twilioOutboxDir } from './transport.js';
 
@@ -14,12 +13,9 @@ const OutboxQuery = z.strictObject(pageQuery);
 /**
  * Messages and calls of the development transport (no Twilio account connected), newest first. Each
  * organization reads only its own folder, named by the organization id of the verified principal.
- * The cursor is the last file name of the previous page (names sort by time).
+ * Paged like the email outbox (listPage; names sort by time).
  */
 export async function listTwilioOutbox(config: Pick<Config, 'dataDir'>, organizationId: string, q: z.infer<typeof OutboxQuery>) {
-  if (q.cursor !== undefined && !OUTBOX_FILE.test(q.cursor)) {
-    throw new AppError('validation_failed', 'Invalid cursor', [{ in: 'querystring', path: 'cursor', message: 'Invalid cursor' }]);
-  }
   const dir = twilioOutboxDir(config, organizationId);
   let names: string[];
   try {
@@ -28,8 +24,7 @@ export async function listTwilioOutbox(config: Pick<Config, 'dataDir'>, organiza
     return { data: [], nextCursor: null };
   }
   names.sort((x, y) => (x < y ? 1 : x > y ? -1 : 0));
-  const start = q.cursor ? names.findIndex((n) => n < q.cursor!) : 0;
-  const page = start < 0 ? [] : names.slice(start, start + q.limit);
+  const { rows: page, nextCursor } = listPage(names, q, (name) => name);
   const data = await Promise.all(
     page.map(async (id) => {
       const r = JSON.parse(await readFile(path.join(dir, id), 'utf8'));
@@ -47,8 +42,7 @@ export async function listTwilioOutbox(config: Pick<Config, 'dataDir'>, organiza
       };
     }),
   );
-  const more = start >= 0 && start + q.limit < names.length;
-  return { data, nextCursor: more ? page[page.length - 1] : null };
+  return { data, nextCursor };
 }
 
 export function registerTwilioOutboxRoutes(app: App, config: Config) {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { sql, type SQL } from 'drizzle-orm';
 import twilio from 'twilio';
 import type { Config } from '../../config.js';
@@ -78,3 +79,9 @@ export async function findNumberOwner(db: Database | SystemLookup, e164: string,
     authToken: openToken(config, row.organization_id, row.account_sid, row.sealed),
   };
 }
+
+/** A TwiML answer in the OpenAPI document (text/xml, not JSON). */
+export const twimlResponse = (description: string) => ({ description, content: { 'text/xml': { schema: z.string() } } });
+
+/** A TwiML document as the webhook pipeline sends it. */
+export const twimlReply = (body: string) => ({ contentType: 'text/xml; charset=utf-8', body });

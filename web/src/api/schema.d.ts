@@ -885,6 +885,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sms/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's SMS settings: HELP reply, quiet hours, default sender number */
+        get: operations["getSmsSettings"];
+        /** Replace the SMS settings (admin; omitted fields reset) */
+        put: operations["putSmsSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Render an SMS body (Liquid) for a customer or a sample one, with segments and encoding */
+        post: operations["previewSmsBody"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/campaigns/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Render a campaign's body for a customer or a sample one, with segments and encoding */
+        post: operations["previewSmsCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms-campaigns/{id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an SMS campaign (202: a durable job texts the audience); 409 when not a draft or without an SMS-enabled number */
+        post: operations["sendSmsCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/campaigns/{id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an SMS campaign (202: a durable job texts the audience); 409 when not a draft or without an SMS-enabled number */
+        post: operations["sendSmsCampaignAlias"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/campaigns/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a scheduled or sending SMS campaign: messages not yet handed to Twilio are not sent */
+        post: operations["cancelSmsCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/campaigns/{id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery, opt-outs, segments, cost estimate and error codes of an SMS campaign */
+        get: operations["getSmsCampaignAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages customers sent to the organization's numbers (newest first; filter customerId) */
+        get: operations["listInboundSms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sms/campaigns": {
         parameters: {
             query?: never;
@@ -1013,6 +1150,132 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ivr/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List IVR flows with their current version and bound numbers (cursor pagination) */
+        get: operations["listIvrFlows"];
+        put?: never;
+        /** Create an IVR flow (validated graph; version 1) */
+        post: operations["createIvrFlow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ivr/flows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an IVR flow: its current version, definition and bound numbers */
+        get: operations["getIvrFlow"];
+        /** Replace an IVR flow; a changed definition becomes a new version (calls in progress keep theirs) */
+        put: operations["replaceIvrFlow"];
+        post?: never;
+        /** Delete an IVR flow and its versions; 409 while a phone number is bound to it */
+        delete: operations["deleteIvrFlow"];
+        options?: never;
+        head?: never;
+        /** Update some fields of an IVR flow; a changed definition becomes a new version */
+        patch: operations["updateIvrFlow"];
+        trace?: never;
+    };
+    "/api/ivr/flows/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the saved versions of an IVR flow, newest first */
+        get: operations["listIvrFlowVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/call-center/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List calls (filter direction, status, agent, customer, date; cursor pagination) */
+        get: operations["listCalls"];
+        put?: never;
+        /** Log a call by hand (mode log → 201), or place an outbound call through Twilio: the agent's phone rings first, then the customer (mode outbound → 202) */
+        post: operations["createCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/call-center/calls/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a call: notes, disposition, recording link and the caller's path through the IVR */
+        get: operations["getCall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update the notes, disposition, agent or customer of a call */
+        patch: operations["updateCall"];
+        trace?: never;
+    };
+    "/api/call-center/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List agents' phone numbers (cursor pagination) */
+        get: operations["listCallAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/call-center/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a member's agent phone (rung first on outbound calls, dialled by IVR dial nodes); members set their own, admins anyone's */
+        put: operations["setCallAgentPhone"];
+        post?: never;
+        /** Remove a member's agent phone */
+        delete: operations["removeCallAgentPhone"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/email": {
         parameters: {
             query?: never;
@@ -1024,6 +1287,117 @@ export interface paths {
         put?: never;
         /** SendGrid Event Webhook (ECDSA-signed JSON array of events) */
         post: operations["receiveSendgridEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Twilio message status callback (X-Twilio-Signature, checked with the auth token of the account named by AccountSid) */
+        post: operations["twilioSmsStatusWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/sms/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Twilio incoming message to an organization's number: STOP/START/HELP keywords, other messages stored; answers TwiML */
+        post: operations["twilioSmsInboundWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/voice/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio voice webhook for a call to one of an organization's numbers: answers with the TwiML of the flow bound to the number
+         * @description Signed (X-Twilio-Signature) with the auth token of the organization holding the called number. An unknown number hears a polite hang-up (200); a bad signature is a 401 and writes nothing.
+         */
+        post: operations["receiveTwilioVoiceCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/voice/gather": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio callback of a waiting IVR node (?call=&node=): the caller's key, or how a dial or voicemail ended; answers with the next TwiML
+         * @description Moves the call on in the flow version it started on; every step is recorded on the call.
+         */
+        post: operations["receiveTwilioVoiceGather"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/voice/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Twilio's transcription callback of a voicemail (?call=): the text is kept on the call */
+        post: operations["receiveTwilioVoicemailTranscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/voice/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio call status callback: status, duration and recording of a call, forward-only
+         * @description Signed (X-Twilio-Signature) with the auth token of the organization whose account placed the call or whose number was called. Callbacks arrive out of order and repeat: a status at or behind the stored one changes nothing. A bad signature is a 401 and writes nothing.
+         */
+        post: operations["receiveTwilioCallStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7096,6 +7470,988 @@ export interface operations {
             };
         };
     };
+    getSmsSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        helpText: string | null;
+                        quietHours: {
+                            start: string;
+                            end: string;
+                        } | null;
+                        timezone: string;
+                        defaultFromNumber: string | null;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    putSmsSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The reply to HELP/INFO; null = "<organization>: reply STOP to opt out." */
+                    helpText?: string | null;
+                    /** @description No SMS from start (inclusive) to end (exclusive), local time; may cross midnight; null = none */
+                    quietHours?: {
+                        start: string;
+                        end: string;
+                    } | null;
+                    /** @description IANA timezone quiet hours are read in (default UTC) */
+                    timezone?: string;
+                    /** @description The organization's SMS-enabled number campaigns go out from (E.164); null = the first one */
+                    defaultFromNumber?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        helpText: string | null;
+                        quietHours: {
+                            start: string;
+                            end: string;
+                        } | null;
+                        timezone: string;
+                        defaultFromNumber: string | null;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    previewSmsBody: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    body: string;
+                    /** Format: uuid */
+                    customerId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The body rendered for the customer */
+                        body: string;
+                        customerId: string | null;
+                        /** @description Segments Twilio bills for this body */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
+                        characters: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    previewSmsCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description Render for this customer; omitted = a sample customer
+                     */
+                    customerId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The body rendered for the customer */
+                        body: string;
+                        customerId: string | null;
+                        /** @description Segments Twilio bills for this body */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
+                        characters: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    sendSmsCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        body: string;
+                        audience: {
+                            tags?: string[];
+                        };
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
+                        scheduledAt: string | null;
+                        sentAt: string | null;
+                        /** @description Derived from the campaign's message rows on every read; never stored counters */
+                        stats: {
+                            /** @description Message rows of the campaign (one per customer) */
+                            recipients: number;
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
+                            sent: number;
+                            /** @description Messages with a delivery receipt */
+                            delivered: number;
+                            /** @description Messages that failed or came back undelivered */
+                            failed: number;
+                            /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
+                            optedOut: number;
+                        };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    sendSmsCampaignAlias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        body: string;
+                        audience: {
+                            tags?: string[];
+                        };
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
+                        scheduledAt: string | null;
+                        sentAt: string | null;
+                        /** @description Derived from the campaign's message rows on every read; never stored counters */
+                        stats: {
+                            /** @description Message rows of the campaign (one per customer) */
+                            recipients: number;
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
+                            sent: number;
+                            /** @description Messages with a delivery receipt */
+                            delivered: number;
+                            /** @description Messages that failed or came back undelivered */
+                            failed: number;
+                            /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
+                            optedOut: number;
+                        };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    cancelSmsCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        body: string;
+                        audience: {
+                            tags?: string[];
+                        };
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
+                        scheduledAt: string | null;
+                        sentAt: string | null;
+                        /** @description Derived from the campaign's message rows on every read; never stored counters */
+                        stats: {
+                            /** @description Message rows of the campaign (one per customer) */
+                            recipients: number;
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
+                            sent: number;
+                            /** @description Messages with a delivery receipt */
+                            delivered: number;
+                            /** @description Messages that failed or came back undelivered */
+                            failed: number;
+                            /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
+                            optedOut: number;
+                        };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    getSmsCampaignAnalytics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        campaignId: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
+                        /** @description Message rows (one per customer) */
+                        recipients: number;
+                        /** @description Not handed to Twilio yet (waiting, deferred by quiet hours, or retrying) */
+                        queued: number;
+                        /** @description Accepted by Twilio (sent, delivered or undelivered) */
+                        sent: number;
+                        delivered: number;
+                        undelivered: number;
+                        /** @description Refused by Twilio or out of retries */
+                        failed: number;
+                        /** @description Not sent: the recipient opted out meanwhile, or the campaign stopped */
+                        cancelled: number;
+                        /** @description Recipients who have since opted out (smsOptIn false now) */
+                        optedOut: number;
+                        /** @description Opted-in customers of the audience left out: their phone number is not valid E.164 */
+                        invalidNumbers: number;
+                        /** @description Segments of the messages handed to Twilio */
+                        segments: number;
+                        /** @description segments × SMS_COST_PER_SEGMENT */
+                        cost: {
+                            estimate: number;
+                            perSegment: number;
+                            currency: string;
+                        };
+                        /** @description Twilio error codes of failed and undelivered messages, most frequent first */
+                        errorCodes: {
+                            code: number;
+                            count: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    listInboundSms: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                customerId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            id: string;
+                            customerId: string | null;
+                            from: string;
+                            to: string;
+                            body: string;
+                            /**
+                             * @description The opt-out/opt-in/help keyword the message was, if any
+                             * @enum {string|null}
+                             */
+                            keyword: "stop" | "start" | "help" | null;
+                            numMedia: number;
+                            messageSid: string;
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     listSmsCampaigns: {
         parameters: {
             query?: {
@@ -7132,7 +8488,7 @@ export interface operations {
                             stats: {
                                 /** @description Message rows of the campaign (one per customer) */
                                 recipients: number;
-                                /** @description Messages accepted by the carrier: sent, delivered or undelivered */
+                                /** @description Messages Twilio accepted: sent, delivered or undelivered */
                                 sent: number;
                                 /** @description Messages with a delivery receipt */
                                 delivered: number;
@@ -7141,6 +8497,10 @@ export interface operations {
                                 /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
                                 optedOut: number;
                             };
+                            /** @description Segments of the body as written (before Liquid) */
+                            segments: number;
+                            /** @enum {string} */
+                            encoding: "GSM-7" | "UCS-2";
                             createdAt: string;
                             updatedAt: string;
                         }[];
@@ -7251,7 +8611,7 @@ export interface operations {
                         stats: {
                             /** @description Message rows of the campaign (one per customer) */
                             recipients: number;
-                            /** @description Messages accepted by the carrier: sent, delivered or undelivered */
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
                             sent: number;
                             /** @description Messages with a delivery receipt */
                             delivered: number;
@@ -7260,6 +8620,10 @@ export interface operations {
                             /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
                             optedOut: number;
                         };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
                         createdAt: string;
                         updatedAt: string;
                     };
@@ -7356,7 +8720,7 @@ export interface operations {
                         stats: {
                             /** @description Message rows of the campaign (one per customer) */
                             recipients: number;
-                            /** @description Messages accepted by the carrier: sent, delivered or undelivered */
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
                             sent: number;
                             /** @description Messages with a delivery receipt */
                             delivered: number;
@@ -7365,6 +8729,10 @@ export interface operations {
                             /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
                             optedOut: number;
                         };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
                         createdAt: string;
                         updatedAt: string;
                     };
@@ -7475,7 +8843,7 @@ export interface operations {
                         stats: {
                             /** @description Message rows of the campaign (one per customer) */
                             recipients: number;
-                            /** @description Messages accepted by the carrier: sent, delivered or undelivered */
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
                             sent: number;
                             /** @description Messages with a delivery receipt */
                             delivered: number;
@@ -7484,6 +8852,10 @@ export interface operations {
                             /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
                             optedOut: number;
                         };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
                         createdAt: string;
                         updatedAt: string;
                     };
@@ -7700,7 +9072,7 @@ export interface operations {
                         stats: {
                             /** @description Message rows of the campaign (one per customer) */
                             recipients: number;
-                            /** @description Messages accepted by the carrier: sent, delivered or undelivered */
+                            /** @description Messages Twilio accepted: sent, delivered or undelivered */
                             sent: number;
                             /** @description Messages with a delivery receipt */
                             delivered: number;
@@ -7709,6 +9081,10 @@ export interface operations {
                             /** @description Recipients who have since opted out of SMS (customer smsOptIn is false now) */
                             optedOut: number;
                         };
+                        /** @description Segments of the body as written (before Liquid) */
+                        segments: number;
+                        /** @enum {string} */
+                        encoding: "GSM-7" | "UCS-2";
                         createdAt: string;
                         updatedAt: string;
                     };
@@ -7831,7 +9207,7 @@ export interface operations {
                             };
                             sms: {
                                 total: number;
-                                /** @description Every status of queued, sent, delivered, undelivered, failed, plus any other status present in the data */
+                                /** @description Every status of queued, sending, sent, delivered, undelivered, failed, cancelled, plus any other status present in the data */
                                 byStatus: {
                                     [key: string]: number;
                                 };
@@ -7839,7 +9215,7 @@ export interface operations {
                         };
                         calls: {
                             total: number;
-                            /** @description Every status of queued, ringing, in-progress, completed, busy, failed, no-answer, canceled, plus any other status present in the data */
+                            /** @description Every status of queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled, plus any other status present in the data */
                             byStatus: {
                                 [key: string]: number;
                             };
@@ -8770,7 +10146,2382 @@ export interface operations {
             };
         };
     };
+    listIvrFlows: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                active?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            active: boolean;
+                            /** @description The current version: new calls start on it; calls in progress keep theirs */
+                            version: number;
+                            /** @description The flow graph as saved: { start, nodes: { [id]: node } } (see docs/api.md, "IVR flows") */
+                            definition: {
+                                [key: string]: unknown;
+                            };
+                            /** @description The organization's numbers bound to this flow */
+                            phoneNumbers: {
+                                /** Format: uuid */
+                                id: string;
+                                number: string;
+                            }[];
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    createIvrFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    definition: {
+                        start: string;
+                        nodes: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                kind: "say";
+                                text: string;
+                                voice?: string;
+                                language?: string;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "play";
+                                /** Format: uri */
+                                url: string;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "menu";
+                                prompt: {
+                                    say: string;
+                                    voice?: string;
+                                    language?: string;
+                                } | {
+                                    /** Format: uri */
+                                    play: string;
+                                };
+                                options: {
+                                    [key: string]: string;
+                                };
+                                /** @default 3 */
+                                retries?: number;
+                                /** @default 5 */
+                                timeoutSeconds?: number;
+                                timeout?: string;
+                                invalidText?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "dial";
+                                number?: string;
+                                /** Format: uuid */
+                                agentUserId?: string;
+                                /** @default 20 */
+                                timeoutSeconds?: number;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "voicemail";
+                                prompt?: string;
+                                /** @default 120 */
+                                maxLengthSeconds?: number;
+                                /** @default false */
+                                transcribe?: boolean;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "hangup";
+                                text?: string;
+                            };
+                        };
+                    };
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        active: boolean;
+                        /** @description The current version: new calls start on it; calls in progress keep theirs */
+                        version: number;
+                        /** @description The flow graph as saved: { start, nodes: { [id]: node } } (see docs/api.md, "IVR flows") */
+                        definition: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The organization's numbers bound to this flow */
+                        phoneNumbers: {
+                            /** Format: uuid */
+                            id: string;
+                            number: string;
+                        }[];
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    getIvrFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        active: boolean;
+                        /** @description The current version: new calls start on it; calls in progress keep theirs */
+                        version: number;
+                        /** @description The flow graph as saved: { start, nodes: { [id]: node } } (see docs/api.md, "IVR flows") */
+                        definition: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The organization's numbers bound to this flow */
+                        phoneNumbers: {
+                            /** Format: uuid */
+                            id: string;
+                            number: string;
+                        }[];
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    replaceIvrFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    definition: {
+                        start: string;
+                        nodes: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                kind: "say";
+                                text: string;
+                                voice?: string;
+                                language?: string;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "play";
+                                /** Format: uri */
+                                url: string;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "menu";
+                                prompt: {
+                                    say: string;
+                                    voice?: string;
+                                    language?: string;
+                                } | {
+                                    /** Format: uri */
+                                    play: string;
+                                };
+                                options: {
+                                    [key: string]: string;
+                                };
+                                /** @default 3 */
+                                retries?: number;
+                                /** @default 5 */
+                                timeoutSeconds?: number;
+                                timeout?: string;
+                                invalidText?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "dial";
+                                number?: string;
+                                /** Format: uuid */
+                                agentUserId?: string;
+                                /** @default 20 */
+                                timeoutSeconds?: number;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "voicemail";
+                                prompt?: string;
+                                /** @default 120 */
+                                maxLengthSeconds?: number;
+                                /** @default false */
+                                transcribe?: boolean;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "hangup";
+                                text?: string;
+                            };
+                        };
+                    };
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        active: boolean;
+                        /** @description The current version: new calls start on it; calls in progress keep theirs */
+                        version: number;
+                        /** @description The flow graph as saved: { start, nodes: { [id]: node } } (see docs/api.md, "IVR flows") */
+                        definition: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The organization's numbers bound to this flow */
+                        phoneNumbers: {
+                            /** Format: uuid */
+                            id: string;
+                            number: string;
+                        }[];
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteIvrFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    updateIvrFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    definition?: {
+                        start: string;
+                        nodes: {
+                            [key: string]: {
+                                /** @enum {string} */
+                                kind: "say";
+                                text: string;
+                                voice?: string;
+                                language?: string;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "play";
+                                /** Format: uri */
+                                url: string;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "menu";
+                                prompt: {
+                                    say: string;
+                                    voice?: string;
+                                    language?: string;
+                                } | {
+                                    /** Format: uri */
+                                    play: string;
+                                };
+                                options: {
+                                    [key: string]: string;
+                                };
+                                /** @default 3 */
+                                retries?: number;
+                                /** @default 5 */
+                                timeoutSeconds?: number;
+                                timeout?: string;
+                                invalidText?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "dial";
+                                number?: string;
+                                /** Format: uuid */
+                                agentUserId?: string;
+                                /** @default 20 */
+                                timeoutSeconds?: number;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "voicemail";
+                                prompt?: string;
+                                /** @default 120 */
+                                maxLengthSeconds?: number;
+                                /** @default false */
+                                transcribe?: boolean;
+                                next?: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "hangup";
+                                text?: string;
+                            };
+                        };
+                    };
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        active: boolean;
+                        /** @description The current version: new calls start on it; calls in progress keep theirs */
+                        version: number;
+                        /** @description The flow graph as saved: { start, nodes: { [id]: node } } (see docs/api.md, "IVR flows") */
+                        definition: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The organization's numbers bound to this flow */
+                        phoneNumbers: {
+                            /** Format: uuid */
+                            id: string;
+                            number: string;
+                        }[];
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    listIvrFlowVersions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            version: number;
+                            current: boolean;
+                            /** @description The flow graph as saved: { start, nodes: { [id]: node } } (see docs/api.md, "IVR flows") */
+                            definition: {
+                                [key: string]: unknown;
+                            };
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    listCalls: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                direction?: "inbound" | "outbound";
+                status?: "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "no-answer" | "failed" | "canceled";
+                agentUserId?: string;
+                customerId?: string;
+                /** @description Calls started at or after (a date is midnight UTC, or a date-time) */
+                from?: string;
+                /** @description Calls started before (a date is midnight UTC, or a date-time) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            direction: "inbound" | "outbound";
+                            from: string;
+                            to: string;
+                            /** @description Twilio's call status: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled (rows from before this release may hold others) */
+                            status: string;
+                            /** Format: uuid */
+                            customerId: string | null;
+                            /** Format: uuid */
+                            agentUserId: string | null;
+                            agentNumber: string | null;
+                            /** Format: uuid */
+                            ivrFlowId: string | null;
+                            ivrFlowVersion: number | null;
+                            providerCallId: string | null;
+                            durationSeconds: number | null;
+                            notes: string | null;
+                            disposition: string | null;
+                            recordingUrl: string | null;
+                            recordingDurationSeconds: number | null;
+                            transcription: string | null;
+                            errorCode: string | null;
+                            startedAt: string | null;
+                            answeredAt: string | null;
+                            endedAt: string | null;
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    createCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    mode: "log";
+                    /** @enum {string} */
+                    direction: "inbound" | "outbound";
+                    from: string;
+                    to: string;
+                    /**
+                     * @default completed
+                     * @enum {string}
+                     */
+                    status?: "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "no-answer" | "failed" | "canceled";
+                    durationSeconds?: number;
+                    notes?: string;
+                    /** @description How the call ended for the business: "resolved", "callback", "voicemail"… */
+                    disposition?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    /**
+                     * Format: uuid
+                     * @description Who took the call (default: the signed-in user)
+                     */
+                    agentUserId?: string;
+                    /**
+                     * Format: uuid
+                     * @description Default: the customer whose phone number is the other party
+                     */
+                    customerId?: string;
+                } | {
+                    /** @enum {string} */
+                    mode: "outbound";
+                    to?: string;
+                    /** Format: uuid */
+                    customerId?: string;
+                    /**
+                     * Format: uuid
+                     * @description The agent whose phone rings first (default: the signed-in user)
+                     */
+                    agentUserId?: string;
+                    /** @description The phone to ring first; default: the agent's phone (PUT /api/call-center/agents/:id) */
+                    agentNumber?: string;
+                    /** @description The organization's number the customer sees; default: its first number */
+                    from?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        from: string;
+                        to: string;
+                        /** @description Twilio's call status: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled (rows from before this release may hold others) */
+                        status: string;
+                        /** Format: uuid */
+                        customerId: string | null;
+                        /** Format: uuid */
+                        agentUserId: string | null;
+                        agentNumber: string | null;
+                        /** Format: uuid */
+                        ivrFlowId: string | null;
+                        ivrFlowVersion: number | null;
+                        providerCallId: string | null;
+                        durationSeconds: number | null;
+                        notes: string | null;
+                        disposition: string | null;
+                        recordingUrl: string | null;
+                        recordingDurationSeconds: number | null;
+                        transcription: string | null;
+                        errorCode: string | null;
+                        startedAt: string | null;
+                        answeredAt: string | null;
+                        endedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        from: string;
+                        to: string;
+                        /** @description Twilio's call status: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled (rows from before this release may hold others) */
+                        status: string;
+                        /** Format: uuid */
+                        customerId: string | null;
+                        /** Format: uuid */
+                        agentUserId: string | null;
+                        agentNumber: string | null;
+                        /** Format: uuid */
+                        ivrFlowId: string | null;
+                        ivrFlowVersion: number | null;
+                        providerCallId: string | null;
+                        durationSeconds: number | null;
+                        notes: string | null;
+                        disposition: string | null;
+                        recordingUrl: string | null;
+                        recordingDurationSeconds: number | null;
+                        transcription: string | null;
+                        errorCode: string | null;
+                        startedAt: string | null;
+                        answeredAt: string | null;
+                        endedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    getCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        from: string;
+                        to: string;
+                        /** @description Twilio's call status: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled (rows from before this release may hold others) */
+                        status: string;
+                        /** Format: uuid */
+                        customerId: string | null;
+                        /** Format: uuid */
+                        agentUserId: string | null;
+                        agentNumber: string | null;
+                        /** Format: uuid */
+                        ivrFlowId: string | null;
+                        ivrFlowVersion: number | null;
+                        providerCallId: string | null;
+                        durationSeconds: number | null;
+                        notes: string | null;
+                        disposition: string | null;
+                        recordingUrl: string | null;
+                        recordingDurationSeconds: number | null;
+                        transcription: string | null;
+                        errorCode: string | null;
+                        startedAt: string | null;
+                        answeredAt: string | null;
+                        endedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                        /** @description The caller's path through the IVR flow, in order */
+                        steps: {
+                            seq: number;
+                            nodeId: string | null;
+                            /** @description say, play, menu, input, invalid, no_input, timeout, dial, dial_result, voicemail, recorded, hangup, replay */
+                            kind: string;
+                            digits: string | null;
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                            at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    updateCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    notes?: string | null;
+                    /** @description How the call ended for the business: "resolved", "callback", "voicemail"… */
+                    disposition?: string | null;
+                    /** Format: uuid */
+                    agentUserId?: string | null;
+                    /** Format: uuid */
+                    customerId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        from: string;
+                        to: string;
+                        /** @description Twilio's call status: queued, initiated, ringing, in-progress, completed, busy, no-answer, failed, canceled (rows from before this release may hold others) */
+                        status: string;
+                        /** Format: uuid */
+                        customerId: string | null;
+                        /** Format: uuid */
+                        agentUserId: string | null;
+                        agentNumber: string | null;
+                        /** Format: uuid */
+                        ivrFlowId: string | null;
+                        ivrFlowVersion: number | null;
+                        providerCallId: string | null;
+                        durationSeconds: number | null;
+                        notes: string | null;
+                        disposition: string | null;
+                        recordingUrl: string | null;
+                        recordingDurationSeconds: number | null;
+                        transcription: string | null;
+                        errorCode: string | null;
+                        startedAt: string | null;
+                        answeredAt: string | null;
+                        endedAt: string | null;
+                        createdAt: string;
+                        updatedAt: string;
+                        /** @description The caller's path through the IVR flow, in order */
+                        steps: {
+                            seq: number;
+                            nodeId: string | null;
+                            /** @description say, play, menu, input, invalid, no_input, timeout, dial, dial_result, voicemail, recorded, hangup, replay */
+                            kind: string;
+                            digits: string | null;
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                            at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    listCallAgents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            userId: string;
+                            phoneNumber: string;
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    setCallAgentPhone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    phoneNumber: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        userId: string;
+                        phoneNumber: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    removeCallAgentPhone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     receiveSendgridEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        received: number;
+                        applied: number;
+                        duplicates: number;
+                        unknown: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    twilioSmsStatusWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        received: number;
+                        applied: number;
+                        duplicates: number;
+                        unknown: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    twilioSmsInboundWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML <Response>, with a <Message> answering HELP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    receiveTwilioVoiceCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML for the call */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    receiveTwilioVoiceGather: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML for the call */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    receiveTwilioVoicemailTranscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        received: number;
+                        applied: number;
+                        duplicates: number;
+                        unknown: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    receiveTwilioCallStatus: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,0 +1,60 @@
+import { sql } from 'drizzle-orm';
+import type { Tx } from '../../db/index.js';
+import { arr, query } from '../../db/sql.js';
+import { e164 } from './settings.js';
+
+/**
+ * Customers stored with a number typed any way ("+1 (555) 123-4567") under the spelling of
+ * suppressions (normalizeAddress: "+15551234567"). The same expression as the index
+ * customers_phone_e164_idx (0011_sms.sql), so lookups by number use it.
+ */
+export const PHONE_KEY = sql.raw(`('+' || ltrim(regexp_replace(phone, '[\\s().-]', '', 'g'), '+'))`);
+
+const CHUNK = 5000;
+
+/**
+ * Writes one queued message row per recipient of the campaign: the organization's customers who
+ * opted in to SMS, match the audience tags, have a valid E.164 number (libphonenumber-js) that is not
+ * on the SMS suppression list. Customers with an invalid number are left out and counted. Two
+ * customers sharing a number get one message (the oldest customer): a phone is texted once per campaign.
+ * Idempotent: rows that exist stay as they are.
+ */
+export async function resolveAudience(tx: Tx, org: string, campaignId: string, tags: string[]): Promise<{ recipients: number; invalid: number }> {
+  const candidates = await query<{ id: string; phone: string }>(
+    tx,
+    sql`select id, phone from customers
+      where organization_id = ${org} and sms_opt_in and phone is not null
+        and (cardinality(${arr(tags)}::text[]) = 0 or tags && ${arr(tags)}::text[])
+      order by created_at, id`,
+  );
+  const seen = new Set<string>();
+  const ids: string[] = [];
+  const numbers: string[] = [];
+  let invalid = 0;
+  for (const c of candidates) {
+    const n = e164(c.phone);
+    if (!n) invalid++;
+    else if (!seen.has(n)) {
+      seen.add(n);
+      ids.push(c.id);
+      numbers.push(n);
+    }
+  }
+  let recipients = 0;
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await query<{ n: number }>(
+      tx,
+      sql`with added as (
+          insert into sms_messages (organization_id, campaign_id, customer_id, to_phone, body)
+          select ${org}, ${campaignId}, v.id, v.phone, ''
+          from unnest(${arr(ids.slice(i, i + CHUNK))}::uuid[], ${arr(numbers.slice(i, i + CHUNK))}::text[]) as v(id, phone)
+          where not exists (select 1 from suppressions s where s.organization_id = ${org} and s.channel = 'sms' and s.address = v.phone)
+          order by v.id
+          on conflict do nothing
+          returning 1)
+        select count(*)::int as n from added`,
+    );
+    recipients += Number(rows[0].n);
+  }
+  return { recipients, invalid };
+}
