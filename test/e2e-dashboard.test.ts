@@ -125,6 +125,17 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     expect(await report.getByRole('row').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^Line 3/), expect.stringMatching(/^Line 5/)]));
     await expectAccessible(a.page, 'import result');
     await screenshot(a.page, 'import');
+
+    // Drag and drop: the same import, from a file dropped on the page.
+    await a.page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['email,first_name,email_opt_in\ngrace@example.com,Grace,yes\nnew@example.com,Nia,yes\n'], 'dropped.csv', { type: 'text/csv' }));
+      const zone = document.querySelector('.dropzone')!;
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await a.page.getByRole('button', { name: 'Import dropped.csv' }).click();
+    await a.page.getByRole('status').filter({ hasText: '1 created' }).filter({ hasText: '1 updated' }).waitFor();
   });
 
   it('A searches and filters customers by URL, and opens a customer', async () => {
@@ -164,7 +175,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await a.page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
     shared.campaignUrl = new URL(a.page.url()).pathname;
     const frame = a.page.frameLocator('iframe[title="Email preview"]');
-    await frame.getByRole('heading', { name: /^Hi (Grace|Lin|Bulk)/ }).waitFor();
+    await frame.getByRole('heading', { name: /^Hi (Nia|Grace|Lin|Bulk)/ }).waitFor();
     await expectAccessible(a.page, 'campaign editor');
     await screenshot(a.page, 'campaign-editor');
 
@@ -211,7 +222,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
   it('home shows the organization stats with charts', async () => {
     await a.page.goto('/');
     await a.page.getByText('Email messages by status').waitFor();
-    expect(await a.page.locator('.kpi', { hasText: 'Customers' }).locator('.kpi-value').textContent()).toBe('1,502');
+    expect(await a.page.locator('.kpi', { hasText: 'Customers' }).locator('.kpi-value').textContent()).toBe('1,503');
     await expectAccessible(a.page, 'home');
     await screenshot(a.page, 'home');
   });

@@ -11,6 +11,8 @@ type Campaign = Body<'/api/email/campaigns/{id}', 'get'>;
 interface Draft {
   name: string;
   subject: string;
+  preheader: string;
+  replyTo: string;
   fromName: string;
   fromEmail: string;
   tags: string;
@@ -20,6 +22,8 @@ interface Draft {
 const EMPTY: Draft = {
   name: '',
   subject: 'Hello {{ customer.firstName | default: "there" }}',
+  preheader: '',
+  replyTo: '',
   fromName: '',
   fromEmail: '',
   tags: '',
@@ -29,6 +33,8 @@ const EMPTY: Draft = {
 const toDraft = (c: Campaign): Draft => ({
   name: c.name,
   subject: c.subject,
+  preheader: c.preheader ?? '',
+  replyTo: c.replyTo ?? '',
   fromName: c.fromName ?? '',
   fromEmail: c.fromEmail ?? '',
   tags: (c.audience.tags ?? []).join(', '),
@@ -38,6 +44,8 @@ const toDraft = (c: Campaign): Draft => ({
 const toBody = (d: Draft) => ({
   name: d.name.trim(),
   subject: d.subject,
+  preheader: d.preheader.trim() || null,
+  replyTo: d.replyTo.trim() || null,
   fromName: d.fromName.trim() || null,
   fromEmail: d.fromEmail.trim() || null,
   html: d.html,
@@ -107,12 +115,14 @@ function Editor({ campaign, back }: { campaign?: Campaign; back: React.ReactNode
           <fieldset disabled={!editable} className="stack plain">
             <Field label="Campaign name" hint="Only your team sees it.">{(p) => <input {...p} value={draft.name} onChange={set('name')} required maxLength={200} />}</Field>
             <Field label="Subject">{(p) => <input {...p} value={draft.subject} onChange={set('subject')} maxLength={998} />}</Field>
+            <Field label="Preheader" hint="The line mail clients show after the subject.">{(p) => <input {...p} value={draft.preheader} onChange={set('preheader')} maxLength={500} />}</Field>
             <div className="grid-2">
               <Field label="From name">{(p) => <input {...p} value={draft.fromName} onChange={set('fromName')} maxLength={200} />}</Field>
               <Field label="From address" hint="Empty: the platform's default sender. Otherwise a verified sender.">
                 {(p) => <input {...p} type="email" value={draft.fromEmail} onChange={set('fromEmail')} maxLength={254} />}
               </Field>
             </div>
+            <Field label="Reply-to address" hint="Empty: replies go to the From address.">{(p) => <input {...p} type="email" value={draft.replyTo} onChange={set('replyTo')} maxLength={254} />}</Field>
             <Field label="Audience tags" hint={<>Comma-separated. Opted-in customers with any of these tags; empty: every opted-in customer. <AudienceCount tags={draft.tags} /></>}>
               {(p) => <input {...p} value={draft.tags} onChange={set('tags')} placeholder="newsletter, vip" />}
             </Field>
