@@ -273,6 +273,11 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await a.page.getByRole('cell', { name: 'api_key.created' }).waitFor();
     await expectAccessible(a.page, 'audit log');
     await screenshot(a.page, 'audit-log');
+
+    await a.page.getByRole('link', { name: 'Ada' }).click();
+    await a.page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await a.page.getByText('this one').waitFor();
+    await expectAccessible(a.page, 'account');
   });
 
   it('an invitee follows the mailed link, signs up, confirms the address and joins A', async () => {

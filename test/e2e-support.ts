@@ -78,5 +78,6 @@ export async function expectAccessible(page: Page, label: string) {
 
 /** What the user sees in the window (the sidebar is fixed, so a full-page capture would misplace it). */
 export async function screenshot(page: Page, name: string) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }

@@ -34,6 +34,7 @@ export const router = createBrowserRouter([
       { path: 'settings/api-keys', ...page(() => import('./pages/settings/ApiKeys')) },
       { path: 'settings/senders', ...page(() => import('./pages/settings/Senders')) },
       { path: 'settings/suppressions', ...page(() => import('./pages/settings/Suppressions')) },
+      { path: 'account', ...page(() => import('./pages/settings/Account')) },
       { path: 'settings/audit-log', ...page(() => import('./pages/settings/AuditLog')) },
       { path: '*', ...page(() => import('./pages/NotFound')) },
     ],

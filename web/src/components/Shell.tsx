@@ -155,7 +155,7 @@ function AccountBox() {
   if (!data) return null;
   return (
     <div className="account">
-      <div className="account-name">{data.user.name}</div>
+      <NavLink className="account-name" to="/account">{data.user.name}</NavLink>
       <div className="account-email">{data.user.email}</div>
       {data.role && <div className="account-email">{data.role}</div>}
       <Button variant="ghost" onClick={() => signOut.mutate()} busy={signOut.isPending}>Sign out</Button>
