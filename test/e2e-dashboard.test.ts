@@ -193,6 +193,19 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await expect.poll(() => kpi('Sent'), { timeout: 10_000 }).toBe('2');
     expect(await kpi('Recipients')).toBe('2');
     expect(await a.page.getByRole('cell', { name: 'https://acme.example/spring' }).count()).toBe(1);
+
+    // Lin opens the mail and clicks its link (the tracked link from the outbox): the results show it.
+    const outbox = await (await a.context.request.get('/api/email/outbox')).json();
+    const linMail = outbox.data.find((m: { to: string }) => m.to === 'lin@example.com');
+    const raw = (await (await a.context.request.get(`/api/email/outbox/${linMail.id}`)).text()).replace(/=\r?\n/g, '');
+    const click = /https?:\/\/[^"\s]+(\/api\/t\/click\/[A-Za-z0-9_-]+)/.exec(raw)![1];
+    const res = await fetch(`${e.baseUrl}${click}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://acme.example/spring');
+    await a.page.reload();
+    await expect.poll(() => kpi('Clicked'), { timeout: 10_000 }).toBe('1');
+    expect(await a.page.getByRole('row', { name: /^https:\/\/acme\.example\/spring/ }).innerText()).toMatch(/1\s+1$/);
+    expect(await a.page.getByRole('row', { name: /^lin@example\.com/ }).innerText()).toMatch(/click/i); // her timeline
     await expectAccessible(a.page, 'campaign results');
     await screenshot(a.page, 'campaign-results');
 

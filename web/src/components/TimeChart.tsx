@@ -17,7 +17,8 @@ export function TimeChart({ series, title }: { series: Series[]; title: string }
     if (!node) return;
     const all = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
     if (all.length === 0) return;
-    const xs = all.length === 1 ? [all[0] - 60_000, all[0]] : all;
+    // Starts from zero just before the first event, so each line climbs from nothing.
+    const xs = [all[0] - Math.max(1000, (all[all.length - 1] - all[0]) / 20), ...all];
     const ys = series.map((s) => {
       const sorted = [...s.times].sort((a, b) => a - b);
       let i = 0;

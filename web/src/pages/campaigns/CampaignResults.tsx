@@ -50,12 +50,14 @@ export default function CampaignResults() {
   });
   const series = useMemo(() => {
     const rows = messages.data?.data ?? [];
-    const times = (k: 'sentAt' | 'openedAt' | 'clickedAt' | 'bouncedAt') => rows.flatMap((m) => (m[k] ? [Date.parse(m[k]!)] : []));
+    const times = (k: 'sentAt' | 'deliveredAt' | 'openedAt' | 'clickedAt' | 'bouncedAt' | 'unsubscribedAt') => rows.flatMap((m) => (m[k] ? [Date.parse(m[k]!)] : []));
     return [
       { label: 'Sent', color: '#4f46e5', times: times('sentAt') },
-      { label: 'Opened', color: '#0d9488', times: times('openedAt') },
+      { label: 'Delivered', color: '#059669', times: times('deliveredAt') },
+      { label: 'Opened', color: '#0891b2', times: times('openedAt') },
       { label: 'Clicked', color: '#d97706', times: times('clickedAt') },
       { label: 'Bounced', color: '#dc2626', times: times('bouncedAt') },
+      { label: 'Unsubscribed', color: '#6b7280', times: times('unsubscribedAt') },
     ];
   }, [messages.data]);
 
