@@ -284,6 +284,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await a.page.getByRole('cell', { name: /suppression\./ }).first().waitFor();
     await a.page.getByLabel('Resource').selectOption('');
     await a.page.getByRole('cell', { name: 'api_key.created' }).waitFor();
+    await a.page.getByRole('cell', { name: 'Ada', exact: true }).first().waitFor(); // who, by name
     await expectAccessible(a.page, 'audit log');
     await screenshot(a.page, 'audit-log');
 
@@ -346,12 +347,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
       const text = await b.page.locator('body').innerText();
       expect(text).not.toMatch(/Lin|Chen|Spring newsletter|lin@example\.com|Acme/);
       await expectAccessible(b.page, `not found ${url}`);
+      if (url === shared.customerUrl) await screenshot(b.page, 'not-found');
     }
     await b.page.goto('/customers');
     await b.page.getByText('No customers yet').waitFor();
     await b.page.goto('/outbox');
     await b.page.getByText('The outbox is empty').waitFor();
-    await screenshot(b.page, 'not-found');
   });
 
   it('a signed-out visitor is sent to sign-in and comes back to the page asked for', async () => {

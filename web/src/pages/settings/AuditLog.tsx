@@ -12,6 +12,9 @@ export default function AuditLog() {
   const cursor = params.get('cursor') ?? undefined;
   const query = { resourceType, cursor, limit: 50 };
   const list = useQuery({ queryKey: ['audit', query], queryFn: () => unwrap(api.GET('/api/audit-log', { params: { query } })), placeholderData: keepPreviousData });
+  // Names for people (members now; someone who left shows by id).
+  const members = useQuery({ queryKey: ['members', 'all'], queryFn: () => unwrap(api.GET('/api/organizations/current/members', { params: { query: { limit: 200 } } })) });
+  const people = new Map((members.data?.data ?? []).map((m) => [m.userId, m.name || m.email]));
   const set = (k: string, v?: string) => {
     const next = new URLSearchParams(params);
     if (v) next.set(k, v);
@@ -42,7 +45,7 @@ export default function AuditLog() {
               {list.data.data.map((a) => (
                 <tr key={a.id}>
                   <td className="nowrap">{formatDate(a.createdAt)}</td>
-                  <td>{a.actorType === 'system' ? <span className="muted">system{a.actorReason ? ` (${a.actorReason})` : ''}</span> : <span className="mono small">{a.actorType}:{a.actorId?.slice(0, 8)}</span>}</td>
+                  <td>{a.actorType === 'system' ? <span className="muted">system{a.actorReason ? ` (${a.actorReason})` : ''}</span> : a.actorType === 'user' && a.actorId && people.has(a.actorId) ? people.get(a.actorId) : <span className="mono small">{a.actorType === 'api_key' ? 'API key' : a.actorType} {a.actorId?.slice(0, 8)}</span>}</td>
                   <td><code>{a.action}</code></td>
                   <td className="small">{a.resourceType}{a.resourceId && <span className="muted mono"> {a.resourceId.slice(0, 8)}</span>}</td>
                   <td className="mono small break">{a.changes && Object.keys(a.changes).length ? JSON.stringify(a.changes).slice(0, 160) : '—'}</td>
