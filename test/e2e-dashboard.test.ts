@@ -372,6 +372,34 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await c.context.close();
   });
 
+  it('works from the keyboard: a skip link first, focus order follows the page, focus is visible', async () => {
+    const k = await newUser(e);
+    await k.page.goto('/sign-in');
+    await k.page.getByLabel('Email').waitFor();
+    const focused = () => k.page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      return { text: (el.getAttribute('aria-label') ?? el.labels?.[0]?.textContent ?? el.textContent ?? '').trim(), ring: getComputedStyle(el).boxShadow !== 'none' || getComputedStyle(el).outlineStyle !== 'none' };
+    });
+    expect((await focused()).text).toBe('Email'); // autofocus
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await k.page.keyboard.press('Tab');
+      const f = await focused();
+      expect(f.ring, f.text).toBe(true);
+      order.push(f.text);
+    }
+    expect(order).toEqual(['Password', 'Sign in', 'Forgot your password?', 'Create an account']);
+    await k.page.getByLabel('Email').fill(emailA);
+    await k.page.getByLabel('Password').fill(TEST_PASSWORD);
+    await k.page.keyboard.press('Enter');
+    await k.page.getByRole('heading', { level: 1, name: 'Acme Analytics' }).waitFor();
+    await k.page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('Skip to content');
+    await k.page.keyboard.press('Enter');
+    expect(await k.page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await k.context.close();
+  });
+
   it('no page broke the CSP or threw', () => {
     expect(a.problems).toEqual([]);
     expect(b.problems).toEqual([]);
