@@ -25,8 +25,6 @@ export const toPhoneNumberDto = (r: Row) => ({
   updatedAt: r.updatedAt.toISOString(),
 });
 
-/** The E.164 spelling of a valid phone number ("+1 (415) 555-2671" → "+14155552671"), or null. */
-
 /** Where Twilio calls us for a number: inbound SMS, inbound calls, call status. */
 export const numberWebhooks = (config: Pick<Config, 'publicUrl'>) => ({
   smsUrl: `${config.publicUrl}/api/webhooks/sms/inbound`,
