@@ -377,7 +377,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await k.page.goto('/sign-in');
     await k.page.getByLabel('Email').waitFor();
     const focused = () => k.page.evaluate(() => {
-      const el = document.activeElement as HTMLElement;
+      const el = document.activeElement as HTMLInputElement;
       return { text: (el.getAttribute('aria-label') ?? el.labels?.[0]?.textContent ?? el.textContent ?? '').trim(), ring: getComputedStyle(el).boxShadow !== 'none' || getComputedStyle(el).outlineStyle !== 'none' };
     });
     expect((await focused()).text).toBe('Email'); // autofocus
