@@ -46,10 +46,10 @@ export default function Members() {
           <div className="grow"><Field label="Invite by email">{(p) => <input {...p} name="email" type="email" required />}</Field></div>
           <Field label="Role">{(p) => <select {...p} name="role" defaultValue="member"><option value="member">Member</option><option value="admin">Admin</option></select>}</Field>
           <Button type="submit" busy={invite.isPending}>Send invitation</Button>
-          {invite.isSuccess && <p className="success" role="status">Invitation mailed to {invite.variables?.email}.</p>}
-          <ErrorMessage error={invite.error} />
         </form>
       )}
+      {invite.isSuccess && <p className="success" role="status">Invitation mailed to {invite.variables?.email}.</p>}
+      <ErrorMessage error={invite.error} />
       <section className="card table-card" aria-labelledby="members-h">
         <h2 id="members-h" className="pad">People</h2>
         {members.isPending && <Loading />}
