@@ -160,6 +160,38 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await screenshot(a.page, 'customers');
   });
 
+  it('A creates, edits and deletes a customer (with confirmation), and sees the API refuse bad input in words', async () => {
+    await a.page.goto('/customers/new');
+    await a.page.getByLabel('First name').fill('Temp');
+    await a.page.locator('form.form-grid').evaluate((f: HTMLFormElement) => void (f.noValidate = true)); // past the browser's own check, to the API's
+    await a.page.getByLabel('Email', { exact: true }).fill('not an email');
+    await a.page.getByRole('button', { name: 'Create customer' }).click();
+    await a.page.getByRole('alert').filter({ hasText: 'Validation failed' }).filter({ hasText: 'email' }).waitFor();
+    await a.page.getByLabel('Email', { exact: true }).fill('temp@example.com');
+    await a.page.getByLabel('Phone').fill('+47 912 34 567');
+    await a.page.getByLabel('Agreed to receive SMS').check();
+    await a.page.getByLabel('Tags').fill('sms, trial');
+    await a.page.getByLabel('Attributes (JSON)').fill('{"plan": "trial"}');
+    await a.page.getByRole('button', { name: 'Create customer' }).click();
+    await a.page.getByRole('heading', { level: 1, name: 'Temp' }).waitFor();
+    await a.page.getByRole('button', { name: 'Edit' }).click();
+    await a.page.getByLabel('Last name').fill('Tester');
+    await a.page.getByRole('button', { name: 'Save changes' }).click();
+    await a.page.getByRole('heading', { level: 1, name: 'Temp Tester' }).waitFor();
+    expect(await a.page.getByText('trial', { exact: true }).count()).toBeGreaterThan(0);
+    const url = a.page.url();
+    await a.page.getByRole('button', { name: 'Delete' }).click();
+    const dialog = a.page.getByRole('dialog', { name: 'Delete this customer?' });
+    await expectAccessible(a.page, 'delete dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await dialog.isVisible()).toBe(false);
+    await a.page.getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByRole('button', { name: 'Delete customer' }).click();
+    await a.page.waitForURL(/\/customers$/);
+    await a.page.goto(url);
+    await a.page.getByText('Not found', { exact: true }).waitFor();
+  });
+
   it('A builds a campaign with a live preview, test-sends it, sends it and watches the results', async () => {
     await a.page.goto('/campaigns/new');
     await a.page.getByLabel('Campaign name').fill('Spring newsletter');
