@@ -365,6 +365,12 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium
     await a.page.getByText('outside the GSM alphabet').waitFor();
     await a.page.getByRole('button', { name: 'Create draft' }).click();
     await a.page.waitForURL(/\/sms\/[0-9a-f-]{36}$/);
+    // Without an SMS number the server refuses, and says why.
+    await a.page.getByRole('button', { name: 'Send now' }).click();
+    const dialog = a.page.getByRole('dialog', { name: 'Send this SMS campaign now?' });
+    await dialog.getByRole('button', { name: 'Send now' }).click();
+    await dialog.getByRole('alert').filter({ hasText: /number/i }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expectAccessible(a.page, 'sms editor');
     await screenshot(a.page, 'sms-editor');
     await a.page.goto('/sms');

@@ -13,6 +13,8 @@ export default function SmsEditor() {
     queryKey: ['sms-campaigns', id],
     queryFn: () => unwrap(api.GET('/api/sms/campaigns/{id}', { params: { path: { id: id! } } })),
     enabled: Boolean(id),
+    // Follows a send as it goes.
+    refetchInterval: (q) => (q.state.data && (q.state.data.status === 'sending' || q.state.data.status === 'scheduled') ? 2000 : false),
   });
   const back = <Link className="back" to="/sms">← SMS campaigns</Link>;
   if (id && !campaign.data) {
@@ -23,7 +25,7 @@ export default function SmsEditor() {
       </>
     );
   }
-  return <Editor key={id ?? 'new'} campaign={campaign.data} back={back} />;
+  return <Editor key={`${id ?? 'new'}:${campaign.data?.status ?? ''}`} campaign={campaign.data} back={back} />;
 }
 
 function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactNode }) {
@@ -69,6 +71,14 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
     },
   });
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [confirmSend, setConfirmSend] = useState(false);
+  const send = useMutation({
+    mutationFn: () => unwrap(api.POST('/api/sms-campaigns/{id}/send', { params: { path: { id: campaign!.id } } })),
+    onSuccess: async () => {
+      setConfirmSend(false);
+      await qc.invalidateQueries({ queryKey: ['sms-campaigns'] });
+    },
+  });
   const remove = useMutation({
     mutationFn: () => unwrap(api.DELETE('/api/sms/campaigns/{id}', { params: { path: { id: campaign!.id } } })),
     onSuccess: async () => {
@@ -81,7 +91,18 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
       <PageHeader title={campaign ? campaign.name : 'New SMS campaign'} back={back}>
         {campaign && <StatusBadge status={campaign.status} />}
         {campaign && editable && <Button variant="ghost" onClick={() => setConfirmDelete(true)}>Delete</Button>}
+        {campaign && editable && <Button onClick={() => setConfirmSend(true)}>Send now</Button>}
       </PageHeader>
+      {campaign && !editable && (
+        <section className="kpis" aria-label="Delivery">
+          {(['recipients', 'sent', 'delivered', 'failed', 'optedOut'] as const).map((k) => (
+            <div className="kpi card" key={k}>
+              <div className="kpi-label">{k === 'optedOut' ? 'Opted out' : k[0].toUpperCase() + k.slice(1)}</div>
+              <div className="kpi-value">{campaign.stats[k].toLocaleString()}</div>
+            </div>
+          ))}
+        </section>
+      )}
       <div className="editor">
         <form className="card stack" aria-label="SMS campaign" onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
           <fieldset disabled={!editable} className="stack plain">
@@ -113,6 +134,18 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
           <p className="sms-bubble">{sample}</p>
         </section>
       </div>
+      <ConfirmDialog
+        open={confirmSend}
+        title="Send this SMS campaign now?"
+        confirmLabel="Send now"
+        tone="primary"
+        onConfirm={() => send.mutate()}
+        onCancel={() => { setConfirmSend(false); send.reset(); }}
+        busy={send.isPending}
+        error={send.error}
+      >
+        <p>“{campaign?.name}” goes to the SMS-opted-in customers of its audience, {count.segments} {count.segments === 1 ? 'segment' : 'segments'} each. Save your changes first: the saved message is sent.</p>
+      </ConfirmDialog>
       <ConfirmDialog open={confirmDelete} title="Delete this SMS campaign?" confirmLabel="Delete" onConfirm={() => remove.mutate()} onCancel={() => setConfirmDelete(false)} busy={remove.isPending} error={remove.error}>
         <p>“{campaign?.name}” is removed. It was never sent.</p>
       </ConfirmDialog>
