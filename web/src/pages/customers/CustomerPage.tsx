@@ -17,8 +17,8 @@ export default function CustomerPage() {
     mutationFn: (body: CustomerInput) => unwrap(api.PUT('/api/customers/{id}', { params: { path: { id } }, body })),
     onSuccess: async (c) => {
       qc.setQueryData(['customers', id], c);
-      await qc.invalidateQueries({ queryKey: ['customers'], exact: false });
       setEditing(false);
+      await qc.invalidateQueries({ queryKey: ['customers', 'list'] });
     },
   });
   const remove = useMutation({
