@@ -2,6 +2,10 @@
 -- endpoint) and one log row per attempt. Tenant rules as everywhere: organization_id first in keys,
 -- composite FKs, every table under sb_tenant_table (0008_cleanup.sql).
 
+-- 0001_schema.sql reserved an empty webhook_endpoints table that nothing ever wrote to; it is replaced
+-- by this shape (sealed secrets, rotation overlap, failure streak).
+DROP TABLE webhook_endpoints;
+
 CREATE TABLE webhook_endpoints (
   organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
   id uuid NOT NULL DEFAULT gen_random_uuid(),
