@@ -22,6 +22,8 @@ export interface Receiver {
   at: (path: string) => Received[];
   /** Replies for the next requests to this path, in order. */
   script: (path: string, ...replies: Reply[]) => void;
+  /** Drops what is left of a path's script (it answers 200 again). */
+  clear: (path: string) => void;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startReceiver(): Promise<Receiver> {
     received,
     at: (path) => received.filter((r) => r.path === path),
     script: (path, ...replies) => scripts.set(path, [...(scripts.get(path) ?? []), ...replies]),
+    clear: (path) => scripts.delete(path),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
