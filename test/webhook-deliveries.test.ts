@@ -50,7 +50,7 @@ describe('signed deliveries', () => {
     const l = await log(a, ep.id);
     expect(r.headers['webhook-id']).toBe(l[0].eventId);
     expect(l[0]).toMatchObject({ attempt: 1, statusCode: 200, eventType: 'customer.created', error: null, responseExcerpt: 'ok' });
-    expect(() => verify(ep.secret, { ...r, body: r.body.replace(c.id, c.id.replace(/^./, (x) => (x === 'a' ? 'b' : 'a'))) })).toThrow();
+    expect(() => verify(ep.secret, { ...r, body: r.body.replace(c.id, c.id.replace(/^./, (x: string) => (x === 'a' ? 'b' : 'a'))) })).toThrow();
     expect(() => verify(ep.secret, { ...r, headers: { ...r.headers, 'webhook-id': 'other' } })).toThrow();
   });
 
