@@ -184,6 +184,22 @@ describe('an endpoint that keeps failing', () => {
   });
 });
 
+describe('timeouts', () => {
+  it('gives up on a receiver that does not answer within the timeout, and logs it', async () => {
+    const sender = new WebhookSender(new AddressPolicy(['127.0.0.0/8']), 300);
+    rx.script('/stall', { status: 200, hang: true });
+    try {
+      const r = await sender.post(rx.url('/stall'), {}, '{}');
+      expect(r.statusCode).toBeNull();
+      expect(r.error).toBe('timed out after 300 ms');
+      expect(r.latencyMs).toBeGreaterThanOrEqual(290);
+      expect(r.latencyMs).toBeLessThan(2000);
+    } finally {
+      sender.close();
+    }
+  });
+});
+
 describe('SSRF', () => {
   const strict = new AddressPolicy([]);
 

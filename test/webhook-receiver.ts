@@ -10,7 +10,8 @@ export interface Received {
   at: number;
 }
 
-export type Reply = { status: number; body?: string; headers?: Record<string, string> };
+/** `hang: true` never answers (a receiver that stalls). */
+export type Reply = { status: number; body?: string; headers?: Record<string, string>; hang?: boolean };
 
 /**
  * A webhook receiver on 127.0.0.1, as a customer would run one: it records every request and answers
@@ -37,6 +38,7 @@ export async function startReceiver(): Promise<Receiver> {
       const path = req.url ?? '/';
       received.push({ path, headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       const reply = scripts.get(path)?.shift() ?? { status: 200, body: 'ok' };
+      if (reply.hang) return;
       res.writeHead(reply.status, reply.headers ?? {});
       res.end(reply.body ?? '');
     });
