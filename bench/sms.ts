@@ -18,7 +18,7 @@ import { buildServer } from '../src/http/server.js';
 import { createJobRunner } from '../src/jobs/index.js';
 import { modules } from '../src/modules/index.js';
 import { newTwilioClient } from '../src/modules/twilio/client.js';
-import { newTwilioAccount, startFakeTwilio, twilioSignature } from '../test/twilio-support.js';
+import { connectTwilio, newTwilioAccount, startFakeTwilio, twilioSignature } from '../test/twilio-support.js';
 import { closedLoop, createBenchDatabase, log, onCleanup, settings, type Result } from './lib.js';
 
 const SUITE = 'sms';
@@ -50,7 +50,6 @@ export async function run(): Promise<Result[]> {
   const results: Result[] = [];
   const account = newTwilioAccount();
   const fake = await startFakeTwilio({ accounts: { [account.accountSid]: account.authToken }, record: false });
-  fake.addNumber(account.accountSid, FROM, 'Bench');
   const closeFake = onCleanup(fake.close);
   const bdb = await createBenchDatabase();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-sms-'));
@@ -80,8 +79,7 @@ export async function run(): Promise<Result[]> {
       if (res.statusCode >= 300) throw new Error(`${what}: ${res.statusCode} ${res.body}`);
       return JSON.parse(res.body || 'null');
     };
-    await ok(await app.inject({ method: 'PUT', url: '/api/integrations/twilio', headers, payload: account }), 'connect Twilio');
-    await ok(await app.inject({ method: 'POST', url: '/api/phone-numbers', headers, payload: { number: FROM } }), 'add number');
+    await connectTwilio(app, headers, fake, account, [FROM]);
     log(`sms: inserting ${RECIPIENTS} customers`);
     await db.withTenant(orgId, (tx) =>
       tx.execute(sql`insert into customers (organization_id, email, first_name, phone, sms_opt_in)

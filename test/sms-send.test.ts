@@ -7,7 +7,7 @@ import { createJobRunner } from '../src/jobs/index.js';
 import { modules } from '../src/modules/index.js';
 import { waitFor } from './email-support.js';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
-import { newTwilioAccount, startFakeTwilio, type FakeTwilio } from './twilio-support.js';
+import { connectTwilio, newTwilioAccount, startFakeTwilio, type FakeTwilio } from './twilio-support.js';
 
 let t: TestApp;
 let fake: FakeTwilio;
@@ -35,13 +35,8 @@ beforeAll(async () => {
   a = await signUpWithOrg(t.app, 'sms-send-a');
   b = await signUpWithOrg(t.app, 'sms-send-b');
   noNumber = await signUpWithOrg(t.app, 'sms-send-c');
-  for (const [actor, acc, number] of [[a, accA, FROM_A], [b, accB, FROM_B]] as const) {
-    fake.addNumber(acc.accountSid, number);
-    const c = await t.app.inject({ method: 'PUT', url: '/api/integrations/twilio', headers: actor.headers, payload: acc });
-    expect(c.statusCode).toBe(200);
-    const n = await t.app.inject({ method: 'POST', url: '/api/phone-numbers', headers: actor.headers, payload: { number, smsEnabled: true } });
-    expect(n.statusCode, n.body).toBe(201);
-  }
+  await connectTwilio(t.app, a.headers, fake, accA, [FROM_A]);
+  await connectTwilio(t.app, b.headers, fake, accB, [FROM_B]);
 });
 afterAll(async () => {
   await t?.close();

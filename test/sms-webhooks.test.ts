@@ -7,7 +7,7 @@ import { parseDocument } from 'htmlparser2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../src/db/sql.js';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
-import { newTwilioAccount, signedTwilioRequest, startFakeTwilio, twilioSignature, type FakeTwilio } from './twilio-support.js';
+import { connectTwilio, newTwilioAccount, signedTwilioRequest, startFakeTwilio, twilioSignature, type FakeTwilio } from './twilio-support.js';
 
 let t: TestApp;
 let fake: FakeTwilio;
@@ -28,12 +28,8 @@ beforeAll(async () => {
   t = await createTestApp({ config: { publicUrl: PUBLIC_URL, twilio: { ...base.twilio, apiBaseUrl: fake.url }, jobs: { inProcess: false, pollMs: 1000 } } });
   a = await signUpWithOrg(t.app, 'sms-hook-a');
   b = await signUpWithOrg(t.app, 'sms-hook-b');
-  for (const [actor, acc, number] of [[a, accA, NUM_A], [b, accB, NUM_B]] as const) {
-    fake.addNumber(acc.accountSid, number);
-    expect((await t.app.inject({ method: 'PUT', url: '/api/integrations/twilio', headers: actor.headers, payload: acc })).statusCode).toBe(200);
-    const n = await t.app.inject({ method: 'POST', url: '/api/phone-numbers', headers: actor.headers, payload: { number, smsEnabled: true } });
-    expect(n.statusCode, n.body).toBe(201);
-  }
+  await connectTwilio(t.app, a.headers, fake, accA, [NUM_A]);
+  await connectTwilio(t.app, b.headers, fake, accB, [NUM_B]);
 });
 afterAll(async () => {
   await t?.close();

@@ -459,6 +459,32 @@ export async function signedTwilioRequest(
 }
 
 /**
+ * Connects an organization to its account on the fake and adds the given numbers (to the account at
+ * the fake, then to the organization through the API), as an admin would. Returns the numbers' rows.
+ * Throws on any refusal (usable from tests and benches alike).
+ */
+export async function connectTwilio(
+  app: { inject(opts: any): Promise<{ statusCode: number; body: string }> },
+  headers: Record<string, string>,
+  fake: FakeTwilio,
+  account: { accountSid: string; authToken: string },
+  numbers: string[],
+): Promise<{ id: string; number: string }[]> {
+  const call = async (method: string, url: string, payload: unknown, status: number) => {
+    const res = await app.inject({ method, url, headers, payload });
+    if (res.statusCode !== status) throw new Error(`${method} ${url}: expected ${status}, got ${res.statusCode} ${res.body}`);
+    return JSON.parse(res.body);
+  };
+  await call('PUT', '/api/integrations/twilio', account, 200);
+  const rows = [];
+  for (const number of numbers) {
+    fake.addNumber(account.accountSid, number);
+    rows.push(await call('POST', '/api/phone-numbers', { number }, 201));
+  }
+  return rows;
+}
+
+/**
  * `npx tsx test/twilio-support.ts [port]`: the fake as a local stand-in for development. It prints an
  * account to connect (PUT /api/integrations/twilio) and the TWILIO_API_BASE_URL to start the server with.
  */

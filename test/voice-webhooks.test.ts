@@ -6,7 +6,7 @@ import { EXAMPLE_FLOW } from '../src/modules/ivr/flow.js';
 import { INVALID_CHOICE, NOT_IN_SERVICE } from '../src/modules/ivr/runtime.js';
 import { NO_FLOW } from '../src/modules/ivr/call-flow.js';
 import { createCustomer, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
-import { newTwilioAccount, startFakeTwilio, type FakeTwilio } from './twilio-support.js';
+import { connectTwilio, newTwilioAccount, startFakeTwilio, type FakeTwilio } from './twilio-support.js';
 import { outline, postSigned, twimlOf } from './voice-support.js';
 
 let t: TestApp;
@@ -58,14 +58,8 @@ beforeAll(async () => {
   t = await createTestApp({ config: { twilio: { apiBaseUrl: fake.url } } });
   a = await signUpWithOrg(t.app, 'voice-a');
   b = await signUpWithOrg(t.app, 'voice-b');
-  await ok(req('PUT', '/api/integrations/twilio', a, accA));
-  await ok(req('PUT', '/api/integrations/twilio', b, accB));
-  fake.addNumber(accA.accountSid, NUMBER_A);
-  fake.addNumber(accA.accountSid, NUMBER_A2);
-  fake.addNumber(accB.accountSid, NUMBER_B);
-  numberA = await ok(req('POST', '/api/phone-numbers', a, { number: NUMBER_A }), 201);
-  await ok(req('POST', '/api/phone-numbers', a, { number: NUMBER_A2 }), 201);
-  await ok(req('POST', '/api/phone-numbers', b, { number: NUMBER_B }), 201);
+  [numberA] = await connectTwilio(t.app, a.headers, fake, accA, [NUMBER_A, NUMBER_A2]);
+  await connectTwilio(t.app, b.headers, fake, accB, [NUMBER_B]);
   flowA = await ok(req('POST', '/api/ivr/flows', a, { name: 'Main line', definition: EXAMPLE_FLOW }), 201);
   await ok(req('PATCH', `/api/phone-numbers/${numberA.id}`, a, { ivrFlowId: flowA.id }));
 });

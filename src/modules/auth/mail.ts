@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import { escapeHtml } from '../../lib/html.js';
-import { createMailer, type Mailer } from '../email/mailer.js';
+import { acquireMailer, type Mailer } from '../email/mailer.js';
 
 /**
  * Account mail (verification, password reset, invitations) goes through the same mailer as
@@ -20,11 +20,12 @@ export interface AccountMail {
 
 export class AccountMailer {
   private readonly mailer: Mailer;
+  private readonly release: () => void;
   constructor(
     private readonly config: Config,
     private readonly log: FastifyBaseLogger,
   ) {
-    this.mailer = createMailer(config);
+    ({ mailer: this.mailer, release: this.release } = acquireMailer(config));
   }
 
   /** Sends, and logs rather than throws on failure: the caller's change has committed; a resend route exists. */
@@ -51,7 +52,7 @@ export class AccountMailer {
   }
 
   close() {
-    this.mailer.close();
+    this.release();
   }
 }
 

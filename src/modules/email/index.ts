@@ -3,7 +3,7 @@ import type { Module } from '../module.js';
 import { registerAnalyticsRoutes } from './analytics.js';
 import { CAMPAIGN_QUEUE, emailCampaignChannel } from './campaign-channel.js';
 import { registerCampaignRoutes } from './campaign-routes.js';
-import { createMailer } from './mailer.js';
+import { acquireMailer } from './mailer.js';
 import { registerOutboxRoutes } from './outbox-routes.js';
 import { acquireRenderPool } from './render-pool.js';
 import { registerSendRoutes } from './send-routes.js';
@@ -15,12 +15,12 @@ import { registerEmailWebhook } from './webhook.js';
 export const emailModule: Module = {
   name: 'email',
   routes(app, { config, db }) {
-    const mailer = createMailer(config);
+    const { mailer, release } = acquireMailer(config);
     const signer = new TokenSigner(config.secrets.encryptionKey);
     // Shared with the in-process job worker; the threads end with the last holder.
     const renderer = acquireRenderPool(config.templates);
     app.addHook('onClose', async () => {
-      mailer.close();
+      release();
       await renderer.release();
     });
     registerCampaignRoutes(app, { pool: renderer.pool, config });
@@ -31,7 +31,7 @@ export const emailModule: Module = {
     registerAnalyticsRoutes(app);
   },
   jobs({ db, config }) {
-    const mailer = createMailer(config);
+    const { mailer, release } = acquireMailer(config);
     // The process's render pool (shared with the API when the worker runs in-process), released on stop.
     const renderer = acquireRenderPool(config.templates);
     return {
@@ -42,7 +42,7 @@ export const emailModule: Module = {
         ),
       },
       async close() {
-        mailer.close();
+        release();
         await renderer.release();
       },
     };

@@ -94,3 +94,29 @@ export function createMailer(config: Config): Mailer {
     close() {},
   };
 }
+
+const shared = new Map<string, { mailer: Mailer; holders: number }>();
+
+/**
+ * The process's mailer for this configuration: campaign routes, sender confirmations, account mail
+ * and the in-process job worker share one SMTP connection pool. Each holder releases it once (server
+ * close, JobRunner.stop); the last release closes the pool.
+ */
+export function acquireMailer(config: Config): { mailer: Mailer; release(): void } {
+  const id = JSON.stringify([config.email.smtpUrl ?? null, config.email.concurrency, config.email.bounceAddress, config.dataDir]);
+  let entry = shared.get(id);
+  if (!entry) shared.set(id, (entry = { mailer: createMailer(config), holders: 0 }));
+  entry.holders++;
+  const held = entry;
+  let released = false;
+  return {
+    mailer: held.mailer,
+    release() {
+      if (released) return;
+      released = true;
+      if (--held.holders > 0) return;
+      if (shared.get(id) === held) shared.delete(id);
+      held.mailer.close();
+    },
+  };
+}

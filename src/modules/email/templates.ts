@@ -2,6 +2,7 @@ import { convert } from 'html-to-text';
 import { Liquid, toValue, type Context, type FS, type Template } from 'liquidjs';
 import { escapeHtml } from '../../lib/html.js';
 import { extractLinks } from './links.js';
+import type { RecipientCustomer } from '../../channels/campaign-store.js';
 
 // Campaign bodies are Liquid. Parsing and rendering run in the render worker (render-worker.ts),
 // never on the event loop; the functions here are what that worker calls.
@@ -219,14 +220,7 @@ export const htmlToText = (html: string, options?: Parameters<typeof convert>[1]
 
 
 /** The customer fields a template may use (`{{ customer.firstName }}`). */
-export function customerVars(c: {
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  phone?: string | null;
-  tags?: string[];
-  attributes?: Record<string, unknown>;
-}) {
+export function customerVars(c: RecipientCustomer) {
   return {
     email: c.email,
     firstName: c.firstName,

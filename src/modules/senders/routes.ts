@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../http/errors.js';
 import { perOrganization } from '../../http/throttle.js';
 import { ErrorOut, IdParams, orgErrors, type App, type DnsResolver, type ModuleDeps } from '../../http/types.js';
-import { createMailer, classifySendError } from '../email/mailer.js';
+import { acquireMailer, classifySendError } from '../email/mailer.js';
 import { escapeHtml } from '../../lib/html.js';
 import { htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
 import { newDomainKeys } from './dkim.js';
@@ -15,8 +15,8 @@ const tags = ['senders'];
 /** Sender identities: domains proven by DNS (with their DKIM keys) and single addresses proven by a link. */
 export function registerSenderRoutes(app: App, { db, config, dns }: ModuleDeps) {
   const resolver: DnsResolver = dns ?? new Resolver({ timeout: 3000, tries: 2 });
-  const mailer = createMailer(config);
-  app.addHook('onClose', async () => mailer.close());
+  const { mailer, release } = acquireMailer(config);
+  app.addHook('onClose', async () => release());
   // Each confirmation is a mail to an address of the caller's choosing: bounded like test sends.
   const throttleConfirmations = perOrganization(app, {
     name: 'sender-confirmation',
