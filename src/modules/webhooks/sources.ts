@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { query, queryOne } from '../../db/sql.js';
-import { emitEvent } from './emit.js';
+import { emitEvent, emitEvents } from './emit.js';
+import type { EventData } from './events.js';
 
 /**
  * The events of the channels, read from their rows: each channel calls one of these where the change
@@ -33,18 +34,25 @@ export async function emitEmailMessageEvents(tx: Tx, ctx: Org, events: { message
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   const seen = new Set<string>();
+  const delivered: EventData<'email_message.delivered'>[] = [];
+  const bounced: EventData<'email_message.bounced'>[] = [];
+  const unsubscribed: EventData<'customer.unsubscribed'>[] = [];
   for (const e of wanted) {
     const m = byId.get(e.messageId);
     const kind = e.type === 'group_unsubscribe' ? 'unsubscribe' : e.type;
     if (!m || seen.has(`${m.id}:${kind}`)) continue;
     seen.add(`${m.id}:${kind}`);
     const message = { id: m.id, campaignId: m.campaign_id, customerId: m.customer_id, to: m.to_email };
-    if (kind === 'delivered' && !m.delivered) await emitEvent(tx, ctx, 'email_message.delivered', { message });
-    else if (kind === 'bounce' && !m.bounced) await emitEvent(tx, ctx, 'email_message.bounced', { message, reason: e.reason });
+    if (kind === 'delivered' && !m.delivered) delivered.push({ message });
+    else if (kind === 'bounce' && !m.bounced) bounced.push({ message, reason: e.reason });
     else if (kind === 'unsubscribe' && !m.unsubscribed && m.to_email) {
-      await emitEvent(tx, ctx, 'customer.unsubscribed', { channel: 'email', address: m.to_email.toLowerCase(), customerId: m.customer_id, source: provider });
+      unsubscribed.push({ channel: 'email', address: m.to_email.toLowerCase(), customerId: m.customer_id, source: provider });
     }
   }
+  // One statement per type, however big the provider's batch.
+  await emitEvents(tx, ctx, 'email_message.delivered', delivered);
+  await emitEvents(tx, ctx, 'email_message.bounced', bounced);
+  await emitEvents(tx, ctx, 'customer.unsubscribed', unsubscribed);
 }
 
 /** An unsubscribe link was used (first time only: the caller knows). */
