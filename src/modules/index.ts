@@ -13,6 +13,7 @@ import { sendersModule } from './senders/index.js';
 import { smsModule } from './sms/index.js';
 import { suppressionsModule } from './suppressions/index.js';
 import { twilioModule } from './twilio/index.js';
+import { webhooksModule } from './webhooks/index.js';
 
 /**
  * Every feature module, in registration order. Adding a channel is its folder plus one line here:
@@ -32,6 +33,7 @@ export const modules: readonly Module[] = [
   twilioModule,
   ivrModule,
   callsModule,
+  webhooksModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

@@ -4,6 +4,7 @@ import { queryOne } from '../../db/sql.js';
 import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { normalizeAddress } from '../suppressions/service.js';
+import { emitEvent } from '../webhooks/emit.js';
 import { PHONE_KEY } from './audience.js';
 import { loadSmsSettings } from './settings.js';
 import { toE164 } from '../../lib/phone.js';
@@ -79,6 +80,7 @@ export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms
   if (keyword === 'stop') {
     await tx.execute(sql`insert into suppressions (organization_id, channel, address, reason, source)
       values (${org}, 'sms', ${from}, 'unsubscribed', 'sms_stop') on conflict do nothing`);
+    await emitEvent(tx, ctx, 'customer.unsubscribed', { channel: 'sms', address: from, customerId, source: 'sms_stop' });
     const n = await optIn(tx, org, from, false);
     // Messages still waiting for this number are not sent (one already claimed by a run may still go).
     await tx.execute(sql`update sms_messages set status = 'cancelled', error = 'The recipient opted out (STOP)', updated_at = now()
