@@ -458,7 +458,8 @@ describe('errors', () => {
       expect(res.statusCode).toBe(404);
       expect(res.json()).toEqual({ error: 'Not found', code: 'not_found' });
     }
-    for (const [method, url] of [['GET', '/api/nope'], ['POST', '/api/customers/extra/segments'], ['DELETE', '/api/customers'], ['GET', '/nothing-here']] as const) {
+    // (A GET outside /api is the dashboard's: its client routes fall back to index.html — test/dashboard-serving.test.ts.)
+    for (const [method, url] of [['GET', '/api/nope'], ['POST', '/api/customers/extra/segments'], ['DELETE', '/api/customers'], ['PUT', '/nothing-here']] as const) {
       const res = await t.app.inject({ method, url, headers: owner.headers });
       expect(res.statusCode).toBe(404);
       expect(res.json()).toEqual({ error: 'Not found', code: 'not_found' });
