@@ -500,3 +500,36 @@ export const phoneNumbers = pgTable(
   },
   tenantPk,
 );
+
+/** Exports produced by Shopify's customers/data_request webhook (0014_shopify.sql), for the shop owner to fetch. */
+export const shopifyDataRequests = pgTable(
+  'shopify_data_requests',
+  {
+    ...tenantKey(),
+    shop: text('shop').notNull(),
+    shopifyRequestId: text('shopify_request_id'),
+    shopifyCustomerId: text('shopify_customer_id'),
+    email: text('email'),
+    export: jsonb('export').$type<Record<string, unknown>>().notNull(),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
+/** Orders from a connected Shopify store (0014_shopify.sql), linked to the customer by Shopify customer id or email. */
+export const orders = pgTable(
+  'orders',
+  {
+    ...tenantKey(),
+    shopifyOrderId: text('shopify_order_id').notNull(),
+    customerId: uuid('customer_id'),
+    shopifyCustomerId: text('shopify_customer_id'),
+    number: text('number'),
+    total: text('total').notNull(),
+    currency: text('currency').notNull(),
+    itemsCount: integer('items_count').notNull(),
+    orderedAt: ts('ordered_at'),
+    createdAt: created(),
+  },
+  tenantPk,
+);
