@@ -138,6 +138,7 @@ export function customerSyncHandler(db: Database, config: Config): JobHandler {
           access.accessToken,
           CUSTOMERS_QUERY,
           { first: PAGE_SIZE, after: cursor },
+          AbortSignal.any([signal, AbortSignal.timeout(60_000)]),
         );
         if (res.cost) {
           lastCost = res.cost;
@@ -189,6 +190,8 @@ export function customerSyncHandler(db: Database, config: Config): JobHandler {
         cursor = page.pageInfo.endCursor;
       }
     } catch (err) {
+      // Stopped mid-request (worker shutdown, lost lease): nothing of this page was written; the job resumes from the cursor.
+      if (signal.aborted) return;
       const message = (err as Error).message.slice(0, 500);
       const last = job.attempts >= job.maxAttempts;
       await db.withTenant(org, (tx) =>
