@@ -142,7 +142,7 @@ export async function startFakeShopify(opts: { shops?: Record<string, Partial<Fa
         });
       }
       if (pagesAnswered >= pauseAfterPages && paused) await paused;
-      if (res.destroyed || req.destroyed) return;
+      if (res.destroyed || !res.socket || res.socket.destroyed) return;
       const start = indexOf(variables.after);
       const nodes = shop.customers.slice(start, start + first);
       const end = start + nodes.length;
