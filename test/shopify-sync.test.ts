@@ -109,9 +109,9 @@ describe('POST /api/integrations/shopify/customers', () => {
   }, 120_000);
 
   it('waits for the cost bucket: never asks for a page the bucket cannot pay for', async () => {
-    fake.shops.get(SHOP_B)!.customers = makeCustomers(600, { from: 50_000, domain: 'b.example' });
-    // A small bucket that refills slowly: 1,100 points, 2,000 per second; a page costs 502.
-    Object.assign(fake.bucket, { maximumAvailable: 1100, currentlyAvailable: 1100, restoreRate: 2000 });
+    fake.shops.get(SHOP_B)!.customers = makeCustomers(500, { from: 50_000, domain: 'b.example' });
+    // A small bucket that refills slowly: 600 points, 100 per second; a page costs 502, so the second must wait about four seconds.
+    Object.assign(fake.bucket, { maximumAvailable: 600, currentlyAvailable: 600, restoreRate: 100 });
     const before = customersRequests().length;
     expect((await start(b)).statusCode).toBe(202);
     const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
@@ -123,8 +123,8 @@ describe('POST /api/integrations/shopify/customers', () => {
     }
     const mine = customersRequests().slice(before);
     expect(mine.filter((r) => r.throttled)).toEqual([]);
-    expect(mine).toHaveLength(3);
-    expect(await progress(b)).toMatchObject({ pages: 3, customersSeen: 600, customersCreated: 600, throttled: 0 });
+    expect(mine).toHaveLength(2);
+    expect(await progress(b)).toMatchObject({ pages: 2, customersSeen: 500, customersCreated: 500, throttled: 0 });
   }, 60_000);
 });
 
