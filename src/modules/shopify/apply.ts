@@ -53,9 +53,10 @@ export async function applyShopifyEvent(tx: Tx, ctx: AuditContext, e: ShopifyEve
 /** orders/create: the order once (by Shopify order id), linked to the customer by Shopify customer id or email. */
 async function recordOrder(tx: Tx, ctx: AuditContext, o: any): Promise<Outcome> {
   const org = ctx.organizationId;
-  const orderId = numericId(o?.id ?? o?.admin_graphql_api_id);
+  // The gid first: JSON numbers past 2^53 (real order ids can be) lose digits when parsed.
+  const orderId = numericId(o?.admin_graphql_api_id ?? o?.id);
   if (!orderId) return 'ignored';
-  const shopifyCustomerId = numericId(o.customer?.id);
+  const shopifyCustomerId = numericId(o.customer?.admin_graphql_api_id ?? o.customer?.id);
   const email = normalizeAddress('email', o.customer?.email ?? o.email ?? o.contact_email);
   const customer = await queryOne<{ id: string }>(
     tx,

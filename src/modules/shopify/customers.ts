@@ -22,7 +22,7 @@ export interface ShopifyCustomer {
 
 /** `gid://shopify/Customer/123` or 123 → "123". */
 export const numericId = (id: unknown): string | null => {
-  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
+  if (typeof id === 'number' && Number.isInteger(id) && id > 0) return BigInt(id).toString();
   if (typeof id !== 'string' || !id) return null;
   const m = /(\d+)$/.exec(id);
   return m ? m[1] : null;
@@ -63,7 +63,7 @@ export function fromGraphql(node: any): ShopifyCustomer | null {
 
 /** A customer as the customers/create and customers/update webhooks send it (REST shape). */
 export function fromWebhook(body: any): ShopifyCustomer | null {
-  const shopifyId = numericId(body?.id ?? body?.admin_graphql_api_id);
+  const shopifyId = numericId(body?.admin_graphql_api_id ?? body?.id);
   if (!shopifyId) return null;
   return {
     shopifyId,
