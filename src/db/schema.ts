@@ -516,20 +516,3 @@ export const shopifyDataRequests = pgTable(
   tenantPk,
 );
 
-/** Orders from a connected Shopify store (0014_shopify.sql), linked to the customer by Shopify customer id or email. */
-export const orders = pgTable(
-  'orders',
-  {
-    ...tenantKey(),
-    shopifyOrderId: text('shopify_order_id').notNull(),
-    customerId: uuid('customer_id'),
-    shopifyCustomerId: text('shopify_customer_id'),
-    number: text('number'),
-    total: text('total').notNull(),
-    currency: text('currency').notNull(),
-    itemsCount: integer('items_count').notNull(),
-    orderedAt: ts('ordered_at'),
-    createdAt: created(),
-  },
-  tenantPk,
-);
