@@ -77,6 +77,29 @@ export function fromWebhook(body: any): ShopifyCustomer | null {
   };
 }
 
+/**
+ * The customer this Shopify customer is: by Shopify id, else by email, else (a customer with a phone
+ * and no email yet) by phone. Three separate lookups, so each uses its index
+ * (customers_shopify_id_key, customers_email_key, customers_phone_e164_idx) on large organizations.
+ */
+async function findExisting(tx: Tx, organizationId: string, c: ShopifyCustomer) {
+  const bySid = await queryOne<{ id: string }>(tx, sql`select id from customers where organization_id = ${organizationId} and shopify_customer_id = ${c.shopifyId}`);
+  if (bySid) return bySid;
+  if (c.email) {
+    const byEmail = await queryOne<{ id: string }>(tx, sql`select id from customers where organization_id = ${organizationId} and lower(email) = ${c.email}`);
+    if (byEmail) return byEmail;
+  }
+  if (c.phone) {
+    return queryOne<{ id: string }>(
+      tx,
+      sql`select id from customers where organization_id = ${organizationId} and phone is not null
+        and ('+' || ltrim(regexp_replace(phone, '[\s().-]', '', 'g'), '+')) = ${c.phone}
+        and shopify_customer_id is null and email is null limit 1`,
+    );
+  }
+  return undefined;
+}
+
 /** SUBSCRIBED → opted in; UNSUBSCRIBED, NOT_SUBSCRIBED, PENDING (and the rest) → not; unknown → unchanged. */
 const optIn = (s: MarketingState | null) => (s === null ? null : s === 'SUBSCRIBED');
 
@@ -88,16 +111,7 @@ const optIn = (s: MarketingState | null) => (s === null ? null : s === 'SUBSCRIB
  * customer has neither an email nor a phone number (nothing to reach them by).
  */
 export async function upsertShopifyCustomer(tx: Tx, organizationId: string, c: ShopifyCustomer): Promise<{ id: string; created: boolean } | null> {
-  const existing = await queryOne<{ id: string }>(
-    tx,
-    sql`select id from customers where organization_id = ${organizationId} and (
-        shopify_customer_id = ${c.shopifyId}
-        or (${c.email}::text is not null and lower(email) = ${c.email})
-        or (${c.phone}::text is not null and shopify_customer_id is null and email is null
-            and ('+' || ltrim(regexp_replace(phone, '[\\s().-]', '', 'g'), '+')) = ${c.phone}))
-      order by (shopify_customer_id = ${c.shopifyId}) desc nulls last, (lower(email) = ${c.email}) desc nulls last
-      limit 1`,
-  );
+  const existing = await findExisting(tx, organizationId, c);
   const emailOptIn = optIn(c.emailState);
   const smsOptIn = optIn(c.smsState);
   let result: { id: string; created: boolean } | null;
