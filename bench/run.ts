@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   customers: () => import('./customers.js'),
   email: () => import('./email.js'),
   sms: () => import('./sms.js'),
+  webhooks: () => import('./webhooks.js'),
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),

@@ -64,6 +64,15 @@ const EnvSchema = z.object({
   SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-\d{2}$/).default('2025-07'),
   // Admin API requests go here instead of https://{shop} (a local stand-in for tests and benches).
   SHOPIFY_ADMIN_BASE_URL: z.string().url().optional(),
+  // Outbound webhooks: CIDRs deliveries may reach although private (tests, on-premises), e.g. 127.0.0.0/8,10.0.0.0/8.
+  WEBHOOK_ALLOW_PRIVATE_RANGES: z.string().default(''),
+  WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).default(24),
+  // First retry delay; the schedule is 1, 6, 24, 120, 360, 720, 2160, 4320, 8640 times it (5 s … 12 h at 5000).
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  // An endpoint is disabled after this many failed attempts in a row, spanning at least WEBHOOK_DISABLE_AFTER_SECONDS.
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(20),
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).default(86_400),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -135,6 +144,19 @@ export type Config = {
   shopify: { apiKey?: string; apiSecret?: string; scopes: string; apiVersion: string; adminBaseUrl?: string };
   /** Provider webhooks: failed (unauthenticated) requests allowed per client address and window before 429. */
   webhooks: { maxFailures: number; failureWindowSeconds: number };
+  /**
+   * Outbound webhooks (src/modules/webhooks). allowPrivateRanges: CIDRs a delivery may reach although
+   * private (empty: only public addresses, and https only). Retries at retryBaseMs × 1, 6, 24, 120, 360,
+   * 720, 2160, 4320, 8640 (or later, when the endpoint says Retry-After).
+   */
+  outboundWebhooks: {
+    allowPrivateRanges: string[];
+    secretOverlapHours: number;
+    retryBaseMs: number;
+    timeoutMs: number;
+    disableAfterFailures: number;
+    disableAfterSeconds: number;
+  };
   /**
    * Durable job workers: in the server process by default, or `npm run worker`. A claim holds a job
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
@@ -228,6 +250,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       adminBaseUrl: e.SHOPIFY_ADMIN_BASE_URL?.replace(/\/$/, ''),
     },
     webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },
+    outboundWebhooks: {
+      allowPrivateRanges: e.WEBHOOK_ALLOW_PRIVATE_RANGES.split(',').map((r) => r.trim()).filter(Boolean),
+      secretOverlapHours: e.WEBHOOK_SECRET_OVERLAP_HOURS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterSeconds: e.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },
     ...overrides,

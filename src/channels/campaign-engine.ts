@@ -9,6 +9,7 @@ import {
   remaining,
   renewMessageLeases,
   type CampaignRow,
+  type CampaignStatusHook,
   type CampaignTables,
   type Claimed,
   type Fence,
@@ -51,6 +52,8 @@ export interface CampaignChannel<Run, Message> {
   transport(run: Run, message: Message, m: Claimed): Promise<Delivery>;
   /** Channel-specific writes for recorded outcomes (email events, SMS segments and error codes), same transaction. */
   recorded?(tx: Tx, org: string, rows: Recorded[]): Promise<void>;
+  /** The campaign's status moved in the engine (a due scheduled campaign started sending, a send finished): events, same transaction. */
+  statusChanged?: CampaignStatusHook;
   /** The earliest time the organization may be messaged now (quiet hours), or null for "now". Checked before each claim. */
   notBefore?(org: string): Promise<Date | null>;
   /** Messages in flight per run. */
@@ -82,7 +85,7 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
     const org = job.organizationId;
     const campaignId = String(job.payload.campaignId);
     const fence: Fence = { jobId: job.id, leaseId: lease.id, leaseMs: lease.ms };
-    const begun = await db.withTenant(org, (tx) => beginSend(tx, t, org, campaignId, channel.audience));
+    const begun = await db.withTenant(org, (tx) => beginSend(tx, t, org, campaignId, channel.audience, channel.statusChanged));
     if (begun.kind === 'done') return;
     if (begun.kind === 'later') return { retryAt: begun.at };
     const prepared = await channel.prepare(org, begun.campaign);
@@ -166,7 +169,7 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
         await flush();
         const left = await db.withTenant(org, (tx) => remaining(tx, t, org, campaignId));
         if (left.queued === 0) {
-          await db.withTenant(org, (tx) => finishSend(tx, t, org, campaignId, fence, `No message was accepted by the ${channel.provider}`));
+          await db.withTenant(org, (tx) => finishSend(tx, t, org, campaignId, fence, `No message was accepted by the ${channel.provider}`, channel.statusChanged));
           return;
         }
         // Messages wait for a retry: sleep briefly, or give the worker back until they are due.

@@ -42,6 +42,9 @@ async function holdsJob(tx: Tx, org: string, f: Fence) {
 /** A campaign row as stored (snake_case columns); the channel reads its content from it. */
 export type CampaignRow = Record<string, any> & { id: string; status: string };
 
+/** Told when a campaign's status moves here (a due scheduled campaign starts, a send finishes), in the same transaction. */
+export type CampaignStatusHook = (tx: Tx, org: string, campaign: { id: string; name: string; status: 'sending' | 'sent' | 'failed' }) => Promise<void>;
+
 export type BeginResult = { kind: 'done'; reason: string } | { kind: 'later'; at: Date } | { kind: 'send'; campaign: CampaignRow };
 
 /**
@@ -56,6 +59,7 @@ export async function beginSend(
   org: string,
   campaignId: string,
   audience: (tx: Tx, org: string, campaign: CampaignRow) => Promise<void>,
+  statusChanged?: CampaignStatusHook,
 ): Promise<BeginResult> {
   const [c] = await query<CampaignRow & { in_future: boolean }>(
     tx,
@@ -66,6 +70,7 @@ export async function beginSend(
     if (c.in_future) return { kind: 'later', at: new Date(c.scheduled_at) };
     await tx.execute(sql`update ${ident(t.campaigns)} set status = 'sending', started_at = now(), updated_at = now()
       where organization_id = ${org} and id = ${campaignId}`);
+    await statusChanged?.(tx, org, { id: c.id, name: c.name, status: 'sending' });
   } else if (c.status !== 'sending') {
     return { kind: 'done', reason: `campaign is ${c.status}` };
   }
@@ -232,9 +237,11 @@ export async function remaining(tx: Tx, t: CampaignTables, org: string, campaign
 }
 
 /** sending → sent, or failed when there were recipients and not one message was accepted; false when another run holds the job. */
-export async function finishSend(tx: Tx, t: CampaignTables, org: string, campaignId: string, fence: Fence, noneAccepted: string) {
+export async function finishSend(tx: Tx, t: CampaignTables, org: string, campaignId: string, fence: Fence, noneAccepted: string, statusChanged?: CampaignStatusHook) {
   if (!(await holdsJob(tx, org, fence))) return false;
-  await tx.execute(sql`
+  const [done] = await query<{ id: string; name: string; status: 'sent' | 'failed' }>(
+    tx,
+    sql`
     update ${ident(t.campaigns)} c set
       status = case when s.total > 0 and s.accepted = 0 then 'failed' else 'sent' end,
       sent_at = case when s.total > 0 and s.accepted = 0 then null else now() end,
@@ -243,6 +250,9 @@ export async function finishSend(tx: Tx, t: CampaignTables, org: string, campaig
       updated_at = now()
     from (select count(*) as total, count(sent_at) as accepted from ${ident(t.messages)}
           where organization_id = ${org} and campaign_id = ${campaignId}) s
-    where c.organization_id = ${org} and c.id = ${campaignId} and c.status = 'sending'`);
+    where c.organization_id = ${org} and c.id = ${campaignId} and c.status = 'sending'
+    returning c.id, c.name, c.status`,
+  );
+  if (done) await statusChanged?.(tx, org, done);
   return true;
 }

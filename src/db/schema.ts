@@ -516,3 +516,63 @@ export const shopifyDataRequests = pgTable(
   tenantPk,
 );
 
+/** Outbound webhook endpoints (0013_webhooks.sql): secrets sealed, never returned after creation. */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    ...tenantKey(),
+    url: text('url').notNull(),
+    eventTypes: text('event_types').array().notNull(),
+    description: text('description'),
+    enabled: boolean('enabled').notNull().default(true),
+    secretSealed: text('secret_sealed').notNull(),
+    previousSecretSealed: text('previous_secret_sealed'),
+    previousSecretExpiresAt: ts('previous_secret_expires_at'),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    failingSince: ts('failing_since'),
+    disabledAt: ts('disabled_at'),
+    disabledReason: text('disabled_reason'),
+    createdAt: created(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  tenantPk,
+);
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event for one endpoint; its attempts are logged in webhook_delivery_attempts. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    ...tenantKey(),
+    endpointId: uuid('endpoint_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status').$type<WebhookDeliveryStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at'),
+    deliveredAt: ts('delivered_at'),
+    createdAt: created(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  tenantPk,
+);
+
+export const webhookDeliveryAttempts = pgTable(
+  'webhook_delivery_attempts',
+  {
+    ...tenantKey(),
+    endpointId: uuid('endpoint_id').notNull(),
+    deliveryId: uuid('delivery_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    attempt: integer('attempt').notNull(),
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    responseExcerpt: text('response_excerpt'),
+    error: text('error'),
+    createdAt: created(),
+  },
+  tenantPk,
+);

@@ -59,6 +59,32 @@ export async function enqueueJob(tx: Tx, organizationId: string, queue: string, 
     .onConflictDoNothing();
 }
 
+/** Enqueues many jobs of one queue in the caller's transaction, in multi-row inserts (one event fanned out to many deliveries). */
+export async function enqueueJobs(
+  tx: Tx,
+  organizationId: string,
+  queue: string,
+  jobs: { payload: Record<string, unknown>; singletonKey?: string }[],
+  opts: Omit<EnqueueOptions, 'singletonKey'> = {},
+) {
+  // Six parameters a row: well under PostgreSQL's 65,535 per statement.
+  for (let i = 0; i < jobs.length; i += 5000) {
+    await tx
+      .insert(schema.jobs)
+      .values(
+        jobs.slice(i, i + 5000).map((j) => ({
+          organizationId,
+          queue,
+          payload: j.payload,
+          singletonKey: j.singletonKey ?? null,
+          runAt: opts.runAt ?? sql`now()`,
+          maxAttempts: opts.maxAttempts ?? 10,
+        })),
+      )
+      .onConflictDoNothing();
+  }
+}
+
 /** The queued (not yet running) job of this key, in the caller's tenant transaction. */
 const queuedJob = (organizationId: string, singletonKey: string) =>
   and(eq(schema.jobs.organizationId, organizationId), eq(schema.jobs.singletonKey, singletonKey), eq(schema.jobs.state, 'queued'));
@@ -77,7 +103,10 @@ export interface WorkerOptions {
   db: Database;
   handlers: Record<string, JobHandler>;
   pollMs?: number;
-  /** Jobs run at once by this worker. */
+  /**
+   * Jobs of each queue run at once by this worker. Every queue has its own slots, so a flood of
+   * short jobs (webhook deliveries) never holds the slots long jobs (campaign sends) wait for.
+   */
   concurrency?: number;
   leaseMs?: number;
   log?: { info: (o: unknown, m?: string) => void; error: (o: unknown, m?: string) => void };
@@ -86,7 +115,7 @@ export interface WorkerOptions {
 const backoffMs = (attempt: number) => Math.min(1000 * 2 ** attempt, 10 * 60_000);
 
 export class Worker {
-  private running = new Map<string, Promise<void>>();
+  private running = new Map<string, { queue: string; done: Promise<void> }>();
   private abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
@@ -116,7 +145,7 @@ export class Worker {
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
     await this.polling;
-    await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 
   /** Claims and runs due jobs now (tests and the CLI use it instead of waiting for the next poll). */
@@ -136,27 +165,31 @@ export class Worker {
   }
 
   private async poll() {
-    const free = this.concurrency - this.running.size;
-    if (free <= 0 || this.stopped) return;
-    let jobs: Awaited<ReturnType<Worker['claim']>>;
-    try {
-      jobs = await this.claim(free);
-    } catch (err) {
-      this.opts.log?.error({ err }, 'job claim failed');
-      return;
-    }
-    for (const { job, sentAt } of jobs) {
-      const p = this.run(job, sentAt).finally(() => {
-        this.running.delete(job.id);
-        this.poke();
-      });
-      this.running.set(job.id, p);
+    if (this.stopped) return;
+    const busy = new Map<string, number>();
+    for (const r of this.running.values()) busy.set(r.queue, (busy.get(r.queue) ?? 0) + 1);
+    for (const queue of Object.keys(this.opts.handlers)) {
+      const free = this.concurrency - (busy.get(queue) ?? 0);
+      if (free <= 0 || this.stopped) continue;
+      let jobs: Awaited<ReturnType<Worker['claim']>>;
+      try {
+        jobs = await this.claim(queue, free);
+      } catch (err) {
+        this.opts.log?.error({ err, queue }, 'job claim failed');
+        continue;
+      }
+      for (const { job, sentAt } of jobs) {
+        const done = this.run(job, sentAt).finally(() => {
+          this.running.delete(job.id);
+          this.poke();
+        });
+        this.running.set(job.id, { queue, done });
+      }
     }
   }
 
   /** Due jobs, each with a new lease id; never one this worker is running (its lease may have run out while it ran). */
-  private async claim(limit: number): Promise<{ job: Job; sentAt: number }[]> {
-    const queues = Object.keys(this.opts.handlers);
+  private async claim(queue: string, limit: number): Promise<{ job: Job; sentAt: number }[]> {
     const lease = `${this.leaseMs} milliseconds`;
     const mine = [...this.running.keys()];
     const sentAt = performance.now();
@@ -166,7 +199,7 @@ export class Worker {
           lease_id = gen_random_uuid(), updated_at = now()
         from (
           select organization_id, id from jobs
-          where queue = any(${sql.param(queues)}::text[])
+          where queue = ${queue}
             and ((state = 'queued' and run_at <= now()) or (state = 'active' and locked_until < now()))
             and not (id = any(${sql.param(mine)}::uuid[]))
           order by run_at

@@ -14,6 +14,7 @@ import { shopifyModule } from './shopify/index.js';
 import { smsModule } from './sms/index.js';
 import { suppressionsModule } from './suppressions/index.js';
 import { twilioModule } from './twilio/index.js';
+import { webhooksModule } from './webhooks/index.js';
 
 /**
  * Every feature module, in registration order. Adding a channel is its folder plus one line here:
@@ -34,6 +35,7 @@ export const modules: readonly Module[] = [
   ivrModule,
   callsModule,
   shopifyModule,
+  webhooksModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

@@ -6,11 +6,12 @@ import type { TenantContext } from '../../http/access.js';
 import { AppError } from '../../http/errors.js';
 import type { ModuleDeps } from '../../http/types.js';
 import { recordAudit } from '../audit/service.js';
-import { toE164, transportFor, TwilioError, type TwilioTransport } from '../twilio/index.js';
+import { transportFor, TwilioError, type TwilioTransport } from '../twilio/index.js';
 import { agentPhones } from './agents.js';
 import type { OutboundCall } from './schemas.js';
 import { assertCustomer, assertMember, customerByPhone, toCallDto, type CallRow } from './service.js';
 import { voiceUrls } from './twilio-voice.js';
+import { toE164 } from '../../lib/phone.js';
 
 const { calls, customers, phoneNumbers } = schema;
 const bodyIssue = (path: string, message: string) => new AppError('validation_failed', 'Validation failed', [{ in: 'body', path, message }]);

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../../config.js';
 import { formFields, type SystemLookup, type WebhookDelivery } from '../../channels/webhook.js';
 import { AppError } from '../../http/errors.js';
-import { findNumberOwner, findTwilioAccount, toE164, verifyTwilioSignature } from '../twilio/index.js';
+import { findNumberOwner, findTwilioAccount, verifyTwilioSignature } from '../twilio/index.js';
+import { toE164 } from '../../lib/phone.js';
 
 // What the voice webhooks share: Twilio's signature header, and placing a request in the organization
 // whose number was called (or, for calls we placed, whose account placed it), verified with THAT

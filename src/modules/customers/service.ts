@@ -6,6 +6,7 @@ import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import { suppressionFlags } from '../suppressions/service.js';
+import { emitEvent } from '../webhooks/emit.js';
 import type { CustomerInput, CustomerListQuery } from './schemas.js';
 
 const { customers } = schema;
@@ -65,7 +66,9 @@ export async function createCustomer(tx: Tx, ctx: TenantContext, input: Customer
     .values({ ...columns(input, true), organizationId: ctx.organizationId })
     .returning();
   await recordAudit(tx, ctx, { action: 'customer.created', resourceType: 'customer', resourceId: row.id, changes: { ...input } });
-  return withFlags(tx, ctx, row);
+  const customer = await withFlags(tx, ctx, row);
+  await emitEvent(tx, ctx, 'customer.created', { customer });
+  return customer;
 }
 
 /** One statement keyed on (organization_id, id): another organization's id simply matches nothing. */
@@ -77,7 +80,9 @@ export async function updateCustomer(tx: Tx, ctx: TenantContext, id: string, inp
     .returning();
   if (!row) throw notFound();
   await recordAudit(tx, ctx, { action: 'customer.updated', resourceType: 'customer', resourceId: id, changes: { ...input } });
-  return withFlags(tx, ctx, row);
+  const customer = await withFlags(tx, ctx, row);
+  await emitEvent(tx, ctx, 'customer.updated', { customer });
+  return customer;
 }
 
 export async function deleteCustomer(tx: Tx, ctx: TenantContext, id: string) {
@@ -87,4 +92,5 @@ export async function deleteCustomer(tx: Tx, ctx: TenantContext, id: string) {
     .returning({ id: customers.id, email: customers.email });
   if (!rows.length) throw notFound();
   await recordAudit(tx, ctx, { action: 'customer.deleted', resourceType: 'customer', resourceId: id, changes: { email: rows[0].email } });
+  await emitEvent(tx, ctx, 'customer.deleted', { customer: rows[0] });
 }

@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/index.js';
 import { arr } from '../../db/sql.js';
 import { senderIdentity, withIdentity, type SendingIdentity } from '../senders/identity.js';
+import { campaignEvents } from '../webhooks/sources.js';
 import { composeMessage, extractLinks, prepareCampaign, type CampaignContent, type PreparedCampaign } from './compose.js';
 import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
 import { TemplateRenderError, TemplateTooExpensiveError, type RenderPool } from './render-pool.js';
@@ -54,6 +55,7 @@ export function emailCampaignChannel(deps: EmailChannelDeps): CampaignChannel<Ru
   return {
     provider: 'mail server',
     tables: { campaigns: 'email_campaigns', messages: 'email_messages', address: 'to_email' },
+    statusChanged: campaignEvents('email'),
     concurrency: config.email.concurrency,
     ratePerSecond: config.email.ratePerSecond,
     maxAttempts: config.email.maxAttempts,

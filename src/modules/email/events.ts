@@ -3,6 +3,7 @@ import type { Tx } from '../../db/index.js';
 import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { suppressMessageRecipients } from '../suppressions/service.js';
+import { emitEmailMessageEvents } from '../webhooks/sources.js';
 
 /**
  * A delivery event about one of our email messages, whichever provider reported it
@@ -38,6 +39,7 @@ export async function applyEmailEvents(tx: Tx, ctx: AuditContext, events: EmailE
     insert into email_events (organization_id, message_id, type, url, provider_event_id, payload, occurred_at)
     select ${org}, x.m, x.t, x.u, x.id, x.p, x.at from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as x(m uuid, t text, u text, id text, p jsonb, at timestamptz)`);
+  await emitEmailMessageEvents(tx, ctx, events, provider);
   await tx.execute(sql`
     with e as (
       select x.m,

@@ -9,6 +9,7 @@ import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { requireSender, withIdentity } from '../senders/identity.js';
 import { isSuppressed } from '../suppressions/service.js';
+import { campaignEvents } from '../webhooks/sources.js';
 import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
 import { composeMessage, prepareCampaign, type Recipient } from './compose.js';
 import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
@@ -47,6 +48,7 @@ export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string, confi
     .returning();
   if (!row) return refused(tx, ctx, id, 'sent again');
   await enqueueJob(tx, ctx.organizationId, CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: campaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
+  if (row.status === 'sending') await campaignEvents('email')(tx, ctx.organizationId, { id, name: row.name, status: 'sending' });
   await recordAudit(tx, ctx, { action: row.status === 'scheduled' ? 'email_campaign.scheduled' : 'email_campaign.sent', resourceType: 'email_campaign', resourceId: id, changes: { scheduledAt: row.scheduledAt?.toISOString() ?? null } });
   return toCampaignDto(row);
 }

@@ -6,6 +6,7 @@ import { embeddableHeaders } from '../../http/security-headers.js';
 import { ErrorOut, type App } from '../../http/types.js';
 import { htmlResponse, page, pageHeaders } from '../../lib/html-page.js';
 import { suppressMessageRecipients } from '../suppressions/service.js';
+import { emitEmailUnsubscribed } from '../webhooks/sources.js';
 import type { TokenClaims, TokenSigner, VerifiedClaims } from './tokens.js';
 import { rowsOf } from '../../db/sql.js';
 
@@ -61,6 +62,7 @@ export async function unsubscribeMessage(tx: Tx, organizationId: string, message
   }
   await suppressMessageRecipients(tx, organizationId, [{ messageId, reason: 'unsubscribed' }], source === 'link' ? 'unsubscribe_link' : source);
   if (m.first) {
+    await emitEmailUnsubscribed(tx, { organizationId }, messageId, source === 'link' ? 'unsubscribe_link' : source);
     await tx.execute(sql`insert into email_events (organization_id, message_id, type, payload)
       values (${organizationId}, ${messageId}, 'unsubscribe', ${JSON.stringify({ source })}::jsonb)`);
   }

@@ -1,5 +1,7 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { z } from 'zod';
+import { E164 } from '../../lib/phone.js';
+
+export { E164 };
 
 // An IVR flow is a graph of nodes keyed by id, entered at `start`. The shape is checked by zod;
 // the graph (references, reachability, ways out, loops without input) by `checkFlowGraph`.
@@ -15,20 +17,6 @@ const Voice = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'Not a voice name');
 /** A BCP 47 tag as Twilio takes it: "en-US", "fr-FR", "pt-BR". */
 const Language = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$/, 'Not a language tag (en-US)');
 const AudioUrl = z.url({ protocol: /^https$/ }).max(2000);
-/** A phone number anywhere in the world, stored as E.164. */
-export const E164 = z
-  .string()
-  .trim()
-  .max(32)
-  .transform((v, ctx) => {
-    const n = parsePhoneNumberFromString(v);
-    if (!n?.isValid()) {
-      ctx.addIssue({ code: 'custom', message: 'Not a valid phone number (E.164, such as +14155550123)' });
-      return z.NEVER;
-    }
-    return n.number as string;
-  });
-
 const Say = z.strictObject({
   kind: z.literal('say'),
   text: Text,

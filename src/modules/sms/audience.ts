@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { arr, query } from '../../db/sql.js';
-import { e164 } from './settings.js';
+import { toE164 } from '../../lib/phone.js';
 
 /**
  * Customers stored with a number typed any way ("+1 (555) 123-4567") under the spelling of
@@ -32,7 +32,7 @@ export async function resolveAudience(tx: Tx, org: string, campaignId: string, t
   const numbers: string[] = [];
   let invalid = 0;
   for (const c of candidates) {
-    const n = e164(c.phone);
+    const n = toE164(c.phone);
     if (!n) invalid++;
     else if (!seen.has(n)) {
       seen.add(n);

@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/index.js';
 import { arr } from '../../db/sql.js';
 import { transportFor, TwilioError, type TwilioTransport } from '../twilio/transport.js';
+import { campaignEvents } from '../webhooks/sources.js';
 import { resolveAudience } from './audience.js';
 import { quietUntil } from './quiet-hours.js';
 import { renderSmsBody, TemplateRenderError, TemplateTooExpensiveError, type RenderPool } from './render.js';
@@ -47,6 +48,7 @@ export function smsChannel({ db, config, pool }: SmsChannelDeps): CampaignChanne
   return {
     provider: 'SMS provider',
     tables: { campaigns: 'sms_campaigns', messages: 'sms_messages', address: 'to_phone' },
+    statusChanged: campaignEvents('sms'),
     concurrency: config.sms.concurrency,
     ratePerSecond: config.sms.ratePerSecond,
     maxAttempts: config.sms.maxAttempts,

@@ -4,8 +4,10 @@ import { queryOne } from '../../db/sql.js';
 import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { normalizeAddress } from '../suppressions/service.js';
+import { emitEvent } from '../webhooks/emit.js';
 import { PHONE_KEY } from './audience.js';
-import { e164, loadSmsSettings } from './settings.js';
+import { loadSmsSettings } from './settings.js';
+import { toE164 } from '../../lib/phone.js';
 
 // Messages customers send to the organization's numbers, applied inside the organization's tenant
 // transaction (the webhook route finds the organization from the number called). Opt-out keywords
@@ -59,7 +61,7 @@ export interface InboundResult {
  */
 export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms): Promise<InboundResult> {
   const org = ctx.organizationId;
-  const from = e164(msg.from) ?? normalizeAddress('sms', msg.from) ?? msg.from.trim();
+  const from = toE164(msg.from) ?? normalizeAddress('sms', msg.from) ?? msg.from.trim();
   const keyword = keywordOf(msg.body) ?? keywordOf(msg.optOutType ?? '');
   const customer = await queryOne<{ id: string }>(
     tx,
@@ -69,7 +71,7 @@ export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms
   const inserted = await queryOne<{ id: string }>(
     tx,
     sql`insert into sms_inbound_messages (organization_id, customer_id, provider_message_id, from_number, to_number, body, keyword, num_media)
-      values (${org}, ${customerId}, ${msg.messageSid}, ${from}, ${e164(msg.to) ?? msg.to}, ${msg.body.slice(0, 10_000)}, ${keyword}, ${msg.numMedia ?? 0})
+      values (${org}, ${customerId}, ${msg.messageSid}, ${from}, ${toE164(msg.to) ?? msg.to}, ${msg.body.slice(0, 10_000)}, ${keyword}, ${msg.numMedia ?? 0})
       on conflict do nothing returning id`,
   );
   const stored = Boolean(inserted);
@@ -78,6 +80,7 @@ export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms
   if (keyword === 'stop') {
     await tx.execute(sql`insert into suppressions (organization_id, channel, address, reason, source)
       values (${org}, 'sms', ${from}, 'unsubscribed', 'sms_stop') on conflict do nothing`);
+    await emitEvent(tx, ctx, 'customer.unsubscribed', { channel: 'sms', address: from, customerId, source: 'sms_stop' });
     const n = await optIn(tx, org, from, false);
     // Messages still waiting for this number are not sent (one already claimed by a run may still go).
     await tx.execute(sql`update sms_messages set status = 'cancelled', error = 'The recipient opted out (STOP)', updated_at = now()

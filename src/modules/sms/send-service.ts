@@ -6,6 +6,7 @@ import { AppError, conflictOr404, notFound } from '../../http/errors.js';
 import { campaignRefusal } from '../../lib/campaigns.js';
 import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { campaignEvents } from '../webhooks/sources.js';
 import { getSmsCampaign } from './service.js';
 import { loadSmsSettings } from './settings.js';
 
@@ -62,6 +63,7 @@ export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string) {
     .returning();
   if (!row) return refusal(tx, ctx, id, 'sent again');
   await enqueueJob(tx, org, SMS_CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: smsCampaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
+  if (row.status === 'sending') await campaignEvents('sms')(tx, org, { id, name: row.name, status: 'sending' });
   await recordAudit(tx, ctx, {
     action: row.status === 'scheduled' ? 'sms_campaign.scheduled' : 'sms_campaign.sent',
     resourceType: 'sms_campaign',

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { toE164 } from '../../lib/phone.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError } from '../../http/errors.js';
@@ -42,18 +42,11 @@ export async function getSmsSettings(tx: Tx, ctx: TenantContext) {
   return toSmsSettingsDto(await loadSmsSettings(tx, ctx.organizationId));
 }
 
-/** E.164 spelling of a number, or null when libphonenumber-js does not find it valid. */
-export function e164(value: string | null | undefined): string | null {
-  if (!value) return null;
-  const p = parsePhoneNumberFromString(value.trim());
-  return p?.isValid() ? p.number : null;
-}
-
 /** PUT: the whole settings document; omitted fields go back to their defaults. */
 export async function putSmsSettings(tx: Tx, ctx: TenantContext, input: SmsSettingsPut) {
   let from: string | null = null;
   if (input.defaultFromNumber) {
-    from = e164(input.defaultFromNumber);
+    from = toE164(input.defaultFromNumber);
     if (!from) throw new AppError('validation_failed', 'Validation failed', [{ in: 'body', path: 'defaultFromNumber', message: 'Not a valid E.164 phone number' }]);
   }
   const values = {

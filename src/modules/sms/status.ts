@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { arr, query } from '../../db/sql.js';
+import { emitSmsStatus } from '../webhooks/sources.js';
 
 // Twilio status callbacks, applied inside the organization's tenant transaction (the webhook
 // route finds the organization from the AccountSid). Status only moves forward: callbacks arrive
@@ -66,6 +67,7 @@ export async function applyStatusCallback(tx: Tx, org: string, cb: StatusCallbac
         returning m.id)
       select t.id, exists (select 1 from moved) as changed from target t`,
   );
+  for (const r of found) if (r.changed) await emitSmsStatus(tx, { organizationId: org }, r.id, status);
   return { found: found.length > 0, changed: found.some((r) => r.changed) };
 }
 

@@ -5,7 +5,7 @@ import type { Database } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
 import { findNumberOwner, findTwilioAccount, twilioWebhookLookup, twimlReply, twimlResponse, verifyTwilioSignature } from '../twilio/webhooks.js';
 import { applyInboundSms, type InboundSms } from './inbound.js';
-import { e164 } from './settings.js';
+import { toE164 } from '../../lib/phone.js';
 import { applyStatusCallback, type StatusCallback } from './status.js';
 
 // Twilio's two SMS webhooks on the provider-webhook pipeline (src/channels/webhook.ts). Twilio signs
@@ -71,7 +71,7 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
     okResponse: twimlResponse('TwiML <Response>, with a <Message> answering HELP'),
     async receive(delivery, lookup) {
       const f = formFields(delivery.raw);
-      const to = e164(f.To);
+      const to = toE164(f.To);
       const owner = to ? await findNumberOwner(lookup, to, config) : null;
       // A number no organization holds: nothing to apply (and no token to check a signature with).
       if (!owner) return { placed: [], unknown: 1 };

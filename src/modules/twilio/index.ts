@@ -4,7 +4,6 @@ import { registerPhoneNumberRoutes, registerTwilioIntegrationRoutes } from './ro
 
 export { transportFor, outboxTransport, twilioTransport, TwilioError, type TwilioTransport, type OutgoingSms, type OutgoingCall } from './transport.js';
 export { findNumberOwner, findTwilioAccount, twilioWebhookLookup, twimlReply, twimlResponse, verifyTwilioSignature, webhookUrl } from './webhooks.js';
-export { toE164 } from './phone-number-service.js';
 
 /**
  * The Twilio base every SMS and voice feature uses: the organization's account (/api/integrations/twilio),

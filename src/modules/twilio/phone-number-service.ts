@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { toE164 } from '../../lib/phone.js';
 import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
@@ -24,13 +24,6 @@ export const toPhoneNumberDto = (r: Row) => ({
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
 });
-
-/** The E.164 spelling of a valid phone number ("+1 (415) 555-2671" → "+14155552671"), or null. */
-export function toE164(value: string | null | undefined): string | null {
-  if (!value) return null;
-  const parsed = parsePhoneNumberFromString(value.trim());
-  return parsed?.isValid() ? parsed.number : null;
-}
 
 /** Where Twilio calls us for a number: inbound SMS, inbound calls, call status. */
 export const numberWebhooks = (config: Pick<Config, 'publicUrl'>) => ({
