@@ -19,7 +19,13 @@ let b: Actor;
 beforeAll(async () => {
   fake = await startFakeShopify({ shops: { [SHOP_A]: { token: TOKEN_A }, [SHOP_B]: { token: TOKEN_B } } });
   const base = testConfig();
-  t = await createTestApp({ config: { shopify: { ...base.shopify, apiSecret: SECRET, adminBaseUrl: fake.url }, jobs: { inProcess: false, pollMs: 50 } } });
+  t = await createTestApp({
+    config: {
+      shopify: { ...base.shopify, apiSecret: SECRET, adminBaseUrl: fake.url },
+      jobs: { inProcess: false, pollMs: 50 },
+      outboundWebhooks: { ...base.outboundWebhooks, allowPrivateRanges: ['127.0.0.0/8'] },
+    },
+  });
   a = await signUpWithOrg(t.app, 'hooks-a');
   b = await signUpWithOrg(t.app, 'hooks-b');
   for (const [actor, shop, token] of [[a, SHOP_A, TOKEN_A], [b, SHOP_B, TOKEN_B]] as const) {
@@ -253,5 +259,29 @@ describe('privacy topics', () => {
       ['shopify.shop_redacted', 'system'],
       ['shopify.uninstalled', 'system'],
     ]);
+  });
+});
+
+describe('outbound webhook events', () => {
+  it("a customer the store creates, updates or has erased is announced to the organization's own endpoints", async () => {
+    const ep = await t.app.inject({
+      method: 'POST',
+      url: '/api/webhook-endpoints',
+      headers: b.headers,
+      payload: { url: 'http://127.0.0.1:9/hook', eventTypes: ['customer.created', 'customer.updated', 'customer.deleted'] },
+    });
+    expect(ep.statusCode).toBe(201);
+    await hook('customers/create', SHOP_B, shopifyCustomer(400));
+    await hook('customers/update', SHOP_B, shopifyCustomer(400, { first_name: 'Ada' }));
+    await hook('customers/redact', SHOP_B, { shop_id: 1, shop_domain: SHOP_B, customer: { id: 400, email: 'buyer400@example.com' }, orders_to_redact: [] });
+    const rows = await t.db.owner.query<{ event_type: string; payload: any }>(
+      `select event_type, payload from webhook_deliveries where organization_id = $1 order by created_at`,
+      [b.organizationId],
+    );
+    expect(rows.map((r) => r.event_type)).toEqual(['customer.created', 'customer.updated', 'customer.deleted']);
+    expect(rows[0].payload.data.customer).toMatchObject({ email: 'buyer400@example.com', firstName: 'Grace', emailOptIn: true });
+    expect(rows[1].payload.data.customer).toMatchObject({ firstName: 'Ada' });
+    expect(rows[2].payload.data.customer).toEqual({ id: rows[0].payload.data.customer.id, email: null });
+    expect(await t.db.owner.query(`select 1 from webhook_deliveries where organization_id = $1`, [a.organizationId])).toEqual([]);
   });
 });

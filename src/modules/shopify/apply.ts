@@ -4,7 +4,8 @@ import { arr, query, queryOne } from '../../db/sql.js';
 import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { normalizeAddress } from '../suppressions/service.js';
-import { e164, fromWebhook, numericId, upsertShopifyCustomer } from './customers.js';
+import { emitEvents } from '../webhooks/emit.js';
+import { e164, emitCustomerEvents, fromWebhook, numericId, upsertShopifyCustomer } from './customers.js';
 import { markUninstalled } from './store.js';
 
 /** One verified Shopify webhook delivery, placed in its organization. */
@@ -33,6 +34,7 @@ export async function applyShopifyEvent(tx: Tx, ctx: AuditContext, e: ShopifyEve
         resourceId: r.id,
         changes: { source: 'shopify', topic: e.topic, shopifyCustomerId: c.shopifyId },
       });
+      await emitCustomerEvents(tx, org, r.created ? [r.id] : [], r.created ? [] : [r.id]);
       return 'applied';
     }
     case 'orders/create':
@@ -168,6 +170,8 @@ async function redactCustomer(tx: Tx, ctx: AuditContext, e: ShopifyEvent): Promi
   await query(tx, sql`delete from shopify_data_requests where organization_id = ${org}
     and ((${shopifyId}::text is not null and shopify_customer_id = ${shopifyId}) or email = any(${arr(emails)}::text[]))`);
   await query(tx, sql`delete from customers where organization_id = ${org} and id = any(${arr(ids)}::uuid[])`);
+  // Outbound webhook subscribers learn the customer is gone (id only: the address is what was erased).
+  await emitEvents(tx, ctx, 'customer.deleted', ids.map((id) => ({ customer: { id, email: null } })));
   await recordAudit(tx, ctx, {
     action: 'shopify.customer_redacted',
     resourceType: 'customer',

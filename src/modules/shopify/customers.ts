@@ -1,8 +1,10 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { sql } from 'drizzle-orm';
-import type { Tx } from '../../db/index.js';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { schema, type Tx } from '../../db/index.js';
 import { arr, query, queryOne } from '../../db/sql.js';
-import { normalizeAddress } from '../suppressions/service.js';
+import { toCustomerDto } from '../customers/service.js';
+import { normalizeAddress, suppressionFlags } from '../suppressions/service.js';
+import { emitEvents } from '../webhooks/emit.js';
 
 /** Shopify's marketing consent states (GraphQL enum; webhooks send them lowercase). */
 export type MarketingState = 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'NOT_SUBSCRIBED' | 'PENDING' | 'REDACTED' | 'INVALID';
@@ -157,4 +159,21 @@ export async function upsertShopifyCustomer(tx: Tx, organizationId: string, c: S
     );
   }
   return result;
+}
+
+/**
+ * The outbound-webhook events of customers the store created or changed (customer.created /
+ * customer.updated, docs/webhooks.md), in the caller's transaction: one read of the rows, one of their
+ * suppression flags, and one batch per type.
+ */
+export async function emitCustomerEvents(tx: Tx, organizationId: string, created: string[], updated: string[]) {
+  const ids = [...created, ...updated];
+  if (!ids.length) return;
+  const { customers } = schema;
+  const rows = await tx.select().from(customers).where(and(eq(customers.organizationId, organizationId), inArray(customers.id, ids)));
+  const flags = await suppressionFlags(tx, organizationId, rows);
+  const byId = new Map(rows.map((r) => [r.id, toCustomerDto(r, flags(r))]));
+  const of = (list: string[]) => list.map((id) => byId.get(id)).filter((c) => c !== undefined).map((customer) => ({ customer }));
+  await emitEvents(tx, { organizationId }, 'customer.created', of(created));
+  await emitEvents(tx, { organizationId }, 'customer.updated', of(updated));
 }

@@ -8,7 +8,7 @@ import { AppError } from '../../http/errors.js';
 import { enqueueJob, type Job, type JobContext, type JobHandler, type JobResult } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { adminGraphql, type QueryCost } from './client.js';
-import { fromGraphql, upsertShopifyCustomer } from './customers.js';
+import { emitCustomerEvents, fromGraphql, upsertShopifyCustomer } from './customers.js';
 import { requireShopAccess, shopAccessOf } from './store.js';
 
 export const SHOPIFY_SYNC_QUEUE = 'shopify-customer-sync';
@@ -159,15 +159,18 @@ export function customerSyncHandler(db: Database, config: Config): JobHandler {
           // Fenced: the page and its cursor are written only while this run holds the job.
           const held = await queryOne(tx, sql`select 1 as ok from jobs where organization_id = ${org} and id = ${job.id} and lease_id = ${job.leaseId} and state = 'active'`);
           if (!held) return false;
-          let created = 0;
+          const createdIds: string[] = [];
           let updated = 0;
           for (const node of page.nodes) {
             const c = fromGraphql(node);
             if (!c) continue;
             const r = await upsertShopifyCustomer(tx, org, c);
-            if (r?.created) created++;
+            if (r?.created) createdIds.push(r.id);
             else if (r) updated++;
           }
+          const created = createdIds.length;
+          // New customers are announced to outbound webhooks; a re-sync's unchanged rows are not "updated" events.
+          await emitCustomerEvents(tx, org, createdIds, []);
           const done = !page.pageInfo.hasNextPage;
           await query(
             tx,
