@@ -57,6 +57,13 @@ const EnvSchema = z.object({
   SMS_COST_CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),
   // Twilio REST requests go here instead of https://api.twilio.com (a local stand-in for tests, benches, development).
   TWILIO_API_BASE_URL: z.string().url().optional(),
+  // Shopify app (Partners dashboard or a store's custom app): client id and secret (the secret signs webhooks and OAuth queries).
+  SHOPIFY_API_KEY: z.string().optional(),
+  SHOPIFY_API_SECRET: z.string().optional(),
+  SHOPIFY_SCOPES: z.string().default('read_customers,read_orders'),
+  SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-\d{2}$/).default('2025-07'),
+  // Admin API requests go here instead of https://{shop} (a local stand-in for tests and benches).
+  SHOPIFY_ADMIN_BASE_URL: z.string().url().optional(),
   // Outbound webhooks: CIDRs deliveries may reach although private (tests, on-premises), e.g. 127.0.0.0/8,10.0.0.0/8.
   WEBHOOK_ALLOW_PRIVATE_RANGES: z.string().default(''),
   WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).default(24),
@@ -130,6 +137,11 @@ export type Config = {
   };
   /** Twilio REST: apiBaseUrl replaces https://api.twilio.com in every SDK request when set. */
   twilio: { apiBaseUrl?: string };
+  /**
+   * Shopify: the app's key and secret (without the secret, Shopify routes answer 503), scopes asked at
+   * install, the Admin API version, and adminBaseUrl replacing https://{shop} in every Admin API call when set.
+   */
+  shopify: { apiKey?: string; apiSecret?: string; scopes: string; apiVersion: string; adminBaseUrl?: string };
   /** Provider webhooks: failed (unauthenticated) requests allowed per client address and window before 429. */
   webhooks: { maxFailures: number; failureWindowSeconds: number };
   /**
@@ -230,6 +242,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       currency: e.SMS_COST_CURRENCY,
     },
     twilio: { apiBaseUrl: e.TWILIO_API_BASE_URL?.replace(/\/$/, '') },
+    shopify: {
+      apiKey: e.SHOPIFY_API_KEY,
+      apiSecret: e.SHOPIFY_API_SECRET,
+      scopes: e.SHOPIFY_SCOPES,
+      apiVersion: e.SHOPIFY_API_VERSION,
+      adminBaseUrl: e.SHOPIFY_ADMIN_BASE_URL?.replace(/\/$/, ''),
+    },
     webhooks: { maxFailures: e.WEBHOOK_MAX_FAILURES, failureWindowSeconds: e.WEBHOOK_FAILURE_WINDOW_SECONDS },
     outboundWebhooks: {
       allowPrivateRanges: e.WEBHOOK_ALLOW_PRIVATE_RANGES.split(',').map((r) => r.trim()).filter(Boolean),

@@ -27,8 +27,10 @@ const tenantPolicy = (col: string) =>
  *   (an inbound SMS or call names only the number it was sent to).
  * - integrations_twilio_account_key: a Twilio account is connected to at most one organization (its
  *   status callbacks name only the AccountSid, and must be checked with that one organization's token).
+ * - integrations_shopify_shop_key: a Shopify shop is connected to at most one organization (its webhooks
+ *   name only the shop domain, X-Shopify-Shop-Domain; 0014_shopify.sql).
  */
-const REVIEWED_PLATFORM_UNIQUES = ['phone_numbers_number_key', 'integrations_twilio_account_key'];
+const REVIEWED_PLATFORM_UNIQUES = ['phone_numbers_number_key', 'integrations_twilio_account_key', 'integrations_shopify_shop_key'];
 
 /** SECURITY DEFINER functions, each a reviewed decision: sign-in's lookup of one account's password hash by address. */
 const REVIEWED_DEFINERS = ['sb_sign_in_lookup'];

@@ -25,6 +25,9 @@ const ALLOWED: { file: string; reason: string }[] = [
   // Finds the organization (and auth token) a Twilio webhook belongs to, by AccountSid or by the number called;
   // the SMS and voice webhooks then verify the signature and apply inside withTenant.
   { file: 'src/modules/twilio/webhooks.ts', reason: 'resolve-twilio-webhook' },
+  // Finds the organization a Shopify webhook's shop domain is connected to, after the HMAC (app secret) is checked;
+  // the topic is then applied inside withTenant.
+  { file: 'src/modules/shopify/webhooks.ts', reason: 'resolve-shopify-webhook' },
 ];
 
 /** Files that may reach the owner connection (db.owner) directly, besides src/db itself: migrations only. */

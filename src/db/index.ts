@@ -29,6 +29,8 @@ export const SYSTEM_REASONS = [
   'resolve-email-webhook',
   // Finding which organization a Twilio webhook belongs to (by AccountSid or by the number called) and its auth token.
   'resolve-twilio-webhook',
+  // Finding which organization a Shopify webhook belongs to, by the shop domain (after the HMAC is checked).
+  'resolve-shopify-webhook',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

@@ -501,6 +501,21 @@ export const phoneNumbers = pgTable(
   tenantPk,
 );
 
+/** Exports produced by Shopify's customers/data_request webhook (0014_shopify.sql), for the shop owner to fetch. */
+export const shopifyDataRequests = pgTable(
+  'shopify_data_requests',
+  {
+    ...tenantKey(),
+    shop: text('shop').notNull(),
+    shopifyRequestId: text('shopify_request_id'),
+    shopifyCustomerId: text('shopify_customer_id'),
+    email: text('email'),
+    export: jsonb('export').$type<Record<string, unknown>>().notNull(),
+    createdAt: created(),
+  },
+  tenantPk,
+);
+
 /** Outbound webhook endpoints (0013_webhooks.sql): secrets sealed, never returned after creation. */
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',

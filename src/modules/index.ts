@@ -10,6 +10,7 @@ import { ivrModule } from './ivr/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
 import { sendersModule } from './senders/index.js';
+import { shopifyModule } from './shopify/index.js';
 import { smsModule } from './sms/index.js';
 import { suppressionsModule } from './suppressions/index.js';
 import { twilioModule } from './twilio/index.js';
@@ -33,6 +34,7 @@ export const modules: readonly Module[] = [
   twilioModule,
   ivrModule,
   callsModule,
+  shopifyModule,
   webhooksModule,
 ];
 
