@@ -20,7 +20,7 @@ import { modules } from '../src/modules/index.js';
 import { composeMessage, prepareCampaign } from '../src/modules/email/compose.js';
 import { acquireRenderPool } from '../src/modules/email/render-pool.js';
 import { TokenSigner } from '../src/modules/email/tokens.js';
-import { createBenchDatabase, log, onCleanup, type Result } from './lib.js';
+import { createBenchDatabase, log, onCleanup, versusBaseline, type Result } from './lib.js';
 
 const SUITE = 'email';
 const RECIPIENTS = Number(process.env.BENCH_EMAIL_RECIPIENTS ?? 100_000);
@@ -142,10 +142,14 @@ export async function run(): Promise<Result[]> {
     const delivered = sink.count() - before;
     log(`email: bare nodemailer loop, ${BASELINE / 2} messages (after)`);
     const bare = (bareBefore + (await bareLoop(sink.url, BASELINE / 2, config))) / 2;
-    const rate = RECIPIENTS / secs;
-    results.push({ kind: 'load', suite: SUITE, name: `campaign ${RECIPIENTS} recipients (worker)`, connections: CONCURRENCY, seconds: secs, requests: delivered, rps: rate, p50Ms: NaN, p99Ms: NaN, errors: RECIPIENTS - delivered });
-    results.push({ kind: 'load', suite: SUITE, name: `bare nodemailer loop (${BASELINE})`, connections: CONCURRENCY, seconds: BASELINE / bare, requests: BASELINE, rps: bare, p50Ms: NaN, p99Ms: NaN, errors: 0 });
-    results.push({ kind: 'ratio', suite: SUITE, name: 'campaign send vs bare nodemailer', value: rate / bare, aim: '>= 0.7', met: rate / bare >= 0.7, detail: `${rate.toFixed(0)} vs ${bare.toFixed(0)} messages/s` });
+    results.push(
+      ...versusBaseline(
+        SUITE,
+        { name: `campaign ${RECIPIENTS} recipients (worker)`, connections: CONCURRENCY, expected: RECIPIENTS, done: delivered, seconds: secs },
+        { name: `bare nodemailer loop (${BASELINE})`, requests: BASELINE, rps: bare },
+        { name: 'campaign send vs bare nodemailer', aim: 0.7, unit: 'messages/s' },
+      ),
+    );
 
     // Webhook: a full batch of events for real messages of the campaign, signed as SendGrid signs them.
     const ids = ((await db.withTenant(orgId, (tx) => tx.execute(sql`select id from email_messages where organization_id = ${orgId} limit ${EVENTS}`))) as any).rows.map((r: any) => r.id);

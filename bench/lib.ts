@@ -211,3 +211,29 @@ export function formatResults(results: Result[]): string {
 }
 
 export const ms = fmt;
+
+/**
+ * A batch run through the platform (a campaign, a delivery queue) beside its bare baseline measured in
+ * the same run: both as loads, and their ratio against the aim (`null`: reported, no aim).
+ */
+export function versusBaseline(
+  suite: string,
+  run: { name: string; connections: number; expected: number; done: number; seconds: number },
+  baseline: { name: string; requests: number; rps: number },
+  ratio: { name: string; aim: number | null; unit: string; note?: string },
+): Result[] {
+  const rps = run.expected / run.seconds;
+  const value = rps / baseline.rps;
+  const load = (name: string, seconds: number, requests: number, r: number, errors: number): Result => ({
+    kind: 'load', suite, name, connections: run.connections, seconds, requests, rps: r, p50Ms: NaN, p99Ms: NaN, errors,
+  });
+  return [
+    load(run.name, run.seconds, run.done, rps, run.expected - run.done),
+    load(baseline.name, baseline.requests / baseline.rps, baseline.requests, baseline.rps, 0),
+    {
+      kind: 'ratio', suite, name: ratio.name, value,
+      aim: ratio.aim === null ? 'report' : `>= ${ratio.aim}`, met: ratio.aim === null || value >= ratio.aim,
+      detail: `${rps.toFixed(0)} vs ${baseline.rps.toFixed(0)} ${ratio.unit}${ratio.note ? `, ${ratio.note}` : ''}`,
+    },
+  ];
+}

@@ -19,7 +19,7 @@ import { createJobRunner } from '../src/jobs/index.js';
 import { modules } from '../src/modules/index.js';
 import { newTwilioClient } from '../src/modules/twilio/client.js';
 import { connectTwilio, newTwilioAccount, startFakeTwilio, twilioSignature } from '../test/twilio-support.js';
-import { closedLoop, createBenchDatabase, log, onCleanup, settings, type Result } from './lib.js';
+import { closedLoop, createBenchDatabase, log, onCleanup, settings, versusBaseline, type Result } from './lib.js';
 
 const SUITE = 'sms';
 const RECIPIENTS = Number(process.env.BENCH_SMS_RECIPIENTS ?? 50_000);
@@ -111,10 +111,14 @@ export async function run(): Promise<Result[]> {
     const delivered = fake.counts.messages - before;
     log(`sms: bare SDK loop, ${BASELINE / 2} messages (after)`);
     const bare = (bareBefore + (await bareLoop(fake.url, account, BASELINE / 2, statusCallback))) / 2;
-    const rate = RECIPIENTS / secs;
-    results.push({ kind: 'load', suite: SUITE, name: `campaign ${RECIPIENTS} recipients (worker, SDK)`, connections: CONCURRENCY, seconds: secs, requests: delivered, rps: rate, p50Ms: NaN, p99Ms: NaN, errors: RECIPIENTS - delivered });
-    results.push({ kind: 'load', suite: SUITE, name: `bare SDK messages.create loop (${BASELINE})`, connections: CONCURRENCY, seconds: BASELINE / bare, requests: BASELINE, rps: bare, p50Ms: NaN, p99Ms: NaN, errors: 0 });
-    results.push({ kind: 'ratio', suite: SUITE, name: 'SMS campaign send vs bare SDK loop', value: rate / bare, aim: '>= 0.7', met: rate / bare >= 0.7, detail: `${rate.toFixed(0)} vs ${bare.toFixed(0)} messages/s` });
+    results.push(
+      ...versusBaseline(
+        SUITE,
+        { name: `campaign ${RECIPIENTS} recipients (worker, SDK)`, connections: CONCURRENCY, expected: RECIPIENTS, done: delivered, seconds: secs },
+        { name: `bare SDK messages.create loop (${BASELINE})`, requests: BASELINE, rps: bare },
+        { name: 'SMS campaign send vs bare SDK loop', aim: 0.7, unit: 'messages/s' },
+      ),
+    );
 
     // Status callbacks: every message's sid, each reported sent then delivered (fresh events, not replays).
     const sids = (

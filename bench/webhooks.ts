@@ -18,7 +18,7 @@ import { Worker } from '../src/jobs/queue.js';
 import { signatureHeader } from '../src/modules/webhooks/delivery.js';
 import { emitEvent } from '../src/modules/webhooks/emit.js';
 import { webhooksModule } from '../src/modules/webhooks/index.js';
-import { createBenchDatabase, log, onCleanup, type Result } from './lib.js';
+import { createBenchDatabase, log, onCleanup, versusBaseline, type Result } from './lib.js';
 
 const SUITE = 'webhooks';
 const DELIVERIES = Number(process.env.BENCH_WEBHOOK_DELIVERIES ?? 5_000);
@@ -145,10 +145,14 @@ export async function run(): Promise<Result[]> {
     const done = await delivered();
     log(`webhooks: bare loop, ${BASELINE / 2} signed POSTs (after)`);
     const bare = (bareBefore + (await bareLoop(rx.url, secret, body, BASELINE / 2))) / 2;
-    const rate = DELIVERIES / secs;
-    results.push({ kind: 'load', suite: SUITE, name: `outbound deliveries (job per delivery, ${DELIVERIES})`, connections: CONCURRENCY, seconds: secs, requests: done, rps: rate, p50Ms: NaN, p99Ms: NaN, errors: DELIVERIES - done });
-    results.push({ kind: 'load', suite: SUITE, name: `bare loop of signed POSTs (${BASELINE})`, connections: CONCURRENCY, seconds: BASELINE / bare, requests: BASELINE, rps: bare, p50Ms: NaN, p99Ms: NaN, errors: 0 });
-    results.push({ kind: 'ratio', suite: SUITE, name: 'webhook deliveries vs bare signed POSTs', value: rate / bare, aim: 'report', met: true, detail: `${rate.toFixed(0)} vs ${bare.toFixed(0)} deliveries/s, ${body.length} B body` });
+    results.push(
+      ...versusBaseline(
+        SUITE,
+        { name: `outbound deliveries (job per delivery, ${DELIVERIES})`, connections: CONCURRENCY, expected: DELIVERIES, done, seconds: secs },
+        { name: `bare loop of signed POSTs (${BASELINE})`, requests: BASELINE, rps: bare },
+        { name: 'webhook deliveries vs bare signed POSTs', aim: null, unit: 'deliveries/s', note: `${body.length} B body` },
+      ),
+    );
   } finally {
     await closeAll();
     await closeRx();

@@ -125,6 +125,22 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
 }
 
+/** A message's status with its error, and its timeline (queued, sent, delivered, open, click…): one row's two cells. */
+export function MessageCells({ status, error, timeline }: { status: string; error?: string | null; timeline: { type: string; at: string; url?: string | null }[] }) {
+  return (
+    <>
+      <td><StatusBadge status={status} />{error && <div className="small error-text">{error}</div>}</td>
+      <td>
+        <ol className="timeline">
+          {timeline.map((e, i) => (
+            <li key={i}><span className="timeline-type">{e.type}</span> <time dateTime={e.at}>{formatDate(e.at)}</time>{e.url && <span className="muted small"> {e.url}</span>}</li>
+          ))}
+        </ol>
+      </td>
+    </>
+  );
+}
+
 export const formatDate = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
 export const formatNumber = (n: number) => n.toLocaleString();
 export const formatPercent = (r: number) => `${(r * 100).toFixed(r > 0 && r < 0.1 ? 1 : 0)}%`;

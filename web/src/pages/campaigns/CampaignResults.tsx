@@ -2,8 +2,9 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
+import { Pager } from '../../components/Pager';
 import { TimeChart } from '../../components/TimeChart';
-import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, formatPercent, PageHeader, QueryState, StatusBadge } from '../../components/ui';
+import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, formatPercent, MessageCells, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 
 const LIVE = new Set(['sending', 'scheduled']);
 const POLL_MS = 2000;
@@ -129,23 +130,13 @@ export default function CampaignResults() {
               {messages.data.data.map((m) => (
                 <tr key={m.id}>
                   <td>{m.customerId ? <Link to={`/customers/${m.customerId}`}>{m.email}</Link> : m.email}</td>
-                  <td><StatusBadge status={m.status} />{m.error && <div className="small error-text">{m.error}</div>}</td>
-                  <td>
-                    <ol className="timeline">
-                      {m.timeline.map((e, i) => (
-                        <li key={i}><span className="timeline-type">{e.type}</span> <time dateTime={e.at}>{formatDate(e.at)}</time>{e.url && <span className="muted small"> {e.url}</span>}</li>
-                      ))}
-                    </ol>
-                  </td>
+                  <MessageCells status={m.status} error={m.error} timeline={m.timeline} />
                 </tr>
               ))}
             </tbody>
           </table>
         )}
-        <nav className="pager" aria-label="Recipient pages">
-          {cursor ? <button type="button" className="btn btn-ghost" onClick={() => setCursor(undefined)}>← First page</button> : <span />}
-          {messages.data?.nextCursor && <button type="button" className="btn btn-secondary" onClick={() => setCursor(messages.data.nextCursor ?? undefined)}>Next page →</button>}
-        </nav>
+        <Pager cursor={cursor} nextCursor={messages.data?.nextCursor} onFirst={() => setCursor(undefined)} onNext={setCursor} label="Recipient pages" />
       </section>
       <ConfirmDialog open={confirming} title="Cancel this campaign?" confirmLabel="Cancel campaign" onConfirm={() => cancel.mutate()} onCancel={() => setConfirming(false)} busy={cancel.isPending} error={cancel.error}>
         <p>Messages not yet sent will not go out. Messages already sent stay sent.</p>

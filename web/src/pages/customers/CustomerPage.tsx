@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { Pager, useCursor } from '../../components/Pager';
-import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, Loading, PageHeader, QueryState, StatusBadge } from '../../components/ui';
+import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, Loading, MessageCells, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 import { CustomerForm, type CustomerInput } from './CustomerForm';
 
 export default function CustomerPage() {
@@ -116,14 +116,7 @@ function History({ customerId }: { customerId: string }) {
             {history.data.data.map((m) => (
               <tr key={m.id}>
                 <td><Link to={`/campaigns/${m.campaignId}/results`}>{m.campaignName ?? 'Deleted campaign'}</Link><div className="muted small">to {m.email}</div></td>
-                <td><StatusBadge status={m.status} />{m.error && <div className="small error-text">{m.error}</div>}</td>
-                <td>
-                  <ol className="timeline">
-                    {m.timeline.map((e, i) => (
-                      <li key={i}><span className="timeline-type">{e.type}</span> <time dateTime={e.at}>{formatDate(e.at)}</time>{e.url && <span className="muted small"> {e.url}</span>}</li>
-                    ))}
-                  </ol>
-                </td>
+                <MessageCells status={m.status} error={m.error} timeline={m.timeline} />
               </tr>
             ))}
           </tbody>
