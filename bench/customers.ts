@@ -12,7 +12,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { APP_ROLE, openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
-import { closedLoop, createBenchDatabase, log, ms, onCleanup, settings, type Result } from './lib.js';
+import { closedLoop, createBenchDatabase, interleaved, log, loopVariant, ms, onCleanup, settings, type Load, type Result, type Variant } from './lib.js';
 
 const SUITE = 'customers';
 const ORGS = 10;
@@ -29,7 +29,6 @@ interface Tenant {
   keyHash: string;
 }
 
-type Load = Extract<Result, { kind: 'load' }>;
 
 /** One statement as the server's drivers sent it to PostgreSQL. */
 interface Statement {
@@ -187,35 +186,6 @@ async function endpointLoad(base: string, tenants: Tenant[], seconds: number): P
   };
 }
 
-interface Variant {
-  name: string;
-  measure(seconds: number): Promise<Load>;
-}
-
-const loop = (name: string, op: (i: number) => Promise<boolean>): Variant => ({
-  name,
-  measure: (seconds) => closedLoop(SUITE, name, { connections: settings.connections, seconds }, op),
-});
-
-/**
- * Runs each variant for `seconds` in total, alternating in rounds so that drift (caches, other
- * load on the machine) hits every variant alike. Throughput over the whole time; latency
- * percentiles as the request-weighted mean of the rounds.
- */
-async function interleaved(variants: Variant[], seconds: number, maxRounds: number): Promise<Load[]> {
-  const rounds = Math.max(1, Math.min(maxRounds, Math.floor(seconds)));
-  const parts = variants.map(() => [] as Load[]);
-  for (let r = 0; r < rounds; r++) {
-    for (const [v, variant] of variants.entries()) parts[v].push({ ...(await variant.measure(seconds / rounds)), name: variant.name });
-  }
-  return parts.map((ps) => {
-    const requests = ps.reduce((s, p) => s + p.requests, 0);
-    const secs = ps.reduce((s, p) => s + p.seconds, 0);
-    const weighted = (f: (p: Load) => number) => ps.reduce((s, p) => s + f(p) * p.requests, 0) / requests;
-    return { ...ps[0], seconds: secs, requests, rps: requests / secs, p50Ms: weighted((p) => p.p50Ms), p99Ms: weighted((p) => p.p99Ms), errors: ps.reduce((s, p) => s + p.errors, 0) };
-  });
-}
-
 async function inTransaction(pool: pg.Pool, body: (c: pg.PoolClient) => Promise<boolean>): Promise<boolean> {
   const c = await pool.connect();
   try {
@@ -285,12 +255,12 @@ export async function run(): Promise<Result[]> {
 
     // The endpoint over HTTP, and the same SQL through raw pg with a pool of the server's size.
     const endpointVariant: Variant = { name: `GET ${LIST_PATH} (HTTP, API key)`, measure: (seconds) => endpointLoad(base, tenants, seconds) };
-    const rawVariant = loop('same SQL, raw pg (1 statement)', (i) => listIn(raw, orgOf(i)));
+    const rawVariant = loopVariant(SUITE, 'same SQL, raw pg (1 statement)', (i) => listIn(raw, orgOf(i)));
     // Diagnostic: every statement the endpoint sends, replayed in order on pooled connections
     // (a connection is held from BEGIN to COMMIT, as the server does). A verified API key is cached,
     // so a warm request sends BEGIN+scope, the list and COMMIT.
     const n = cap.all.length;
-    const rawReplayVariant = loop(`diag: endpoint's ${n} statements, raw pg`, async (i) => {
+    const rawReplayVariant = loopVariant(SUITE, `diag: endpoint's ${n} statements, raw pg`, async (i) => {
       const t = orgOf(i);
       let c: pg.PoolClient | null = null;
       let ok = true;
@@ -322,13 +292,13 @@ export async function run(): Promise<Result[]> {
     // RLS on vs off: identical transactions (BEGIN; one set_config statement; SELECT; COMMIT).
     // On: the runtime role with app.org_id set, so the policy applies. Off: the owner, which bypasses
     // RLS; app.org_id is set but unused and only the explicit organization_id filter narrows the rows.
-    const rlsOn = loop('list in a transaction, RLS on (app role)', (i) =>
+    const rlsOn = loopVariant(SUITE, 'list in a transaction, RLS on (app role)', (i) =>
       inTransaction(raw, async (c) => {
         await c.query(`select set_config('role', $1, true), set_config('app.org_id', $2, true)`, [APP_ROLE, orgOf(i).organizationId]);
         return listIn(c, orgOf(i));
       }),
     );
-    const rlsOff = loop('list in a transaction, RLS off (owner)', (i) =>
+    const rlsOff = loopVariant(SUITE, 'list in a transaction, RLS off (owner)', (i) =>
       inTransaction(raw, async (c) => {
         await c.query(`select set_config('app.org_id', $1, true)`, [orgOf(i).organizationId]);
         return listIn(c, orgOf(i));

@@ -20,7 +20,7 @@ import { modules } from '../src/modules/index.js';
 import { composeMessage, prepareCampaign } from '../src/modules/email/compose.js';
 import { acquireRenderPool } from '../src/modules/email/render-pool.js';
 import { TokenSigner } from '../src/modules/email/tokens.js';
-import { createBenchDatabase, log, onCleanup, versusBaseline, type Result } from './lib.js';
+import { createBenchDatabase, log, onCleanup, runIfMain, versusBaseline, type Result } from './lib.js';
 
 const SUITE = 'email';
 const RECIPIENTS = Number(process.env.BENCH_EMAIL_RECIPIENTS ?? 100_000);
@@ -183,8 +183,4 @@ export async function run(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { formatResults } = await import('./lib.js');
-  console.log(formatResults(await run()));
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run);

@@ -8,12 +8,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
-import { formatResults, log, ms, onCleanup, percentile, settings, type Result } from './lib.js';
+import { log, ms, onCleanup, percentile, runIfMain, settings, type Result } from './lib.js';
 
 const SUITE = 'import-health';
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
@@ -118,8 +117,4 @@ export async function run(): Promise<Result[]> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const results = await run();
-  console.log(`\n${formatResults(results)}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run);

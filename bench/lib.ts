@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 
 /** One measured workload, or one comparison between two of them. */
@@ -236,4 +237,44 @@ export function versusBaseline(
       detail: `${rps.toFixed(0)} vs ${baseline.rps.toFixed(0)} ${ratio.unit}${ratio.note ? `, ${ratio.note}` : ''}`,
     },
   ];
+}
+
+export type Load = Extract<Result, { kind: 'load' }>;
+
+/** A workload measured for a given time: one side of an interleaved comparison. */
+export interface Variant {
+  name: string;
+  measure(seconds: number): Promise<Load>;
+}
+
+/** A closed loop of `op` on `settings.connections` connections, as a variant. */
+export const loopVariant = (suite: string, name: string, op: (i: number) => Promise<boolean>): Variant => ({
+  name,
+  measure: (seconds) => closedLoop(suite, name, { connections: settings.connections, seconds }, op),
+});
+
+/**
+ * Runs each variant for `seconds` in total, alternating in rounds so that drift (caches, other
+ * load on the machine) hits every variant alike. Throughput over the whole time; latency
+ * percentiles as the request-weighted mean of the rounds.
+ */
+export async function interleaved(variants: Variant[], seconds: number, maxRounds: number): Promise<Load[]> {
+  const rounds = Math.max(1, Math.min(maxRounds, Math.floor(seconds)));
+  const parts = variants.map(() => [] as Load[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [v, variant] of variants.entries()) parts[v].push({ ...(await variant.measure(seconds / rounds)), name: variant.name });
+  }
+  return parts.map((ps) => {
+    const requests = ps.reduce((s, p) => s + p.requests, 0);
+    const secs = ps.reduce((s, p) => s + p.seconds, 0);
+    const weighted = (f: (p: Load) => number) => ps.reduce((s, p) => s + f(p) * p.requests, 0) / requests;
+    return { ...ps[0], seconds: secs, requests, rps: requests / secs, p50Ms: weighted((p) => p.p50Ms), p99Ms: weighted((p) => p.p99Ms), errors: ps.reduce((s, p) => s + p.errors, 0) };
+  });
+}
+
+/** Runs a suite and prints its table when its file is executed on its own (`npx tsx bench/<suite>.ts`); nothing when imported. */
+export async function runIfMain(moduleUrl: string, run: () => Promise<Result[]>) {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
+  console.log(`\n${formatResults(await run())}\n`);
+  process.exit(0);
 }

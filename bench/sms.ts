@@ -19,7 +19,7 @@ import { createJobRunner } from '../src/jobs/index.js';
 import { modules } from '../src/modules/index.js';
 import { newTwilioClient } from '../src/modules/twilio/client.js';
 import { connectTwilio, newTwilioAccount, startFakeTwilio, twilioSignature } from '../test/twilio-support.js';
-import { closedLoop, createBenchDatabase, log, onCleanup, settings, versusBaseline, type Result } from './lib.js';
+import { createBenchDatabase, interleaved, log, loopVariant, onCleanup, runIfMain, settings, versusBaseline, type Result } from './lib.js';
 
 const SUITE = 'sms';
 const RECIPIENTS = Number(process.env.BENCH_SMS_RECIPIENTS ?? 50_000);
@@ -136,37 +136,23 @@ export async function run(): Promise<Result[]> {
     }
     const key = await ok(await app.inject({ method: 'POST', url: '/api/api-keys', headers, payload: { name: 'bench', role: 'member' } }), 'API key');
     let nextCallback = 0;
-    const seconds = settings.seconds;
-    const trivial = (name: string) =>
-      closedLoop(SUITE, name, { connections: settings.connections, seconds: seconds / 2 }, async () => {
-        const res = await fetch(`${baseUrl}/api/sms/settings`, { headers: { authorization: `Bearer ${key.key}` } });
-        await res.arrayBuffer();
-        return res.status === 200;
+    const trivial = loopVariant(SUITE, 'GET /api/sms/settings (API key, one-row read)', async () => {
+      const res = await fetch(`${baseUrl}/api/sms/settings`, { headers: { authorization: `Bearer ${key.key}` } });
+      await res.arrayBuffer();
+      return res.status === 200;
+    });
+    const webhook = loopVariant(SUITE, 'POST /api/webhooks/sms (signed status callback)', async () => {
+      const cb = callbacks[nextCallback++ % callbacks.length];
+      const res = await fetch(`${baseUrl}/api/webhooks/sms`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': cb.signature },
+        body: cb.body,
       });
-    const webhook = (name: string) =>
-      closedLoop(SUITE, name, { connections: settings.connections, seconds: seconds / 2 }, async () => {
-        const cb = callbacks[nextCallback++ % callbacks.length];
-        const res = await fetch(`${baseUrl}/api/webhooks/sms`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': cb.signature },
-          body: cb.body,
-        });
-        await res.arrayBuffer();
-        return res.status === 200;
-      });
-    log(`sms: status callbacks vs an authenticated trivial route, ${seconds} s each (interleaved halves)`);
-    const parts = { hook: [] as Extract<Result, { kind: 'load' }>[], trivial: [] as Extract<Result, { kind: 'load' }>[] };
-    for (let round = 0; round < 2; round++) {
-      parts.trivial.push(await trivial('GET /api/sms/settings (API key, one-row read)'));
-      parts.hook.push(await webhook('POST /api/webhooks/sms (signed status callback)'));
-    }
-    const merge = (loads: Extract<Result, { kind: 'load' }>[]) => {
-      const requests = loads.reduce((s, p) => s + p.requests, 0);
-      const secs2 = loads.reduce((s, p) => s + p.seconds, 0);
-      return { ...loads[0], seconds: secs2, requests, rps: requests / secs2, p50Ms: (loads[0].p50Ms + loads[1].p50Ms) / 2, p99Ms: Math.max(loads[0].p99Ms, loads[1].p99Ms), errors: loads.reduce((s, p) => s + p.errors, 0) };
-    };
-    const hook = merge(parts.hook);
-    const base2 = merge(parts.trivial);
+      await res.arrayBuffer();
+      return res.status === 200;
+    });
+    log(`sms: status callbacks vs an authenticated trivial route, ${settings.seconds} s each (interleaved halves)`);
+    const [base2, hook] = await interleaved([trivial, webhook], settings.seconds, 2);
     if (nextCallback > callbacks.length) log(`sms: ${nextCallback - callbacks.length} callbacks were replays (deduplicated)`);
     results.push(base2, hook, {
       kind: 'ratio', suite: SUITE, name: 'signed status callbacks vs authenticated trivial route', value: hook.rps / base2.rps, aim: 'report', met: true,
@@ -179,8 +165,4 @@ export async function run(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { formatResults } = await import('./lib.js');
-  console.log(formatResults(await run()));
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run);

@@ -6,9 +6,8 @@
  */
 import { EventWebhook } from '@sendgrid/eventwebhook';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { importVerificationKey, verifySendgridSignature } from '../src/modules/email/destinations/sendgrid.js';
-import { formatResults, type Result } from './lib.js';
+import { runIfMain, type Result } from './lib.js';
 
 const SUITE = 'webhook-verify';
 
@@ -52,7 +51,4 @@ export async function run(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.log(`\n${formatResults(await run())}\n`);
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run);

@@ -18,7 +18,7 @@ import { Worker } from '../src/jobs/queue.js';
 import { signatureHeader } from '../src/modules/webhooks/delivery.js';
 import { emitEvent } from '../src/modules/webhooks/emit.js';
 import { webhooksModule } from '../src/modules/webhooks/index.js';
-import { createBenchDatabase, log, onCleanup, versusBaseline, type Result } from './lib.js';
+import { createBenchDatabase, log, onCleanup, runIfMain, versusBaseline, type Result } from './lib.js';
 
 const SUITE = 'webhooks';
 const DELIVERIES = Number(process.env.BENCH_WEBHOOK_DELIVERIES ?? 5_000);
@@ -160,8 +160,4 @@ export async function run(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { formatResults } = await import('./lib.js');
-  console.log(formatResults(await run()));
-  process.exit(0);
-}
+await runIfMain(import.meta.url, run);
