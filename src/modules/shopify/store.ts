@@ -3,35 +3,22 @@ import type { Config } from '../../config.js';
 import type { Tx } from '../../db/index.js';
 import { queryOne } from '../../db/sql.js';
 import type { AuditContext, TenantContext } from '../../http/access.js';
-import { AppError, notFound, sqlStateOf } from '../../http/errors.js';
-import { openSecret, sealSecret } from '../../lib/secret-box.js';
+import { AppError, notFound } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
+import { connectedSecret, deleteIntegration, readIntegration, saveIntegration, type IntegrationKind, type IntegrationRow } from '../integrations/store.js';
 
-/** The token is sealed to its row: organization and shop (a ciphertext copied elsewhere does not open). */
-const tokenContext = (organizationId: string, shop: string) => `shopify-access-token:${organizationId}:${shop}`;
+/** The organization's Shopify connection: the shop domain as external id, the access token as its sealed secret. */
+const SHOPIFY: IntegrationKind = { provider: 'shopify', secretLabel: 'shopify-access-token' };
 
-interface Row {
-  id: string;
-  shop: string;
-  shop_name: string | null;
-  status: string;
-  method: string | null;
-  scopes: string | null;
-  connected_at: string;
-}
-
-const ISO = sql`'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-const COLUMNS = sql`id, external_id as shop, config->>'shopName' as shop_name, status, config->>'method' as method, config->>'scopes' as scopes,
-  to_char(updated_at at time zone 'UTC', ${ISO}) as connected_at`;
-
-const toStatus = (row: Row | undefined) =>
-  row && row.status === 'connected'
-    ? { connected: true, shop: row.shop, shopName: row.shop_name, method: row.method as 'token' | 'oauth' | null, scopes: row.scopes, connectedAt: row.connected_at }
-    : { connected: false, shop: row?.shop ?? null, shopName: row?.shop_name ?? null, method: null, scopes: null, connectedAt: null };
+const toStatus = (row: IntegrationRow | undefined) => {
+  const c = (row?.config ?? {}) as { shopName?: string | null; method?: 'token' | 'oauth' | null; scopes?: string | null };
+  return row && row.status === 'connected'
+    ? { connected: true, shop: row.externalId, shopName: c.shopName ?? null, method: c.method ?? null, scopes: c.scopes ?? null, connectedAt: row.connectedAt }
+    : { connected: false, shop: row?.externalId ?? null, shopName: c.shopName ?? null, method: null, scopes: null, connectedAt: null };
+};
 
 export async function getShopifyStatus(tx: Tx, ctx: { organizationId: string }) {
-  const row = await queryOne<Row>(tx, sql`select ${COLUMNS} from integrations where organization_id = ${ctx.organizationId} and provider = 'shopify'`);
-  return toStatus(row);
+  return toStatus(await readIntegration(tx, ctx.organizationId, SHOPIFY));
 }
 
 /**
@@ -46,26 +33,17 @@ export async function saveShop(
   shop: { shop: string; shopName: string; accessToken: string; method: 'token' | 'oauth'; scopes?: string },
 ) {
   const before = await getShopifyStatus(tx, ctx);
-  const sealed = sealSecret(shop.accessToken, config.secrets.encryptionKey, tokenContext(ctx.organizationId, shop.shop));
-  const meta = JSON.stringify({ shopName: shop.shopName, method: shop.method, scopes: shop.scopes ?? null });
-  let row: Row | undefined;
-  try {
-    row = await queryOne<Row>(
-      tx,
-      sql`insert into integrations (organization_id, provider, external_id, config, credentials_encrypted, status)
-        values (${ctx.organizationId}, 'shopify', ${shop.shop}, ${meta}::jsonb, ${sealed}, 'connected')
-        on conflict (organization_id, provider) do update set external_id = excluded.external_id, config = excluded.config,
-          credentials_encrypted = excluded.credentials_encrypted, status = 'connected', updated_at = now()
-        returning ${COLUMNS}`,
-    );
-  } catch (err) {
-    if (sqlStateOf(err) === '23505') throw new AppError('conflict', 'This shop is connected to another organization');
-    throw err;
-  }
+  const row = await saveIntegration(tx, ctx.organizationId, SHOPIFY, {
+    externalId: shop.shop,
+    config: { shopName: shop.shopName, method: shop.method, scopes: shop.scopes ?? null },
+    secret: shop.accessToken,
+    encryptionKey: config.secrets.encryptionKey,
+    conflictMessage: 'This shop is connected to another organization',
+  });
   await recordAudit(tx, ctx, {
     action: before.connected ? 'shopify.reconnected' : 'shopify.connected',
     resourceType: 'integration',
-    resourceId: row!.id,
+    resourceId: row.id,
     changes: { shop: shop.shop, method: shop.method, ...(before.shop && before.shop !== shop.shop && { previousShop: before.shop }) },
   });
   return toStatus(row);
@@ -73,12 +51,9 @@ export async function saveShop(
 
 /** Forgets the shop and its token (the organization's customers and orders stay). */
 export async function disconnectShop(tx: Tx, ctx: TenantContext) {
-  const row = await queryOne<{ id: string; shop: string }>(
-    tx,
-    sql`delete from integrations where organization_id = ${ctx.organizationId} and provider = 'shopify' returning id, external_id as shop`,
-  );
+  const row = await deleteIntegration(tx, ctx.organizationId, SHOPIFY);
   if (!row) throw notFound();
-  await recordAudit(tx, ctx, { action: 'shopify.disconnected', resourceType: 'integration', resourceId: row.id, changes: { shop: row.shop } });
+  await recordAudit(tx, ctx, { action: 'shopify.disconnected', resourceType: 'integration', resourceId: row.id, changes: { shop: row.externalId } });
 }
 
 /**
@@ -101,15 +76,10 @@ export interface ShopAccess {
   accessToken: string;
 }
 
-/** The organization's connected shop with its token opened; 409 when none is connected. */
+/** The organization's connected shop with its token opened; null when none is connected (or the token was wiped). */
 export async function shopAccessOf(tx: Tx, organizationId: string, config: Pick<Config, 'secrets'>): Promise<ShopAccess | null> {
-  const row = await queryOne<{ shop: string; sealed: string }>(
-    tx,
-    sql`select external_id as shop, credentials_encrypted as sealed from integrations
-      where organization_id = ${organizationId} and provider = 'shopify' and status = 'connected' and credentials_encrypted is not null`,
-  );
-  if (!row) return null;
-  return { shop: row.shop, accessToken: openSecret(row.sealed, config.secrets.encryptionKey, tokenContext(organizationId, row.shop)) };
+  const c = await connectedSecret(tx, organizationId, SHOPIFY, config.secrets.encryptionKey);
+  return c && { shop: c.externalId, accessToken: c.secret };
 }
 
 export async function requireShopAccess(tx: Tx, organizationId: string, config: Pick<Config, 'secrets'>) {

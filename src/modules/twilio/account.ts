@@ -1,17 +1,12 @@
-import { sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Tx } from '../../db/index.js';
-import { queryOne } from '../../db/sql.js';
-import { openSecret, sealSecret } from '../../lib/secret-box.js';
+import { connectedSecret, openIntegrationSecret, type IntegrationKind } from '../integrations/store.js';
 
-/** The auth token is sealed to its row: organization and AccountSid (a ciphertext copied elsewhere does not open). */
-const tokenContext = (organizationId: string, accountSid: string) => `twilio-auth-token:${organizationId}:${accountSid}`;
-
-export const sealAuthToken = (config: Pick<Config, 'secrets'>, organizationId: string, accountSid: string, authToken: string) =>
-  sealSecret(authToken, config.secrets.encryptionKey, tokenContext(organizationId, accountSid));
+/** The organization's Twilio connection: the AccountSid as external id, the auth token as its sealed secret. */
+export const TWILIO: IntegrationKind = { provider: 'twilio', secretLabel: 'twilio-auth-token' };
 
 export const openAuthToken = (config: Pick<Config, 'secrets'>, organizationId: string, accountSid: string, sealed: string) =>
-  openSecret(sealed, config.secrets.encryptionKey, tokenContext(organizationId, accountSid));
+  openIntegrationSecret(TWILIO, config.secrets.encryptionKey, organizationId, accountSid, sealed);
 
 export interface TwilioAccount {
   accountSid: string;
@@ -20,12 +15,6 @@ export interface TwilioAccount {
 
 /** The organization's connected Twilio account with its auth token opened, or null (development: the outbox). */
 export async function twilioAccountOf(tx: Tx, organizationId: string, config: Pick<Config, 'secrets'>): Promise<TwilioAccount | null> {
-  const row = await queryOne<{ account_sid: string; sealed: string }>(
-    tx,
-    sql`select external_id as account_sid, credentials_encrypted as sealed from integrations
-      where organization_id = ${organizationId} and provider = 'twilio' and status = 'connected'
-        and external_id is not null and credentials_encrypted is not null`,
-  );
-  if (!row) return null;
-  return { accountSid: row.account_sid, authToken: openAuthToken(config, organizationId, row.account_sid, row.sealed) };
+  const c = await connectedSecret(tx, organizationId, TWILIO, config.secrets.encryptionKey);
+  return c && { accountSid: c.externalId, authToken: c.secret };
 }

@@ -1,36 +1,20 @@
-import { sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Tx } from '../../db/index.js';
-import { queryOne } from '../../db/sql.js';
 import type { TenantContext } from '../../http/access.js';
-import { AppError, notFound, sqlStateOf } from '../../http/errors.js';
+import { AppError, notFound } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
-import { sealAuthToken } from './account.js';
+import { deleteIntegration, readIntegration, saveIntegration, type IntegrationRow } from '../integrations/store.js';
+import { TWILIO } from './account.js';
 import { newTwilioClient, toTwilioError } from './client.js';
 import type { TwilioConnect } from './schemas.js';
 
-interface Row {
-  id: string;
-  account_sid: string;
-  friendly_name: string | null;
-  connected_at: string;
-}
-
-const ISO = sql`'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
-const toStatus = (row: Row | undefined) =>
+const toStatus = (row: IntegrationRow | undefined) =>
   row
-    ? { connected: true, accountSid: row.account_sid, friendlyName: row.friendly_name, connectedAt: row.connected_at }
+    ? { connected: true, accountSid: row.externalId, friendlyName: (row.config.friendlyName as string | null) ?? null, connectedAt: row.connectedAt }
     : { connected: false, accountSid: null, friendlyName: null, connectedAt: null };
 
 export async function getTwilioStatus(tx: Tx, ctx: TenantContext) {
-  const row = await queryOne<Row>(
-    tx,
-    sql`select id, external_id as account_sid, config->>'friendlyName' as friendly_name,
-        to_char(updated_at at time zone 'UTC', ${ISO}) as connected_at
-      from integrations where organization_id = ${ctx.organizationId} and provider = 'twilio'`,
-  );
-  return toStatus(row);
+  return toStatus(await readIntegration(tx, ctx.organizationId, TWILIO));
 }
 
 /**
@@ -71,26 +55,17 @@ export async function saveTwilioAccount(
   account: { accountSid: string; friendlyName: string | null; authToken: string },
 ) {
   const before = await getTwilioStatus(tx, ctx);
-  let row: Row | undefined;
-  try {
-    row = await queryOne<Row>(
-        tx,
-        sql`insert into integrations (organization_id, provider, external_id, config, credentials_encrypted, status)
-          values (${ctx.organizationId}, 'twilio', ${account.accountSid}, ${JSON.stringify({ friendlyName: account.friendlyName })}::jsonb,
-            ${sealAuthToken(config, ctx.organizationId, account.accountSid, account.authToken)}, 'connected')
-          on conflict (organization_id, provider) do update set external_id = excluded.external_id, config = excluded.config,
-            credentials_encrypted = excluded.credentials_encrypted, status = 'connected', updated_at = now()
-          returning id, external_id as account_sid, config->>'friendlyName' as friendly_name,
-            to_char(updated_at at time zone 'UTC', ${ISO}) as connected_at`,
-    );
-  } catch (err) {
-    if (sqlStateOf(err) === '23505') throw new AppError('conflict', 'This Twilio account is connected to another organization');
-    throw err;
-  }
+  const row = await saveIntegration(tx, ctx.organizationId, TWILIO, {
+    externalId: account.accountSid,
+    config: { friendlyName: account.friendlyName },
+    secret: account.authToken,
+    encryptionKey: config.secrets.encryptionKey,
+    conflictMessage: 'This Twilio account is connected to another organization',
+  });
   await recordAudit(tx, ctx, {
     action: before.connected ? 'twilio.reconnected' : 'twilio.connected',
     resourceType: 'integration',
-    resourceId: row!.id,
+    resourceId: row.id,
     changes: { accountSid: account.accountSid, friendlyName: account.friendlyName, ...(before.connected && { previousAccountSid: before.accountSid }) },
   });
   return toStatus(row);
@@ -98,10 +73,7 @@ export async function saveTwilioAccount(
 
 /** Forgets the account and its token: the organization's messages and calls go to the development outbox again. */
 export async function disconnectTwilio(tx: Tx, ctx: TenantContext) {
-  const row = await queryOne<{ id: string; account_sid: string }>(
-    tx,
-    sql`delete from integrations where organization_id = ${ctx.organizationId} and provider = 'twilio' returning id, external_id as account_sid`,
-  );
+  const row = await deleteIntegration(tx, ctx.organizationId, TWILIO);
   if (!row) throw notFound();
-  await recordAudit(tx, ctx, { action: 'twilio.disconnected', resourceType: 'integration', resourceId: row.id, changes: { accountSid: row.account_sid } });
+  await recordAudit(tx, ctx, { action: 'twilio.disconnected', resourceType: 'integration', resourceId: row.id, changes: { accountSid: row.externalId } });
 }
