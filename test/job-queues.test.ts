@@ -46,3 +46,61 @@ it('a queue whose slots are all busy does not hold back the jobs of another queu
     await worker.stop();
   }
 });
+
+it('a batch queue runs due jobs of one organization together, records each job its own outcome, and never mixes organizations', async () => {
+  const b = await signUpWithOrg(t.app, 'queues-b');
+  const runs: { org: string; ns: number[] }[] = [];
+  let failOnce = true;
+  let retried = false;
+  const worker = new Worker({
+    db: t.db,
+    pollMs: 20,
+    concurrency: 2,
+    handlers: {
+      'test.batch': {
+        batchSize: 3,
+        async run(jobs) {
+          runs.push({ org: jobs[0].organizationId, ns: jobs.map((j) => Number(j.payload.n)) });
+          if (jobs.some((j) => j.payload.n === 7) && failOnce) {
+            failOnce = false;
+            throw new Error('receiver down');
+          }
+          // n = 2 asks to run again a little later, once.
+          return jobs.map((j) => {
+            if (j.payload.n !== 2 || retried) return undefined;
+            retried = true;
+            return { retryAt: new Date(Date.now() + 50) };
+          });
+        },
+      },
+    },
+  });
+  await t.db.withTenant(a.organizationId, async (tx) => {
+    for (const n of [1, 2, 3, 4, 5]) await enqueueJob(tx, a.organizationId, 'test.batch', { n });
+  });
+  await t.db.withTenant(b.organizationId, async (tx) => {
+    for (const n of [6, 7]) await enqueueJob(tx, b.organizationId, 'test.batch', { n });
+  });
+  const states = async (org: string) =>
+    (await t.db.owner.query<{ n: number; state: string; attempts: number; last_error: string | null }>(
+      `select (payload->>'n')::int as n, state, attempts, last_error from jobs where organization_id = $1 and queue = 'test.batch' order by 1`,
+      [org],
+    )) as { n: number; state: string; attempts: number; last_error: string | null }[];
+  worker.start();
+  try {
+    await waitFor(async () => (await states(a.organizationId)).every((j) => j.state === 'completed') && (await states(b.organizationId)).every((j) => j.state === 'completed'));
+  } finally {
+    await worker.stop();
+  }
+  for (const r of runs) {
+    expect(r.ns.length).toBeLessThanOrEqual(3);
+    expect(r.ns.every((n) => (n <= 5) === (r.org === a.organizationId))).toBe(true);
+  }
+  expect(runs.flatMap((r) => r.ns).filter((n) => n === 2)).toHaveLength(2);
+  // A requested retry is not a failed attempt; a thrown batch is one for each of its jobs.
+  expect((await states(a.organizationId)).map((j) => [j.n, j.attempts])).toEqual([[1, 1], [2, 1], [3, 1], [4, 1], [5, 1]]);
+  const failed = runs.find((r) => r.ns.includes(7))!.ns;
+  expect((await states(b.organizationId)).map((j) => [j.n, j.attempts, j.last_error])).toEqual(
+    [6, 7].map((n) => (failed.includes(n) ? [n, 2, 'receiver down'] : [n, 1, null])),
+  );
+});

@@ -47,7 +47,11 @@ describe('signed deliveries', () => {
     const event = verify(ep.secret, r) as any;
     expect(event).toMatchObject({ type: 'customer.created', version: 1, organizationId: a.organizationId, data: { customer: { id: c.id } } });
     expect(new Date(event.occurredAt).toString()).not.toBe('Invalid Date');
-    const l = await log(a, ep.id);
+    // The attempt is logged once the receiver has answered.
+    const l = await waitFor(async () => {
+      const x = await log(a, ep.id);
+      return x.length > 0 && x;
+    });
     expect(r.headers['webhook-id']).toBe(l[0].eventId);
     expect(l[0]).toMatchObject({ attempt: 1, statusCode: 200, eventType: 'customer.created', error: null, responseExcerpt: 'ok' });
     expect(() => verify(ep.secret, { ...r, body: r.body.replace(c.id, c.id.replace(/^./, (x: string) => (x === 'a' ? 'b' : 'a'))) })).toThrow();
@@ -185,6 +189,22 @@ describe('an endpoint that keeps failing', () => {
 });
 
 describe('timeouts', () => {
+  it("logs a quick receiver's attempt without waiting for a stalled one delivered in the same run", async () => {
+    const org = await signUpWithOrg(t.app, 'dlwaves');
+    const quick = await register(org, '/quick');
+    const stalled = await register(org, '/stalled');
+    rx.script('/stalled', { status: 200, hang: true });
+    await customerEvent(org);
+    await waitFor(async () => (await log(org, quick.id)).length > 0);
+    // The stalled receiver is still being waited for (1 s timeout here) while the quick one's attempt is already in the log.
+    expect(await log(org, stalled.id)).toHaveLength(0);
+    const [timedOut] = await waitFor(async () => {
+      const x = await log(org, stalled.id);
+      return x.length > 0 && x;
+    });
+    expect(timedOut).toMatchObject({ statusCode: null, error: 'timed out after 1000 ms' });
+  });
+
   it('gives up on a receiver that does not answer within the timeout, and logs it', async () => {
     const sender = new WebhookSender(new AddressPolicy(['127.0.0.0/8']), 300);
     rx.script('/stall', { status: 200, hang: true });

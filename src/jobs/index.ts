@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import type { Module, ModuleJobs } from '../modules/module.js';
-import { Worker, type JobHandler, type WorkerOptions } from './queue.js';
+import { Worker, type QueueHandler, type WorkerOptions } from './queue.js';
 
 export interface JobRunner {
   start(): JobRunner;
@@ -26,7 +26,7 @@ declare module 'fastify' {
 export function createJobRunner(deps: { db: Database; config: Config; modules: readonly Module[]; log?: WorkerOptions['log'] }): JobRunner {
   const { db, config } = deps;
   const contributed: ModuleJobs[] = [];
-  const handlers: Record<string, JobHandler> = {};
+  const handlers: Record<string, QueueHandler> = {};
   for (const m of deps.modules) {
     if (!m.jobs) continue;
     const jobs = m.jobs({ db, config });

@@ -37,6 +37,23 @@ export type JobHandler = (job: Job, ctx: JobContext) => Promise<JobResult | void
 /** A handler may ask to run again later (e.g. a scheduled send whose time moved). */
 export type JobResult = { retryAt: Date };
 
+/**
+ * A queue of many short jobs (webhook deliveries) whose handler takes several due jobs of one
+ * organization at once, so their reads, writes and bookkeeping cost one transaction each instead of
+ * one per job. It answers one outcome per job, in order. Every job keeps its own row, lease id,
+ * attempts and retries; a throw fails every job of the run. The queue's slots count jobs: a batch
+ * queue runs up to `concurrency × batchSize` jobs at once.
+ */
+export interface BatchJobHandler {
+  batchSize: number;
+  run(jobs: Job[], ctx: JobContext): Promise<(JobResult | void)[]>;
+}
+export type QueueHandler = JobHandler | BatchJobHandler;
+const isBatch = (h: QueueHandler): h is BatchJobHandler => typeof h !== 'function';
+
+/** How a run of one job ended, as written on its row. */
+type Outcome = { state: 'completed' } | { state: 'queued'; runAt: string; retry: boolean; error?: string } | { state: 'failed'; error: string };
+
 export interface EnqueueOptions {
   runAt?: Date | null;
   /** At most one queued or active job per key and organization. */
@@ -101,7 +118,7 @@ export async function cancelQueuedJob(tx: Tx, organizationId: string, singletonK
 
 export interface WorkerOptions {
   db: Database;
-  handlers: Record<string, JobHandler>;
+  handlers: Record<string, QueueHandler>;
   pollMs?: number;
   /**
    * Jobs of each queue run at once by this worker. Every queue has its own slots, so a flood of
@@ -115,7 +132,8 @@ export interface WorkerOptions {
 const backoffMs = (attempt: number) => Math.min(1000 * 2 ** attempt, 10 * 60_000);
 
 export class Worker {
-  private running = new Map<string, { queue: string; done: Promise<void> }>();
+  /** Runs in flight by run id (a job's id, or the first job's id of a batch), with the jobs each holds. */
+  private running = new Map<string, { queue: string; jobIds: string[]; done: Promise<void> }>();
   private abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
@@ -167,9 +185,10 @@ export class Worker {
   private async poll() {
     if (this.stopped) return;
     const busy = new Map<string, number>();
-    for (const r of this.running.values()) busy.set(r.queue, (busy.get(r.queue) ?? 0) + 1);
-    for (const queue of Object.keys(this.opts.handlers)) {
-      const free = this.concurrency - (busy.get(queue) ?? 0);
+    for (const r of this.running.values()) busy.set(r.queue, (busy.get(r.queue) ?? 0) + r.jobIds.length);
+    for (const [queue, handler] of Object.entries(this.opts.handlers)) {
+      const size = isBatch(handler) ? handler.batchSize : 1;
+      const free = this.concurrency * size - (busy.get(queue) ?? 0);
       if (free <= 0 || this.stopped) continue;
       let jobs: Awaited<ReturnType<Worker['claim']>>;
       try {
@@ -178,12 +197,15 @@ export class Worker {
         this.opts.log?.error({ err, queue }, 'job claim failed');
         continue;
       }
-      for (const { job, sentAt } of jobs) {
-        const done = this.run(job, sentAt).finally(() => {
-          this.running.delete(job.id);
+      if (!jobs.length) continue;
+      const sentAt = jobs[0].sentAt;
+      const runs = isBatch(handler) ? batchesOf(jobs.map((j) => j.job), size) : jobs.map((j) => [j.job]);
+      for (const batch of runs) {
+        const done = (isBatch(handler) ? this.runBatch(handler, batch, sentAt) : this.run(batch[0], sentAt)).finally(() => {
+          this.running.delete(batch[0].id);
           this.poke();
         });
-        this.running.set(job.id, { queue, done });
+        this.running.set(batch[0].id, { queue, jobIds: batch.map((j) => j.id), done });
       }
     }
   }
@@ -191,7 +213,7 @@ export class Worker {
   /** Due jobs, each with a new lease id; never one this worker is running (its lease may have run out while it ran). */
   private async claim(queue: string, limit: number): Promise<{ job: Job; sentAt: number }[]> {
     const lease = `${this.leaseMs} milliseconds`;
-    const mine = [...this.running.keys()];
+    const mine = [...this.running.values()].flatMap((r) => r.jobIds);
     const sentAt = performance.now();
     const rows = await this.opts.db.withSystem('job-scheduler', (tx) =>
       tx.execute(sql`
@@ -233,6 +255,68 @@ export class Worker {
     return (res as unknown as { rows: unknown[] }).rows.length > 0;
   }
 
+  /** The bookkeeping of a batch run, one statement for all its jobs, each only while its lease is this run's: the ids recorded. */
+  private async finishMany(jobs: Job[], outcomes: Outcome[]): Promise<Set<string>> {
+    const org = jobs[0].organizationId;
+    const col = <T>(f: (o: Outcome, j: Job) => T) => sql.param(outcomes.map((o, i) => f(o, jobs[i])));
+    const res = await this.opts.db.withTenant(org, (tx) =>
+      tx.execute(sql`update jobs j set state = v.state, run_at = coalesce(v.run_at, j.run_at), attempts = j.attempts - v.refund,
+          last_error = coalesce(v.error, j.last_error), locked_until = null, updated_at = now()
+        from unnest(${col((_, j) => j.id)}::uuid[], ${col((_, j) => j.leaseId)}::uuid[], ${col((o) => o.state)}::text[],
+          ${col((o) => (o.state === 'queued' ? o.runAt : null))}::timestamptz[], ${col((o) => (o.state === 'queued' && !o.retry ? 1 : 0))}::int[],
+          ${col((o) => (o.state === 'completed' ? null : (o.error ?? null)))}::text[]) as v(id, lease_id, state, run_at, refund, error)
+        where j.organization_id = ${org} and j.id = v.id and j.lease_id = v.lease_id and j.state = 'active'
+        returning j.id`),
+    );
+    return new Set((res as unknown as { rows: { id: string }[] }).rows.map((r) => r.id));
+  }
+
+  /** Renews every lease of a batch: false when any of its jobs is another run's (the run then records nothing). */
+  private async renewMany(jobs: Job[]): Promise<boolean> {
+    const org = jobs[0].organizationId;
+    const res = await this.opts.db.withTenant(org, (tx) =>
+      tx.execute(sql`update jobs set locked_until = now() + ${`${this.leaseMs} milliseconds`}::interval, updated_at = now()
+        where organization_id = ${org} and id = any(${sql.param(jobs.map((j) => j.id))}::uuid[])
+          and lease_id = any(${sql.param(jobs.map((j) => j.leaseId))}::uuid[]) and state = 'active'
+        returning id`),
+    );
+    return (res as unknown as { rows: unknown[] }).rows.length === jobs.length;
+  }
+
+  private async runBatch(handler: BatchJobHandler, jobs: Job[], claimSentAt: number) {
+    const lease = new RunLease(jobs[0].leaseId, this.leaseMs, claimSentAt, () => this.renewMany(jobs), (err) =>
+      this.opts.log?.error({ err, jobIds: jobs.map((j) => j.id) }, 'job lease renewal failed'),
+    );
+    const renew = setInterval(() => void lease.renew(), Math.max(50, this.leaseMs / 3));
+    let outcomes: Outcome[];
+    try {
+      const results = await handler.run(jobs, { signal: AbortSignal.any([this.abort.signal, lease.lost.signal]), lease });
+      if (lease.lost.signal.aborted) return;
+      outcomes = jobs.map((_, i): Outcome => {
+        const retryAt = results[i]?.retryAt;
+        if (retryAt) return { state: 'queued', runAt: retryAt.toISOString(), retry: false };
+        if (this.abort.signal.aborted) return { state: 'queued', runAt: new Date().toISOString(), retry: false };
+        return { state: 'completed' };
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.opts.log?.error({ err, jobIds: jobs.map((j) => j.id), queue: jobs[0].queue, organizationId: jobs[0].organizationId }, 'job batch failed');
+      outcomes = jobs.map((j): Outcome =>
+        j.attempts >= j.maxAttempts
+          ? { state: 'failed', error: message }
+          : { state: 'queued', runAt: new Date(Date.now() + backoffMs(j.attempts)).toISOString(), retry: true, error: message },
+      );
+    } finally {
+      clearInterval(renew);
+    }
+    const recorded = await this.finishMany(jobs, outcomes).catch((err) => {
+      this.opts.log?.error({ err, jobIds: jobs.map((j) => j.id) }, 'job batch outcome not recorded');
+      return new Set<string>();
+    });
+    const refused = jobs.filter((j) => !recorded.has(j.id));
+    if (refused.length) this.opts.log?.info({ jobIds: refused.map((j) => j.id), queue: jobs[0].queue }, 'job outcome not recorded: another run holds the job');
+  }
+
   private async run(job: Job, claimSentAt: number) {
     const lease = new RunLease(job.leaseId, this.leaseMs, claimSentAt, () => this.finish(job, sql`locked_until = now() + ${`${this.leaseMs} milliseconds`}::interval`), (err) =>
       this.opts.log?.error({ err, jobId: job.id }, 'job lease renewal failed'),
@@ -241,7 +325,7 @@ export class Worker {
     const renew = setInterval(() => void lease.renew(), Math.max(50, this.leaseMs / 3));
     const refused = (what: string) => this.opts.log?.info({ jobId: job.id, queue: job.queue, organizationId: job.organizationId }, `job ${what} not recorded: another run holds the job`);
     try {
-      const handler = this.opts.handlers[job.queue];
+      const handler = this.opts.handlers[job.queue] as JobHandler;
       const result = await handler(job, { signal: AbortSignal.any([this.abort.signal, lease.lost.signal]), lease });
       // A run that lost its lease records nothing: the run that took the job over does.
       let recorded = false;
@@ -272,4 +356,15 @@ export class Worker {
       clearInterval(renew);
     }
   }
+}
+
+/** Claimed jobs as batch runs: jobs of one organization together (one tenant transaction each), at most `size` a run. */
+function batchesOf(jobs: Job[], size: number): Job[][] {
+  const byOrg = new Map<string, Job[]>();
+  for (const j of jobs) {
+    const list = byOrg.get(j.organizationId);
+    if (list) list.push(j);
+    else byOrg.set(j.organizationId, [j]);
+  }
+  return [...byOrg.values()].flatMap((list) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size)));
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import type { App, ModuleDeps } from '../http/types.js';
-import type { JobHandler } from '../jobs/queue.js';
+import type { QueueHandler } from '../jobs/queue.js';
 
 /** What a job worker gives a module to build its handlers from. */
 export interface WorkerDeps {
@@ -11,7 +11,7 @@ export interface WorkerDeps {
 
 /** The handlers a module runs in the job worker, and what to release when the worker stops. */
 export interface ModuleJobs {
-  handlers: Record<string, JobHandler>;
+  handlers: Record<string, QueueHandler>;
   close?(): Promise<void> | void;
 }
 
