@@ -104,3 +104,52 @@ it('a batch queue runs due jobs of one organization together, records each job i
     [6, 7].map((n) => (failed.includes(n) ? [n, 2, 'receiver down'] : [n, 1, null])),
   );
 });
+
+it('a batch run that loses the lease of one of its jobs records nothing; the batch runs again once its leases run out', async () => {
+  const c = await signUpWithOrg(t.app, 'queues-c');
+  const runs: string[][] = [];
+  const aborted: boolean[] = [];
+  const worker = new Worker({
+    db: t.db,
+    pollMs: 20,
+    leaseMs: 600,
+    handlers: {
+      'test.fenced': {
+        batchSize: 10,
+        async run(jobs, { signal }) {
+          runs.push(jobs.map((j) => String(j.payload.n)));
+          if (runs.length === 1) {
+            // Another run takes one job over while this one works: the next renewal finds its lease id gone.
+            await t.db.owner.query(`update jobs set lease_id = gen_random_uuid() where organization_id = $1 and id = $2`, [c.organizationId, jobs[0].id]);
+            await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+            aborted.push(signal.aborted);
+          }
+          return jobs.map(() => undefined);
+        },
+      },
+    },
+  });
+  await t.db.withTenant(c.organizationId, async (tx) => {
+    for (const n of [1, 2, 3]) await enqueueJob(tx, c.organizationId, 'test.fenced', { n });
+  });
+  worker.start();
+  try {
+    await waitFor(async () => aborted.length === 1);
+    const [row] = await t.db.owner.query<{ completed: number }>(
+      `select count(*) filter (where state = 'completed')::int as completed from jobs where organization_id = $1 and queue = 'test.fenced'`,
+      [c.organizationId],
+    );
+    expect(row.completed).toBe(0);
+    // Its jobs are taken again as their leases run out (nobody renews the taken-over one in this test either), and then complete.
+    await waitFor(async () => new Set(runs.slice(1).flat()).size === 3, 10_000);
+    await waitFor(async () => {
+      const [r] = await t.db.owner.query<{ completed: number }>(
+        `select count(*) filter (where state = 'completed')::int as completed from jobs where organization_id = $1 and queue = 'test.fenced'`,
+        [c.organizationId],
+      );
+      return r.completed === 3;
+    });
+  } finally {
+    await worker.stop();
+  }
+});
