@@ -9,14 +9,22 @@ const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/customers', label: 'Customers' },
   { to: '/campaigns', label: 'Email campaigns' },
-  { to: '/sms', label: 'SMS campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];
+const CHANNELS = [
+  { to: '/sms', label: 'SMS' },
+  { to: '/calls', label: 'Calls' },
+  { to: '/ivr', label: 'IVR flows' },
+  { to: '/numbers', label: 'Phone numbers' },
+];
 const SETTINGS = [
+  { to: '/settings/organization', label: 'Organization' },
   { to: '/settings/members', label: 'Members' },
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/senders', label: 'Senders' },
   { to: '/settings/suppressions', label: 'Suppressions' },
+  { to: '/settings/twilio', label: 'Twilio' },
+  { to: '/settings/sms', label: 'SMS settings' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 
@@ -54,6 +62,14 @@ export default function Shell() {
             {NAV.map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to} end={n.end}>{n.label}</NavLink>
+              </li>
+            ))}
+          </ul>
+          <p className="nav-heading" id="channels-nav">Channels</p>
+          <ul aria-labelledby="channels-nav">
+            {CHANNELS.map((n) => (
+              <li key={n.to}>
+                <NavLink to={n.to}>{n.label}</NavLink>
               </li>
             ))}
           </ul>
