@@ -3,9 +3,9 @@
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { useMemo } from 'react';
-import { edgesOf, kindLabel, summary, type FlowDefinition } from '../pages/ivr/flow';
+import { edgesOf, keysLine, kindLabel, summary, type FlowDefinition } from '../pages/ivr/flow';
 
-type Data = { id: string; kind: string; text: string; start: boolean; error: boolean; selected: boolean };
+type Data = { id: string; kind: string; text: string; keys: string; start: boolean; error: boolean; selected: boolean };
 
 function FlowNodeView({ data }: NodeProps<Node<Data>>) {
   return (
@@ -14,6 +14,7 @@ function FlowNodeView({ data }: NodeProps<Node<Data>>) {
       <div className="flow-node-kind">{data.start ? 'Start · ' : ''}{kindLabel(data.kind)}{data.error ? ' · problem' : ''}</div>
       <div className="flow-node-id">{data.id}</div>
       {data.text && <div className="flow-node-text">{data.text}</div>}
+      {data.keys && <div className="flow-node-keys">{data.keys}</div>}
       <Handle type="source" position={Position.Bottom} />
     </div>
   );
@@ -50,22 +51,28 @@ export default function FlowGraph({ definition, problems, selected, onSelect }: 
       id,
       type: 'flow',
       position: pos.get(id)!,
-      data: { id, kind: n.kind, text: summary(n), start: id === definition.start, error: problems.has(id), selected: id === selected },
+      data: { id, kind: n.kind, text: summary(n), keys: keysLine(n), start: id === definition.start, error: problems.has(id), selected: id === selected },
       ariaLabel: `${kindLabel(n.kind)} node ${id}`,
     }));
-    const edges: Edge[] = Object.entries(definition.nodes).flatMap(([id, n]) =>
-      edgesOf(n)
-        .filter((e) => definition.nodes[e.to])
-        .map((e, i) => ({
-          id: `${id}-${i}-${e.to}`,
-          source: id,
-          target: e.to,
-          label: e.label,
-          animated: false,
-          markerEnd: { type: MarkerType.ArrowClosed },
-          style: e.input ? undefined : { strokeDasharray: '5 4' },
-        })),
-    );
+    // One line per pair of nodes (keys 1 and "no input" both leading to voicemail share it); none back into itself.
+    const edges: Edge[] = Object.entries(definition.nodes).flatMap(([id, n]) => {
+      const byTarget = new Map<string, { labels: string[]; input: boolean }>();
+      for (const e of edgesOf(n)) {
+        if (!definition.nodes[e.to] || e.to === id) continue;
+        const t = byTarget.get(e.to) ?? { labels: [], input: false };
+        if (e.label) t.labels.push(e.label);
+        t.input ||= e.input;
+        byTarget.set(e.to, t);
+      }
+      return [...byTarget].map(([to, t]) => ({
+        id: `${id}->${to}`,
+        source: id,
+        target: to,
+        label: t.labels.join(', ') || undefined,
+        markerEnd: { type: MarkerType.ArrowClosed },
+        style: t.input ? undefined : { strokeDasharray: '5 4' },
+      }));
+    });
     return { nodes, edges };
   }, [definition, problems, selected]);
   return (

@@ -5,7 +5,7 @@ import { api, detailsByPath, unwrap } from '../../api/client';
 import { Button, ConfirmDialog, ErrorMessage, Field, formatDate, isAdmin, Loading, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 import { useMembers } from '../../lib/members';
 import { useSession } from '../../lib/session';
-import { clean, defaultNode, KINDS, kindLabel, NEW_FLOW, NODE_ID, problemsByNode, withoutNode, type FlowDefinition, type FlowNode, type NodeKind } from './flow';
+import { clean, defaultNode, graphOrder, KINDS, kindLabel, NEW_FLOW, NODE_ID, problemsByNode, withoutNode, type FlowDefinition, type FlowNode, type NodeKind } from './flow';
 
 // The graph library is loaded only when a flow is open.
 const FlowGraph = lazy(() => import('../../components/FlowGraph'));
@@ -26,7 +26,7 @@ export default function IvrEditor() {
       </>
     );
   }
-  return <Editor key={`${flow.data.id}-${flow.data.version}`} flow={flow.data} back={back} />;
+  return <Editor key={flow.data.id} flow={flow.data} back={back} />;
 }
 
 function Editor({ flow, back }: { flow?: Flow; back: React.ReactNode }) {
@@ -67,7 +67,7 @@ function Editor({ flow, back }: { flow?: Flow; back: React.ReactNode }) {
   const details = detailsByPath(save.error);
   const problems = useMemo(() => problemsByNode(details), [save.error]); // eslint-disable-line react-hooks/exhaustive-deps
   const problemNodes = useMemo(() => new Set(Object.keys(problems).filter(Boolean)), [problems]);
-  const ids = Object.keys(def.nodes);
+  const ids = useMemo(() => graphOrder(def), [def]);
   const select = (nodeId: string) => {
     setSelected(nodeId);
     document.getElementById(`node-${nodeId}`)?.scrollIntoView({ behavior: 'smooth', block: 'center' });
@@ -354,7 +354,7 @@ function Versions({ flow, onOpen }: { flow: Flow; onOpen: (d: FlowDefinition) =>
               <tr key={v.version}>
                 <td>Version {v.version}{v.current && <span className="badge badge-active">current</span>}</td>
                 <td className="nowrap">{formatDate(v.createdAt)}</td>
-                <td className="num">{!v.current && <Button variant="ghost" onClick={() => onOpen(v.definition as unknown as FlowDefinition)} aria-label={`Open version ${v.version} in the editor`}>Open in editor</Button>}</td>
+                <td className="num">{!v.current && <Button variant="ghost" onClick={() => onOpen(v.definition as unknown as FlowDefinition)} aria-label={`Open in editor: version ${v.version}`}>Open in editor</Button>}</td>
               </tr>
             ))}
           </tbody>

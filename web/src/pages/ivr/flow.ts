@@ -121,3 +121,23 @@ export function problemsByNode(details: Record<string, string>): Record<string, 
   }
   return out;
 }
+
+/** Node ids in the order a caller meets them (breadth first from the start), the others after in their own order. */
+export function graphOrder(def: FlowDefinition): string[] {
+  const seen = new Set<string>();
+  const queue = def.nodes[def.start] ? [def.start] : [];
+  for (const id of queue) seen.add(id);
+  while (queue.length) {
+    for (const e of edgesOf(def.nodes[queue.shift()!])) {
+      if (def.nodes[e.to] && !seen.has(e.to)) {
+        seen.add(e.to);
+        queue.push(e.to);
+      }
+    }
+  }
+  return [...seen, ...Object.keys(def.nodes).filter((id) => !seen.has(id))];
+}
+
+/** A menu's keys as one line ("1 → message · 9 → main"): the graph cannot draw a key that leads back to its own menu. */
+export const keysLine = (node: FlowNode) =>
+  node.kind === 'menu' ? Object.entries(node.options ?? {}).map(([d, to]) => `${d} → ${to}`).join(' · ') : '';

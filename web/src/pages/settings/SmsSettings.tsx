@@ -13,7 +13,7 @@ export default function SmsSettings() {
   return (
     <>
       <PageHeader title="SMS settings" />
-      {settings.data ? <SettingsForm key={settings.data.updatedAt ?? 'new'} settings={settings.data} /> : <QueryState query={settings} />}
+      {settings.data ? <SettingsForm settings={settings.data} /> : <QueryState query={settings} />}
     </>
   );
 }
