@@ -284,6 +284,23 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard channels end to end 
     await page.getByText('No Twilio account is connected').waitFor();
   });
 
+  it('development account mail: the banner points to it, it shows only my mail, and its link confirms my address', async () => {
+    const { page } = a;
+    await page.goto('/');
+    await page.getByRole('link', { name: 'account mail outbox' }).click();
+    await page.getByRole('button', { name: /Confirm your email address/ }).waitFor();
+    // Only A's own mail: B's verification mail is not here.
+    expect(await page.getByRole('list', { name: 'Account mail' }).getByRole('listitem').count()).toBe(1);
+    await page.getByRole('link', { name: 'Confirm the address' }).waitFor();
+    await expectAccessible(page, 'account mail');
+    await screenshot(page, 'channels-account-mail');
+    await page.getByRole('link', { name: 'Confirm the address' }).click();
+    await page.getByText('Your address is confirmed.').waitFor();
+    await page.goto('/');
+    await page.getByRole('heading', { level: 1, name: 'Acme Phones' }).waitFor();
+    expect(await page.getByText('Confirm your address').count()).toBe(0);
+  });
+
   it("organization B pasting A's call, flow and SMS results URLs sees \"not found\" and none of A's data", async () => {
     const { page } = b;
     for (const url of [shared.callUrl!, shared.flowUrl!, shared.smsResultsUrl!]) {

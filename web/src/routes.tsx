@@ -40,6 +40,7 @@ export const router = createBrowserRouter([
       { path: 'numbers', ...page(() => import('./pages/channels/PhoneNumbers')) },
       { path: 'outbox', ...page(() => import('./pages/Outbox')) },
       { path: 'outbox/twilio', ...page(() => import('./pages/TwilioOutbox')) },
+      { path: 'outbox/account', ...page(() => import('./pages/AccountMail')) },
       { path: 'settings/organization', ...page(() => import('./pages/settings/Organization')) },
       { path: 'settings/twilio', ...page(() => import('./pages/settings/Twilio')) },
       { path: 'settings/sms', ...page(() => import('./pages/settings/SmsSettings')) },

@@ -110,3 +110,5 @@ export function detailsByPath(err: unknown): Record<string, string> {
   }
   return out;
 }
+
+export const isNotFoundError = (err: unknown) => err instanceof ApiError && err.status === 404;

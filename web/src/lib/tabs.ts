@@ -2,6 +2,7 @@
 export const OUTBOX_TABS = [
   { to: '/outbox', label: 'Email' },
   { to: '/outbox/twilio', label: 'SMS & calls' },
+  { to: '/outbox/account', label: 'Account mail' },
 ];
 export const SMS_TABS = [
   { to: '/sms', label: 'Campaigns' },

@@ -57,9 +57,9 @@ export default function PhoneNumbers() {
           }}
         >
           <h2 id="add-number-h">Add a number</h2>
-          <div className="row end">
-            <div className="grow"><Field label="Number" hint="In international format (E.164), e.g. +14155552671." error={addErrors.number}>{(p) => <input {...p} name="number" required inputMode="tel" placeholder="+14155552671" autoComplete="off" />}</Field></div>
-            <div className="grow"><Field label="Name (optional)" error={addErrors.friendlyName}>{(p) => <input {...p} name="friendlyName" maxLength={100} placeholder="Support line" />}</Field></div>
+          <div className="form-grid">
+            <div><Field label="Number" hint="In international format (E.164), e.g. +14155552671." error={addErrors.number}>{(p) => <input {...p} name="number" required inputMode="tel" placeholder="+14155552671" autoComplete="off" />}</Field></div>
+            <div><Field label="Name (optional)" error={addErrors.friendlyName}>{(p) => <input {...p} name="friendlyName" maxLength={100} placeholder="Support line" />}</Field></div>
           </div>
           <fieldset className="plain">
             <legend className="sr-only">Capabilities</legend>
