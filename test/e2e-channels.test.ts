@@ -97,6 +97,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard channels end to end 
     await dialog.getByLabel('Name').fill('Front desk');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: /Front desk/ }).waitFor();
+    // Removing asks first.
+    await page.getByLabel('Number', { exact: true }).fill('+14155550199');
+    await page.getByRole('button', { name: 'Add number' }).click();
+    await page.getByRole('button', { name: 'Remove +14155550199' }).click();
+    await page.getByRole('dialog', { name: 'Remove +14155550199?' }).getByRole('button', { name: 'Remove number' }).click();
+    await page.getByRole('cell', { name: /\+14155550199/ }).waitFor({ state: 'detached' });
+    expect(await page.getByRole('row').count()).toBe(2);
     await expectAccessible(page, 'phone numbers');
     await screenshot(page, 'channels-phone-numbers');
   });
@@ -201,6 +208,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard channels end to end 
     await dialog.getByLabel('IVR flow answering calls').selectOption({ label: 'Support line' });
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('link', { name: 'Support line' }).waitFor();
+    // A flow that answers a number cannot be deleted: the API says why, in the dialog.
+    await page.getByRole('link', { name: 'Support line' }).click();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete Support line?' });
+    await confirm.getByRole('button', { name: 'Delete flow' }).click();
+    await confirm.getByRole('alert').filter({ hasText: 'The flow answers phone numbers' }).waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
     await page.goto('/ivr');
     await page.getByRole('row').filter({ hasText: 'Support line' }).filter({ hasText: NUMBER }).waitFor();
     await expectAccessible(page, 'ivr flows');

@@ -44,9 +44,9 @@ export default function Agents() {
         }}
       >
         <h2 id="phone-h">{admin ? "Set an agent's phone" : 'Your phone'}</h2>
-        <div className="row end">
+        <div className="form-grid">
           {admin && (
-            <div className="grow">
+            <div>
               <Field label="Agent">
                 {(p) => (
                   <select {...p} name="userId" defaultValue={me} key={members.list.length}>
@@ -56,9 +56,9 @@ export default function Agents() {
               </Field>
             </div>
           )}
-          <div className="grow"><Field label="Phone number" hint="E.164, e.g. +14155550142" error={errors.phoneNumber}>{(p) => <input {...p} name="phoneNumber" required inputMode="tel" autoComplete="tel" defaultValue={admin ? '' : (mine?.phoneNumber ?? '')} />}</Field></div>
-          <Button type="submit" busy={put.isPending}>Save phone</Button>
+          <div><Field label="Phone number" hint="E.164, e.g. +14155550142" error={errors.phoneNumber}>{(p) => <input {...p} name="phoneNumber" required inputMode="tel" autoComplete="tel" defaultValue={admin ? '' : (mine?.phoneNumber ?? '')} />}</Field></div>
         </div>
+        <div><Button type="submit" busy={put.isPending}>Save phone</Button></div>
         <ErrorMessage error={put.error} />
         {put.isSuccess && <p className="success" role="status">Saved {put.data.phoneNumber} for {members.nameOf(put.data.userId)}.</p>}
       </form>
