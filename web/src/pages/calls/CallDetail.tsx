@@ -16,7 +16,7 @@ const STEP_LABELS: Record<string, string> = {
 /** One call: its status over time, the caller's path through the IVR, the voicemail, the notes and disposition. */
 export default function CallDetail() {
   const { id = '' } = useParams();
-  const call = useQuery({ queryKey: ['calls', id], queryFn: () => load(id), refetchInterval: (q) => (q.state.data && LIVE.has(q.state.data.status) ? 2000 : false) });
+  const call = useQuery({ queryKey: ['calls', id], queryFn: () => load(id), refetchInterval: (q) => (q.state.data && LIVE.has(q.state.data.status) && Date.now() - Date.parse(q.state.data.createdAt) < 15 * 60_000 ? 2000 : false) });
   const back = <Link className="back" to="/calls">← Calls</Link>;
   if (!call.data) {
     return (

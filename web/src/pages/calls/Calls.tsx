@@ -11,6 +11,8 @@ import { CALL_TABS } from '../../lib/tabs';
 export const CALL_STATUSES = ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'no-answer', 'failed', 'canceled'] as const;
 type Status = (typeof CALL_STATUSES)[number];
 const LIVE = new Set(['queued', 'initiated', 'ringing', 'in-progress']);
+/** A call still moving (and recent: a development call never hears back from Twilio) is worth polling for. */
+export const isLive = (c: { status: string; createdAt: string }) => LIVE.has(c.status) && Date.now() - Date.parse(c.createdAt) < 15 * 60_000;
 
 /** The call log: inbound and outbound calls, filtered by the URL's query (shareable), newest first; place a call. */
 export default function Calls() {
@@ -28,7 +30,7 @@ export default function Calls() {
     queryKey: ['calls', filters],
     queryFn: () => unwrap(api.GET('/api/call-center/calls', { params: { query: { limit: 25, ...filters } } })),
     placeholderData: keepPreviousData,
-    refetchInterval: (q) => (q.state.data?.data.some((c) => LIVE.has(c.status)) ? 3000 : false),
+    refetchInterval: (q) => (q.state.data?.data.some(isLive) ? 3000 : false),
   });
   const set = (key: string, value: string | undefined) => {
     const next = new URLSearchParams(params);

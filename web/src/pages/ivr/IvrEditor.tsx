@@ -64,8 +64,8 @@ function Editor({ flow, back }: { flow?: Flow; back: React.ReactNode }) {
       await navigate('/ivr');
     },
   });
-  const details = detailsByPath(save.error);
-  const problems = useMemo(() => problemsByNode(details), [save.error]); // eslint-disable-line react-hooks/exhaustive-deps
+  const details = useMemo(() => detailsByPath(save.error), [save.error]);
+  const problems = useMemo(() => problemsByNode(details), [details]);
   const problemNodes = useMemo(() => new Set(Object.keys(problems).filter(Boolean)), [problems]);
   const ids = useMemo(() => graphOrder(def), [def]);
   const select = (nodeId: string) => {
