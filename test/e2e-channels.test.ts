@@ -199,6 +199,10 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard channels end to end 
     expect(await page.locator('.react-flow__node').count()).toBe(5);
     await page.getByRole('cell', { name: /Version 2\s*current/ }).waitFor();
     await page.getByRole('button', { name: 'Open in editor: version 1' }).waitFor();
+    // From the keyboard: a node of the graph, Enter, and its form has the focus.
+    await page.locator('.react-flow__node[data-id="bye"]').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.closest('section')?.id === 'node-bye');
     await expectAccessible(page, 'ivr editor');
     await screenshot(page, 'channels-ivr-editor');
 

@@ -85,6 +85,11 @@ export default function FlowGraph({ definition, problems, selected, onSelect }: 
         fitViewOptions={{ padding: 0.2 }}
         nodesConnectable={false}
         onNodeClick={(_, n) => onSelect(n.id)}
+        // Keyboard: Tab to a node, Enter selects it, and its form takes the focus.
+        onKeyDown={(e) => {
+          const id = (e.target as HTMLElement).closest('.react-flow__node')?.getAttribute('data-id');
+          if (id && e.key === 'Enter') onSelect(id);
+        }}
         proOptions={{ hideAttribution: false }}
         minZoom={0.2}
       >
