@@ -4,6 +4,7 @@ import type { App, ModuleDeps } from '../../http/types.js';
 import { ErrorOut } from '../../http/types.js';
 import { AppError } from '../../http/errors.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { registerDevMailRoutes } from './dev-mail.js';
 import { accountMailerFor, verificationMail } from './mail.js';
 import { sessionCookieName, sessionCookieSecure } from './principal.js';
 import { SessionOut, SignInBody, SignInOut, SignUpBody, SignUpOut } from './schemas.js';
@@ -104,4 +105,5 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
   });
 
   registerAccountRoutes(app, { db, config, mailer, perIp, clearSessionCookie });
+  registerDevMailRoutes(app, config);
 }

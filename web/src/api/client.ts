@@ -100,3 +100,15 @@ export type Body<P extends keyof paths, M extends keyof paths[P], S extends numb
 }
   ? B
   : never;
+
+/** Validation details (400) keyed by field path ("number", "definition.nodes.main.text"…), for showing each by its field. */
+export function detailsByPath(err: unknown): Record<string, string> {
+  if (!(err instanceof ApiError) || !Array.isArray(err.details)) return {};
+  const out: Record<string, string> = {};
+  for (const d of err.details as { path?: unknown; message?: string }[]) {
+    if (d && typeof d.path === 'string' && typeof d.message === 'string') out[d.path] = out[d.path] ? `${out[d.path]}; ${d.message}` : d.message;
+  }
+  return out;
+}
+
+export const isNotFoundError = (err: unknown) => err instanceof ApiError && err.status === 404;

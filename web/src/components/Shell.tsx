@@ -1,6 +1,6 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
-import { Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { Link, Navigate, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { api, ApiError, unwrap } from '../api/client';
 import { sessionKey, useSession } from '../lib/session';
 import { Button, ErrorMessage, Field, Loading } from './ui';
@@ -9,14 +9,22 @@ const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/customers', label: 'Customers' },
   { to: '/campaigns', label: 'Email campaigns' },
-  { to: '/sms', label: 'SMS campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];
+const CHANNELS = [
+  { to: '/sms', label: 'SMS' },
+  { to: '/calls', label: 'Calls' },
+  { to: '/ivr', label: 'IVR flows' },
+  { to: '/numbers', label: 'Phone numbers' },
+];
 const SETTINGS = [
+  { to: '/settings/organization', label: 'Organization' },
   { to: '/settings/members', label: 'Members' },
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/senders', label: 'Senders' },
   { to: '/settings/suppressions', label: 'Suppressions' },
+  { to: '/settings/twilio', label: 'Twilio' },
+  { to: '/settings/sms', label: 'SMS settings' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 
@@ -54,6 +62,14 @@ export default function Shell() {
             {NAV.map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to} end={n.end}>{n.label}</NavLink>
+              </li>
+            ))}
+          </ul>
+          <p className="nav-heading" id="channels-nav">Channels</p>
+          <ul aria-labelledby="channels-nav">
+            {CHANNELS.map((n) => (
+              <li key={n.to}>
+                <NavLink to={n.to}>{n.label}</NavLink>
               </li>
             ))}
           </ul>
@@ -166,9 +182,11 @@ function AccountBox() {
 
 function VerifyBanner({ email }: { email: string }) {
   const resend = useMutation({ mutationFn: () => unwrap(api.POST('/api/auth/verify-email/resend')) });
+  // In development the mail stays on the server: point at the development mailbox when there is one.
+  const devMail = useQuery({ queryKey: ['dev-mail', 'banner'], queryFn: () => unwrap(api.GET('/api/auth/dev-mail', { params: { query: { limit: 1 } } })), retry: false, staleTime: Infinity });
   return (
     <div className="banner" role="status">
-      <span>Confirm your address <strong>{email}</strong>: open the link we mailed you.</span>
+      <span>Confirm your address <strong>{email}</strong>: open the link we mailed you{devMail.isSuccess && <> (in development it is in the <Link to="/outbox/account">account mail outbox</Link>)</>}.</span>
       {resend.isSuccess ? <span>Sent again.</span> : <Button variant="secondary" onClick={() => resend.mutate()} busy={resend.isPending}>Send the link again</Button>}
       <ErrorMessage error={resend.error} />
     </div>

@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { NavLink } from 'react-router';
 import { ApiError, detailLines } from '../api/client';
 
 export function Button({ variant = 'primary', busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: 'primary' | 'secondary' | 'danger' | 'ghost'; busy?: boolean }) {
@@ -144,3 +145,35 @@ export function MessageCells({ status, error, timeline }: { status: string; erro
 export const formatDate = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
 export const formatNumber = (n: number) => n.toLocaleString();
 export const formatPercent = (r: number) => `${(r * 100).toFixed(r > 0 && r < 0.1 ? 1 : 0)}%`;
+
+/** One headline figure of a results page (label, value, an optional line under it). */
+export function Kpi({ label, value, sub }: { label: string; value: number | string; sub?: string }) {
+  return (
+    <div className="kpi card">
+      <div className="kpi-label">{label}</div>
+      <div className="kpi-value">{typeof value === 'number' ? value.toLocaleString() : value}</div>
+      {sub && <div className="kpi-sub">{sub}</div>}
+    </div>
+  );
+}
+
+/** Links between sibling pages (the email and the SMS/voice outbox…), the current one marked. */
+export function SubNav({ label, links }: { label: string; links: { to: string; label: string }[] }) {
+  return (
+    <nav className="subnav" aria-label={label}>
+      {links.map((l) => (
+        <NavLink key={l.to} to={l.to} end>{l.label}</NavLink>
+      ))}
+    </nav>
+  );
+}
+
+/** A duration in seconds as "4:05" (or "1:02:03"); null as a dash. */
+export function formatDuration(s: number | null | undefined) {
+  if (s === null || s === undefined) return '—';
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const mm = h ? String(m).padStart(2, '0') : String(m);
+  return `${h ? `${h}:` : ''}${mm}:${String(sec).padStart(2, '0')}`;
+}
+
+export const isAdmin = (role: string | null | undefined) => role === 'owner' || role === 'admin';

@@ -2,7 +2,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api/client';
 import { EmailFrame } from '../components/EmailFrame';
-import { Empty, ErrorMessage, formatDate, Loading, PageHeader } from '../components/ui';
+import { Empty, ErrorMessage, formatDate, Loading, PageHeader, SubNav } from '../components/ui';
+import { OUTBOX_TABS } from '../lib/tabs';
 import { parseMail } from '../lib/mime';
 
 /**
@@ -22,6 +23,7 @@ export default function Outbox() {
   return (
     <>
       <PageHeader title="Outbox" />
+      <SubNav label="Outbox" links={OUTBOX_TABS} />
       <p className="muted">Without an SMTP server configured, email lands here instead of being sent: campaigns and test sends of this organization.</p>
       <ErrorMessage error={list.error} />
       {list.isPending && <Loading />}

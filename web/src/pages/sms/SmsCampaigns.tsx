@@ -2,7 +2,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { Pager, useCursor } from '../../components/Pager';
-import { Empty, ErrorMessage, formatDate, Loading, PageHeader, StatusBadge } from '../../components/ui';
+import { Empty, ErrorMessage, formatDate, Loading, PageHeader, StatusBadge, SubNav } from '../../components/ui';
+import { SMS_TABS } from '../../lib/tabs';
 
 export default function SmsCampaigns() {
   const c = useCursor();
@@ -16,6 +17,7 @@ export default function SmsCampaigns() {
       <PageHeader title="SMS campaigns">
         <Link className="btn btn-primary" to="/sms/new">New SMS campaign</Link>
       </PageHeader>
+      <SubNav label="SMS" links={SMS_TABS} />
       <ErrorMessage error={list.error} />
       {list.isPending && <Loading />}
       {list.data && list.data.data.length === 0 && (
@@ -25,13 +27,14 @@ export default function SmsCampaigns() {
         <div className="card table-card">
           <table className="table">
             <caption className="sr-only">SMS campaigns</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col" className="num">Recipients</th><th scope="col">Updated</th></tr></thead>
+            <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col" className="num">Recipients</th><th scope="col" className="num">Delivered</th><th scope="col">Updated</th></tr></thead>
             <tbody>
               {list.data.data.map((s) => (
                 <tr key={s.id}>
-                  <td><Link to={`/sms/${s.id}`}>{s.name}</Link><div className="muted small">{s.body.slice(0, 80)}</div></td>
+                  <td><Link to={s.status === 'draft' ? `/sms/${s.id}` : `/sms/${s.id}/results`}>{s.name}</Link><div className="muted small">{s.body.slice(0, 80)}</div></td>
                   <td><StatusBadge status={s.status} /></td>
                   <td className="num">{s.stats.recipients.toLocaleString()}</td>
+                  <td className="num">{s.stats.delivered.toLocaleString()}</td>
                   <td className="nowrap">{formatDate(s.updatedAt)}</td>
                 </tr>
               ))}

@@ -77,6 +77,7 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
     onSuccess: async () => {
       setConfirmSend(false);
       await qc.invalidateQueries({ queryKey: ['sms-campaigns'] });
+      await navigate(`/sms/${campaign!.id}/results`);
     },
   });
   const remove = useMutation({
@@ -92,6 +93,7 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
         {campaign && <StatusBadge status={campaign.status} />}
         {campaign && editable && <Button variant="ghost" onClick={() => setConfirmDelete(true)}>Delete</Button>}
         {campaign && editable && <Button onClick={() => setConfirmSend(true)}>Send now</Button>}
+        {campaign && !editable && <Link className="btn btn-secondary" to={`/sms/${campaign.id}/results`}>Results</Link>}
       </PageHeader>
       {campaign && !editable && (
         <section className="kpis" aria-label="Delivery">
