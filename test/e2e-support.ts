@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import type { Config } from '../src/config.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -18,8 +19,8 @@ export interface E2E {
   close(): Promise<void>;
 }
 
-export async function startE2E(): Promise<E2E> {
-  const t = await createTestApp({ config: { jobs: { inProcess: true, pollMs: 100 } } });
+export async function startE2E(opts: { config?: Partial<Config> } = {}): Promise<E2E> {
+  const t = await createTestApp({ config: { jobs: { inProcess: true, pollMs: 100 }, ...opts.config } });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const address = t.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');

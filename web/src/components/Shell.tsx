@@ -12,11 +12,13 @@ const NAV = [
   { to: '/sms', label: 'SMS campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];
+const INTEGRATIONS = [{ to: '/integrations/shopify', label: 'Shopify' }];
 const SETTINGS = [
   { to: '/settings/members', label: 'Members' },
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/senders', label: 'Senders' },
   { to: '/settings/suppressions', label: 'Suppressions' },
+  { to: '/settings/billing', label: 'Billing' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 
@@ -54,6 +56,14 @@ export default function Shell() {
             {NAV.map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to} end={n.end}>{n.label}</NavLink>
+              </li>
+            ))}
+          </ul>
+          <p className="nav-heading" id="integrations-nav">Integrations</p>
+          <ul aria-labelledby="integrations-nav">
+            {INTEGRATIONS.map((n) => (
+              <li key={n.to}>
+                <NavLink to={n.to}>{n.label}</NavLink>
               </li>
             ))}
           </ul>
