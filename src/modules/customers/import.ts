@@ -7,7 +7,7 @@ import type { Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, sqlStateOf } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
-import { customersOverPlan, type Plans } from '../billing/limits.js';
+import { customersOverPlan, readAccount, type Plans } from '../billing/limits.js';
 import { Batch, toRow, type ImportRow } from './import-rows.js';
 import { attributesProblem } from './schemas.js';
 import { rowsOf } from '../../db/sql.js';
@@ -152,6 +152,8 @@ const uuids = (ids: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JS
  * quadratic in the file. The unique index is reached as ON CONFLICT's arbiter instead, and the rest by id.
  */
 async function writeBatch(tx: Tx, organizationId: string, rows: ImportRow[], plans: Plans) {
+  // The billing row first, as a customer create takes it: the two never wait on each other in opposite orders.
+  await readAccount(tx, organizationId, { lock: true });
   // 1. New addresses (and rows without one) are inserted whole; an existing address is locked and
   //    returned with its id through a no-op update (the row keeps its values until step 3).
   const upserted = rowsOf<{ id: string; inserted: boolean; k: string | null }>(
