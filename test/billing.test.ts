@@ -15,7 +15,8 @@ import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { systemContext } from '../src/http/access.js';
 import { setPlan } from '../src/modules/billing/index.js';
-import { createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
+import { createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
+import { makeCustomers, postShopifyWebhook, startFakeShopify } from './shopify-support.js';
 import { signedStripeEvent, startFakeStripe, type FakeStripe } from './stripe-support.js';
 
 const WEBHOOK_SECRET = 'whsec_test_billing_secret';
@@ -389,6 +390,42 @@ describe('without Stripe configured', () => {
       expect(got).toMatchObject({ stripeConfigured: false, plan: 'free' });
     } finally {
       await bare.close();
+    }
+  });
+});
+
+describe('a Shopify store under the plan\'s customer limit (it cannot be answered with a 402)', () => {
+  it('the sync creates what fits and says the rest was left out; a customers/create webhook beyond it is skipped and audited', async () => {
+    const SHOP = 'limited.myshopify.com';
+    const TOKEN = 'shpat_limited000000000000000000000000';
+    const fake = await startFakeShopify({ shops: { [SHOP]: { token: TOKEN, name: 'Limited', customers: makeCustomers(4) } }, clientId: 'k', clientSecret: 's' });
+    const base = testConfig();
+    const app = await createTestApp({
+      config: { billing: billingConfig({}), shopify: { ...base.shopify, apiKey: 'k', apiSecret: 's', adminBaseUrl: fake.url }, jobs: { inProcess: true, pollMs: 50 } },
+    });
+    try {
+      const o = await signUpWithOrg(app.app, 'shop-limited');
+      const connect = await app.app.inject({ method: 'POST', url: '/api/integrations/shopify/connect', headers: o.headers, payload: { shop: SHOP, accessToken: TOKEN } });
+      expect(connect.statusCode, connect.body).toBe(200);
+      expect((await app.app.inject({ method: 'POST', url: '/api/integrations/shopify/customers', headers: o.headers })).statusCode).toBe(202);
+      let sync: any;
+      for (let i = 0; i < 100 && sync?.status !== 'completed' && sync?.status !== 'failed'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        sync = (await app.app.inject({ url: '/api/integrations/shopify/customers/sync', headers: o.headers })).json();
+      }
+      expect(sync).toMatchObject({ status: 'completed', customersSeen: 4, customersCreated: 3, customersUpdated: 0 });
+      expect(sync.error).toMatch(/plan's customer limit/);
+      const count = async () => Number((await app.db.owner.query<{ n: number }>(`select count(*)::int n from customers where organization_id = $1`, [o.organizationId]))[0].n);
+      expect(await count()).toBe(3);
+
+      const hook = await postShopifyWebhook(app.app, 's', { topic: 'customers/create', shop: SHOP, body: { id: 99, email: 'late@shop.example', admin_graphql_api_id: 'gid://shopify/Customer/99' } });
+      expect(hook.json()).toMatchObject({ received: 1, applied: 1 });
+      expect(await count()).toBe(3);
+      const [skipped] = await app.db.owner.query<{ changes: any }>(`select changes from audit_log where organization_id = $1 and action = 'customer.skipped'`, [o.organizationId]);
+      expect(skipped.changes).toMatchObject({ source: 'shopify', reason: 'plan_limit', shopifyCustomerId: '99' });
+    } finally {
+      await app.close();
+      await fake.close();
     }
   });
 });

@@ -106,6 +106,16 @@ export async function assertWithinPlan(tx: Tx, organizationId: string, limit: 'c
 }
 
 /**
+ * Whether one more customer fits in the plan (the billing row locked until commit). For additions that
+ * cannot be refused with a 402 — a store's sync or webhook — which then leave that customer out.
+ */
+export async function roomForCustomer(tx: Tx, organizationId: string, plans: Plans): Promise<boolean> {
+  const row = await readAccount(tx, organizationId, { lock: true });
+  const allowed = planInForce(row, plans).plan.limits.customers;
+  return allowed === null || row.customers_count < allowed;
+}
+
+/**
  * How many customers are over the plan right now (0 when within): an import checks it after writing a
  * batch, in the batch's transaction, and takes back that many of the rows it has just created.
  */
