@@ -339,6 +339,16 @@ describe('POST /api/webhooks/stripe', () => {
     expect(new Date(sub.last_event_at).getTime()).toBe((T0 + 100) * 1000);
   });
 
+  it('out of order: an invoice before any event naming the plan; the older subscription event still fills the plan in', async () => {
+    const customerB = 'cus_test_new_for_b';
+    const invoice = await deliver({ type: 'invoice.paid', created: T0 + 1000, object: { id: 'in_b', object: 'invoice', customer: customerB, parent: { subscription_details: { subscription: 'sub_test_b2' } } } });
+    expect(invoice.res.json()).toMatchObject({ applied: 1 });
+    expect(await billing(b)).toMatchObject({ status: 'active', subscribedPlan: 'starter' });
+    await deliver({ type: 'customer.subscription.created', created: T0 + 900, object: subscription({ id: 'sub_test_b2', customer: customerB, status: 'incomplete', items: { data: [{ price: { id: 'price_growth' } }] } }) });
+    // The plan is taken from it; its older status is not.
+    expect(await billing(b)).toMatchObject({ plan: 'growth', subscribedPlan: 'growth', status: 'active' });
+  });
+
   it('invoice.payment_failed opens a grace period; after it the paid plan\'s limits fall back to free (nothing deleted); invoice.paid restores it', async () => {
     const failed = await deliver({ type: 'invoice.payment_failed', created: T0 + 200, object: { id: 'in_1', object: 'invoice', customer: customerA, parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_test_a' } } } });
     expect(failed.res.json()).toMatchObject({ applied: 1 });

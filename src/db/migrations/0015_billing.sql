@@ -74,4 +74,6 @@ CREATE TRIGGER customers_count_out AFTER DELETE ON customers REFERENCING OLD TAB
 -- Stripe does not deliver events in order: each subscription keeps the `created` time of the last
 -- event applied to it, and an older event never overwrites newer state.
 ALTER TABLE subscriptions ADD COLUMN last_event_at timestamptz;
+-- An invoice event can arrive before any event that names the subscription's plan: unknown until one does.
+ALTER TABLE subscriptions ALTER COLUMN plan DROP NOT NULL;
 ALTER TABLE subscriptions ADD COLUMN cancel_at_period_end boolean NOT NULL DEFAULT false;

@@ -38,7 +38,6 @@ export async function saveStripeCustomer(tx: Tx, ctx: AuditContext, customerId: 
  * has one-second resolution): the further along the life of a subscription wins. canceled is final.
  */
 const RANK: Record<string, number> = { incomplete: 0, incomplete_expired: 1, trialing: 2, active: 3, past_due: 4, unpaid: 5, paused: 5, canceled: 6 };
-export const SUBSCRIPTION_STATUSES = Object.keys(RANK);
 
 export interface SubscriptionState {
   subscriptionId: string;
@@ -62,36 +61,51 @@ export interface SubscriptionState {
 export async function applySubscriptionState(tx: Tx, ctx: AuditContext, s: SubscriptionState, config: Config): Promise<'applied' | 'stale'> {
   const org = ctx.organizationId;
   if (!(s.status in RANK)) return 'stale';
-  const current = await queryOne<{ status: string; plan: string; newer: boolean; same: boolean }>(
+  const named = s.plan && config.billing.plans[s.plan] ? s.plan : null;
+  const current = await queryOne<{ status: string; plan: string | null; newer: boolean; same: boolean }>(
     tx,
     sql`select status, plan, last_event_at > ${s.at.toISOString()}::timestamptz as newer, last_event_at = ${s.at.toISOString()}::timestamptz as same
       from subscriptions where organization_id = ${org} and stripe_subscription_id = ${s.subscriptionId} for update`,
   );
-  if (current && (current.status === 'canceled' || current.newer || (current.same && RANK[current.status] > RANK[s.status]))) return 'stale';
-  const plan = s.plan && config.billing.plans[s.plan] ? s.plan : (current?.plan ?? FREE_PLAN);
+  const account = await readAccount(tx, org, { lock: true });
+  const follows = (status: string) => !account.stripe_subscription_id || account.stripe_subscription_id === s.subscriptionId || status !== 'canceled';
+  if (current && (current.status === 'canceled' || current.newer || (current.same && RANK[current.status] > RANK[s.status]))) {
+    // Older than what is known, but the first to name the plan (an invoice event came first): the plan only.
+    if (!current.plan && named) {
+      await tx.execute(sql`update subscriptions set plan = ${named}, updated_at = now() where organization_id = ${org} and stripe_subscription_id = ${s.subscriptionId}`);
+      if (account.stripe_subscription_id === s.subscriptionId) {
+        await tx.execute(sql`update billing_accounts set plan = ${named}, updated_at = now() where organization_id = ${org}`);
+        await mirrorPlan(tx, org, named);
+      }
+      await recordAudit(tx, ctx, { action: 'billing.subscription_changed', resourceType: 'organization', resourceId: org, changes: { event: s.event, subscription: s.subscriptionId, plan: named, planOnly: true } });
+      return 'applied';
+    }
+    return 'stale';
+  }
+  const plan = named ?? current?.plan ?? null;
   await tx.execute(sql`insert into subscriptions (organization_id, stripe_subscription_id, plan, status, current_period_end, cancel_at_period_end, last_event_at)
     values (${org}, ${s.subscriptionId}, ${plan}, ${s.status}, ${s.periodEnd?.toISOString() ?? null}::timestamptz, ${s.cancelAtPeriodEnd ?? false}, ${s.at.toISOString()}::timestamptz)
     on conflict (organization_id, stripe_subscription_id) do update set plan = excluded.plan, status = excluded.status,
       current_period_end = coalesce(excluded.current_period_end, subscriptions.current_period_end),
       cancel_at_period_end = excluded.cancel_at_period_end, last_event_at = excluded.last_event_at, updated_at = now()`);
 
-  const account = await readAccount(tx, org, { lock: true });
   // Another subscription's end does not undo the one in force (a replaced subscription canceled later).
-  const follows = !account.stripe_subscription_id || account.stripe_subscription_id === s.subscriptionId || s.status !== 'canceled';
-  if (follows) {
+  const applies = follows(s.status);
+  if (applies) {
+    const accountPlan = plan ?? account.plan;
     const grace = s.status === 'past_due' || s.status === 'unpaid';
     const graceUntil = new Date(s.at.getTime() + config.billing.graceDays * 86_400_000).toISOString();
-    await tx.execute(sql`update billing_accounts set plan = ${plan}, status = ${s.status}, stripe_subscription_id = ${s.subscriptionId},
+    await tx.execute(sql`update billing_accounts set plan = ${accountPlan}, status = ${s.status}, stripe_subscription_id = ${s.subscriptionId},
         current_period_end = coalesce(${s.periodEnd?.toISOString() ?? null}::timestamptz, case when stripe_subscription_id = ${s.subscriptionId} then current_period_end end),
         grace_until = ${grace ? sql`coalesce(grace_until, ${graceUntil}::timestamptz)` : sql`null`}, updated_at = now()
       where organization_id = ${org}`);
-    await mirrorPlan(tx, org, plan);
+    await mirrorPlan(tx, org, accountPlan);
   }
   await recordAudit(tx, ctx, {
     action: 'billing.subscription_changed',
     resourceType: 'organization',
     resourceId: org,
-    changes: { event: s.event, subscription: s.subscriptionId, status: s.status, plan, from: account.status, appliedToAccount: follows },
+    changes: { event: s.event, subscription: s.subscriptionId, status: s.status, plan, from: account.status, appliedToAccount: applies },
   });
   return 'applied';
 }
