@@ -10,6 +10,7 @@ import { setPlan } from '../src/modules/billing/index.js';
 import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
 import { TEST_PASSWORD, testConfig } from './helpers.js';
 import { makeCustomers, startFakeShopify, type FakeShopify } from './shopify-support.js';
+import { signedStripeEvent, startFakeStripe } from './stripe-support.js';
 
 const SHOP = 'e2e-store.myshopify.com';
 const TOKEN = 'shpat_e2e0000000000000000000000000000';
@@ -156,5 +157,64 @@ describe.skipIf(!hasChromium && !process.env.CI)('billing and Shopify pages end 
     expect(await a.page.getByText(SHOP).count()).toBe(0);
     expect(a.problems).toEqual([]);
     expect(b.problems).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasChromium && !process.env.CI)('billing with Stripe configured (Chromium, local Stripe stand-in)', () => {
+  it('upgrade goes to Stripe Checkout; once Stripe confirms, the page shows the paid plan and opens the portal', async () => {
+    const stripe = await startFakeStripe();
+    const base = testConfig();
+    const s = await startE2E({
+      config: {
+        billing: loadConfig({
+          NODE_ENV: 'test',
+          DATA_DIR: base.dataDir,
+          BILLING_PLANS: JSON.stringify({ free: { customers: 10 }, starter: { label: 'Starter', customers: 100 } }),
+          STRIPE_SECRET_KEY: 'sk_test_e2e',
+          STRIPE_WEBHOOK_SECRET: 'whsec_e2e',
+          STRIPE_API_BASE_URL: stripe.url,
+          STRIPE_PRICE_STARTER: 'price_e2e_starter',
+        }).billing,
+      },
+    });
+    try {
+      const u = await newUser(s);
+      // Stripe's hosted pages, as far as this browser can tell.
+      await u.context.route('https://checkout.stripe.test/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>Stripe Checkout</title><h1>Stripe Checkout</h1>' }));
+      await u.context.route('https://billing.stripe.test/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>Stripe portal</title><h1>Stripe customer portal</h1>' }));
+      await signUp(u.page, { name: 'Cleo', email: `cleo-bill-${stamp}@example.test`, org: `Paying Org ${stamp}` });
+      await u.page.goto('/settings/billing');
+      await u.page.getByRole('heading', { level: 2, name: 'Free plan' }).waitFor();
+      expect(await u.page.getByText('Online payment is not set up').count()).toBe(0);
+      await expectAccessible(u.page, 'billing with Stripe');
+      await screenshot(u.page, 'billing-stripe-upgrade');
+      await u.page.getByRole('button', { name: 'Upgrade to Starter' }).click();
+      await u.page.waitForURL(/checkout\.stripe\.test/);
+      const session = stripe.requests.find((r) => r.path === '/v1/checkout/sessions')!;
+      expect(session.form['line_items[0][price]']).toBe('price_e2e_starter');
+
+      // Stripe's webhook after payment.
+      const org = session.form.client_reference_id;
+      const hook = signedStripeEvent('whsec_e2e', {
+        type: 'checkout.session.completed',
+        object: { id: 'cs_e2e', object: 'checkout.session', customer: session.form.customer, client_reference_id: org, subscription: 'sub_e2e', metadata: { plan: 'starter' } },
+      });
+      const res = await fetch(`${s.baseUrl}/api/webhooks/stripe`, { method: 'POST', headers: hook.headers, body: hook.payload });
+      expect(await res.json()).toMatchObject({ applied: 1 });
+
+      await u.page.goto('/settings/billing?checkout=success');
+      await u.page.getByRole('heading', { level: 2, name: 'Starter plan' }).waitFor();
+      await u.page.getByText('your subscription starts as soon as Stripe confirms').waitFor();
+      expect(await u.page.getByRole('progressbar', { name: 'Customers' }).getAttribute('aria-valuemax')).toBe('100');
+      await expectAccessible(u.page, 'billing on a paid plan');
+      await screenshot(u.page, 'billing-stripe-paid');
+      await u.page.getByRole('button', { name: 'Manage billing in Stripe' }).click();
+      await u.page.waitForURL(/billing\.stripe\.test/);
+      expect(stripe.requests.at(-1)!.path).toBe('/v1/billing_portal/sessions');
+      expect(u.problems).toEqual([]);
+    } finally {
+      await s.close();
+      await stripe.close();
+    }
   });
 });
