@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { systemContext } from '../src/http/access.js';
 import { setPlan } from '../src/modules/billing/index.js';
-import { createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
+import { accountMailTo, createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { makeCustomers, postShopifyWebhook, startFakeShopify } from './shopify-support.js';
 import { signedStripeEvent, startFakeStripe, type FakeStripe } from './stripe-support.js';
 
@@ -182,6 +182,8 @@ describe('plan limits, enforced where the work happens', () => {
     const second = await post(a, '/api/organizations/current/members', { email: 'seat-2@example.test', role: 'member' });
     expectPlanLimit(second, 'members', 2, 2);
     expect(await ownerCount(`select count(*)::int n from invitations where organization_id = $1`, [a.organizationId])).toBe(1);
+    expect(accountMailTo(t.app, 'seat-1@example.test')).toHaveLength(1);
+    expect(accountMailTo(t.app, 'seat-2@example.test')).toEqual([]);
     expect(usageOf(await billing(a), 'members').used).toBe(2);
   });
 
