@@ -208,7 +208,7 @@ export async function run(): Promise<Result[]> {
   try {
     log(`customers: database ${bdb.name}`);
     const config = loadConfig(
-      { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', SIGN_IN_MAX_PER_IP: '100000', SIGN_IN_MAX_PER_ACCOUNT: '100000' },
+      { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', SIGN_IN_MAX_PER_IP: '100000', SIGN_IN_MAX_PER_ACCOUNT: '100000', BILLING_PLANS: '{"free":{}}' },
       { databaseUrl: bdb.url },
     );
     const poolSize = config.databasePoolSize;

@@ -86,7 +86,7 @@ export async function run(): Promise<Result[]> {
   const bdb = await createBenchDatabase();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-email-'));
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url });
+  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url, BILLING_PLANS: '{"free":{}}' });
   const config = {
     ...base,
     email: { ...base.email, smtpUrl: sink.url, concurrency: CONCURRENCY, sendgridWebhookPublicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') },

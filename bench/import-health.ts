@@ -70,7 +70,7 @@ function csvOf(rows: number): string {
 
 export async function run(): Promise<Result[]> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-import-'));
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', JOBS_IN_PROCESS: 'false' });
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', JOBS_IN_PROCESS: 'false', BILLING_PLANS: '{"free":{}}' });
   // The default embedded database of `npm start`: PGlite on disk.
   const db = await openDatabase({ dataDir: path.join(dataDir, 'pglite') });
   const app = await buildServer({ config, db, logger: false });

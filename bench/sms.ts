@@ -53,7 +53,7 @@ export async function run(): Promise<Result[]> {
   const closeFake = onCleanup(fake.close);
   const bdb = await createBenchDatabase();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-sms-'));
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url, TWILIO_API_BASE_URL: fake.url });
+  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url, TWILIO_API_BASE_URL: fake.url, BILLING_PLANS: '{"free":{}}' });
   const config = {
     ...base,
     sms: { ...base.sms, concurrency: CONCURRENCY, ratePerSecond: 0 },

@@ -90,7 +90,7 @@ export async function run(): Promise<Result[]> {
   const closeRx = onCleanup(rx.close);
   const bdb = await createBenchDatabase();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-webhooks-'));
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url, WEBHOOK_ALLOW_PRIVATE_RANGES: '127.0.0.0/8' });
+  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url, WEBHOOK_ALLOW_PRIVATE_RANGES: '127.0.0.0/8', BILLING_PLANS: '{"free":{}}' });
   const config = { ...base, jobs: { ...base.jobs, inProcess: false, pollMs: 20 } };
   const db = await openDatabase({ databaseUrl: bdb.url, poolSize: Math.max(10, CONCURRENCY + 4) });
   const app = await buildServer({ config, db, logger: false });

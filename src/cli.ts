@@ -87,6 +87,43 @@ async function worker() {
   );
 }
 
+/**
+ * `plan set <organization id or name> <plan>`: an operator's plan change (without Stripe, the way
+ * plans are set), audited as the system actor. The organization is looked up by id, else by its
+ * exact name when only one organization has it.
+ */
+async function plan(args: string[]) {
+  const [verb, who, name] = args;
+  if (verb !== 'set' || !who || !name) {
+    console.error('Usage: npm run cli -- plan set <organization id or name> <plan>');
+    process.exit(2);
+  }
+  const config = loadConfig();
+  if (!config.billing.plans[name]) {
+    console.error(`Unknown plan "${name}". Plans: ${Object.keys(config.billing.plans).join(', ')}`);
+    process.exit(2);
+  }
+  const db = await open(config, { migrate: true });
+  try {
+    const found = await db.owner.query<{ id: string; name: string }>(
+      `select id::text, name from organizations where id::text = $1 or lower(name) = lower($1) order by (id::text = $1) desc limit 2`,
+      [who],
+    );
+    if (found.length !== 1 && !(found.length && found[0].id === who)) {
+      console.error(found.length ? `More than one organization is named "${who}": use its id` : `No organization "${who}"`);
+      process.exitCode = 1;
+      return;
+    }
+    const org = found[0];
+    const { setPlan } = await import('./modules/billing/index.js');
+    const { systemContext } = await import('./http/access.js');
+    const account = await db.withTenant(org.id, (tx) => setPlan(tx, systemContext(org.id, 'cli-plan-set'), name, config.billing.plans));
+    console.log(`${org.name} (${org.id}): plan ${account.plan}, status ${account.status}`);
+  } finally {
+    await db.close();
+  }
+}
+
 async function main() {
   const command = process.argv[2] ?? 'serve';
   switch (command) {
@@ -108,8 +145,10 @@ async function main() {
       console.log(out);
       return db.close();
     }
+    case 'plan':
+      return plan(process.argv.slice(3));
     default:
-      console.error(`Unknown command "${command}". Commands: serve, worker, migrate, seed-demo`);
+      console.error(`Unknown command "${command}". Commands: serve, worker, migrate, seed-demo, plan set`);
       process.exit(2);
   }
 }

@@ -73,6 +73,15 @@ const EnvSchema = z.object({
   // An endpoint is disabled after this many failed attempts in a row, spanning at least WEBHOOK_DISABLE_AFTER_SECONDS.
   WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(20),
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  // Billing: plans and their limits (JSON replacing the built-in table, e.g. {"free":{"customers":500},"pro":{"customers":null}};
+  // a missing or null limit is unlimited), the grace period after a failed payment, and Stripe (without a secret key
+  // checkout and portal answer 503 billing_not_configured; plans are then set with `npm run cli -- plan set`).
+  BILLING_PLANS: z.string().optional(),
+  BILLING_GRACE_DAYS: z.coerce.number().min(0).default(7),
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  // Stripe API requests go here instead of https://api.stripe.com (a local stand-in for tests and development).
+  STRIPE_API_BASE_URL: z.string().url().optional(),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -162,9 +171,63 @@ export type Config = {
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
    */
   jobs: { inProcess: boolean; pollMs: number; leaseMs?: number };
+  /**
+   * Plans (by name; `free` always exists), the grace period after a failed payment before a paid plan's
+   * limits fall back to free, and Stripe: secretKey (checkout, portal), webhookSecret (POST
+   * /api/webhooks/stripe), apiBaseUrl replacing https://api.stripe.com in every SDK request when set.
+   */
+  billing: { plans: Record<string, Plan>; graceDays: number; stripe: { secretKey?: string; webhookSecret?: string; apiBaseUrl?: string } };
   /** Liquid rendering off the event loop: per render (parse included) at most renderTimeoutMs and maxOutputBytes. */
   templates: { renderTimeoutMs: number; maxOutputBytes: number; workers: number };
 };
+
+/** The limits a plan sets; null is unlimited. Monthly ones count per calendar month (UTC). */
+export const PLAN_LIMITS = ['customers', 'emailsPerMonth', 'smsPerMonth', 'members', 'phoneNumbers'] as const;
+export type PlanLimit = (typeof PLAN_LIMITS)[number];
+export interface Plan {
+  name: string;
+  label: string;
+  limits: Record<PlanLimit, number | null>;
+  /** The Stripe price a checkout for this plan subscribes to (STRIPE_PRICE_<PLAN>); none: not for sale through Stripe. */
+  stripePriceId?: string;
+}
+
+/** The built-in plans; BILLING_PLANS replaces them. `free` is every organization's plan until it subscribes. */
+export const DEFAULT_PLANS: Record<string, Omit<Plan, 'name' | 'stripePriceId'>> = {
+  free: { label: 'Free', limits: { customers: 1000, emailsPerMonth: 5000, smsPerMonth: 100, members: 3, phoneNumbers: 1 } },
+  starter: { label: 'Starter', limits: { customers: 10_000, emailsPerMonth: 50_000, smsPerMonth: 2000, members: 10, phoneNumbers: 3 } },
+  growth: { label: 'Growth', limits: { customers: 100_000, emailsPerMonth: 500_000, smsPerMonth: 20_000, members: 50, phoneNumbers: 10 } },
+};
+export const FREE_PLAN = 'free';
+
+const PlanLimitsIn = z.strictObject({
+  label: z.string().optional(),
+  ...Object.fromEntries(PLAN_LIMITS.map((k) => [k, z.number().int().min(0).nullable().optional()])),
+}) as z.ZodType<Partial<Record<PlanLimit, number | null>> & { label?: string }>;
+const PlansIn = z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), PlanLimitsIn);
+
+function parsePlans(json: string | undefined, env: NodeJS.ProcessEnv): Record<string, Plan> {
+  let table: Record<string, Partial<Record<PlanLimit, number | null>> & { label?: string }> = DEFAULT_PLANS;
+  if (json) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(json);
+    } catch {
+      throw new ConfigError('Invalid configuration: BILLING_PLANS is not JSON');
+    }
+    const parsed = PlansIn.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(`Invalid configuration: BILLING_PLANS: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    table = parsed.data;
+  }
+  const plans: Record<string, Plan> = {};
+  for (const [name, p] of Object.entries(table)) {
+    const limits = Object.fromEntries(PLAN_LIMITS.map((k) => [k, p[k] ?? null])) as Plan['limits'];
+    const price = env[`STRIPE_PRICE_${name.toUpperCase().replace(/-/g, '_')}`];
+    plans[name] = { name, label: p.label ?? name[0].toUpperCase() + name.slice(1), limits, ...(price && { stripePriceId: price }) };
+  }
+  if (!plans[FREE_PLAN]) plans[FREE_PLAN] = { name: FREE_PLAN, label: 'Free', limits: { customers: null, emailsPerMonth: null, smsPerMonth: null, members: null, phoneNumbers: null } };
+  return plans;
+}
 
 const SecretsFile = z.object({ sessionSecret: z.string().min(32), encryptionKey: z.string().regex(/^[0-9a-f]{64}$/i) });
 
@@ -257,6 +320,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
       disableAfterSeconds: e.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
+    billing: {
+      plans: parsePlans(e.BILLING_PLANS, env),
+      graceDays: e.BILLING_GRACE_DAYS,
+      stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBaseUrl: e.STRIPE_API_BASE_URL?.replace(/\/$/, '') },
     },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },

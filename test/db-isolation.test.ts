@@ -38,7 +38,7 @@ const userIds: string[] = [randomUUID(), randomUUID()];
 const outsider: string = randomUUID();
 const ROWS_PER_TABLE = 2;
 /** Tables that hold one row per organization (its settings): seeded once. */
-const ONE_PER_ORGANIZATION = new Set(['sms_settings']);
+const ONE_PER_ORGANIZATION = new Set(['sms_settings', 'billing_accounts']);
 const rowsPer = (table: string) => (ONE_PER_ORGANIZATION.has(table) ? 1 : ROWS_PER_TABLE);
 
 let tdb: TestDatabase;
@@ -100,6 +100,8 @@ const SHAPED: Record<string, (org: Org, k: number) => string | null> = {
   // Quiet hours are HH:MM times or none.
   'sms_settings.quiet_hours_start': () => null,
   'sms_settings.quiet_hours_end': () => null,
+  // A calendar month is its first day (and one row per organization and month).
+  'usage_months.month': (_org, k) => `2026-${String(k + 1).padStart(2, '0')}-01`,
 };
 
 function synthesize(col: Column, org: Org, k: number): unknown {

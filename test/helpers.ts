@@ -60,6 +60,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       LOG_LEVEL: 'silent',
       SIGN_IN_MAX_PER_ACCOUNT: '1000',
       SIGN_IN_MAX_PER_IP: '100000',
+      // Tests about other features run without plan limits; billing tests set their own plans.
+      BILLING_PLANS: '{"free":{}}',
     },
     overrides,
   );

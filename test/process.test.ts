@@ -15,7 +15,7 @@ async function start(port: number, opts: { logLevel?: string; readStdout?: boole
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     // DATABASE_URL is cleared: this test is about the zero-configuration embedded default.
-    env: { ...process.env, DATABASE_URL: '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: opts.logLevel ?? 'warn', NODE_ENV: 'development' },
+    env: { ...process.env, DATABASE_URL: '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: opts.logLevel ?? 'warn', NODE_ENV: 'development', BILLING_PLANS: '{"free":{}}' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -200,7 +200,8 @@ afterAll(async () => {
 describe('route matrix (from app.routeTable)', () => {
   it('covers the routes of the seed and holds B with data in its tenant tables', () => {
     const urls = new Set(routes().map(label));
-    for (const r of ['GET /api/customers', 'GET /api/customers/:id', 'DELETE /api/api-keys/:id', 'DELETE /api/organizations/current/members/:id']) {
+    for (const r of ['GET /api/customers', 'GET /api/customers/:id', 'DELETE /api/api-keys/:id', 'DELETE /api/organizations/current/members/:id',
+      'GET /api/billing', 'POST /api/billing/checkout', 'POST /api/billing/portal', 'POST /api/webhooks/stripe']) {
       expect(urls, r).toContain(r);
     }
     // Customers, API keys, memberships, invitations and audit rows of B at least.

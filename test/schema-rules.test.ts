@@ -29,8 +29,10 @@ const tenantPolicy = (col: string) =>
  *   status callbacks name only the AccountSid, and must be checked with that one organization's token).
  * - integrations_shopify_shop_key: a Shopify shop is connected to at most one organization (its webhooks
  *   name only the shop domain, X-Shopify-Shop-Domain; 0014_shopify.sql).
+ * - billing_accounts_stripe_customer_key: a Stripe customer belongs to at most one organization (Stripe's
+ *   billing events name only the customer id; 0015_billing.sql).
  */
-const REVIEWED_PLATFORM_UNIQUES = ['phone_numbers_number_key', 'integrations_twilio_account_key', 'integrations_shopify_shop_key'];
+const REVIEWED_PLATFORM_UNIQUES = ['phone_numbers_number_key', 'integrations_twilio_account_key', 'integrations_shopify_shop_key', 'billing_accounts_stripe_customer_key'];
 
 /** SECURITY DEFINER functions, each a reviewed decision: sign-in's lookup of one account's password hash by address. */
 const REVIEWED_DEFINERS = ['sb_sign_in_lookup'];

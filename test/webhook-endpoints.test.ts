@@ -165,14 +165,14 @@ describe('events and organizations', () => {
     const ctx = { organizationId: a.organizationId, actor: { type: 'user' as const, id: a.userId }, requestId: 'test', role: 'owner' as const };
     await expect(
       t.db.withTenant(a.organizationId, async (tx) => {
-        await createCustomerService(tx, ctx, { email: 'rolled-back@a.example' } as any);
+        await createCustomerService(tx, ctx, { email: 'rolled-back@a.example' } as any, t.config.billing.plans);
         throw new Error('the rest of the change failed');
       }),
     ).rejects.toThrow('the rest of the change failed');
     const count = async () =>
       Number((await t.db.owner.query<{ n: number }>('select count(*)::int as n from webhook_deliveries where endpoint_id = $1', [ep.id]))[0].n);
     expect(await count()).toBe(0);
-    await t.db.withTenant(a.organizationId, (tx) => createCustomerService(tx, ctx, { email: 'committed@a.example' } as any));
+    await t.db.withTenant(a.organizationId, (tx) => createCustomerService(tx, ctx, { email: 'committed@a.example' } as any, t.config.billing.plans));
     expect(await count()).toBe(1);
     const got = await waitFor(() => rx.at('/commit')[0]);
     expect((verify(ep.secret, got) as any).data.customer.email).toBe('committed@a.example');

@@ -28,6 +28,10 @@ const ALLOWED: { file: string; reason: string }[] = [
   // Finds the organization a Shopify webhook's shop domain is connected to, after the HMAC (app secret) is checked;
   // the topic is then applied inside withTenant.
   { file: 'src/modules/shopify/webhooks.ts', reason: 'resolve-shopify-webhook' },
+  // Finds the organization a Stripe event belongs to (by Stripe customer id, else a checkout session's
+  // client_reference_id naming an existing organization), after Stripe-Signature is checked; the
+  // billing change is then applied inside withTenant (test/billing.test.ts: A's event changes only A).
+  { file: 'src/modules/billing/webhooks.ts', reason: 'resolve-stripe-webhook' },
 ];
 
 /** Files that may reach the owner connection (db.owner) directly, besides src/db itself: migrations only. */

@@ -31,6 +31,9 @@ export const SYSTEM_REASONS = [
   'resolve-twilio-webhook',
   // Finding which organization a Shopify webhook belongs to, by the shop domain (after the HMAC is checked).
   'resolve-shopify-webhook',
+  // Finding which organization a Stripe event belongs to, by its Stripe customer id or a checkout's
+  // client_reference_id (after the signature is checked); the change then runs inside withTenant.
+  'resolve-stripe-webhook',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

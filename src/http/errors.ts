@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   forbidden: 403,
   /** The session's sign-in is too old for this change: sign in again (src/modules/auth/principal.ts). */
   reauthentication_required: 403,
+  /** The organization's plan does not allow this (details: limit, allowed, usage, adding, plan): src/modules/billing/limits.ts. */
+  plan_limit: 402,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -23,6 +25,8 @@ export const ERROR_CODES = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  /** Stripe checkout or portal asked for on a server without Stripe (STRIPE_SECRET_KEY) or without the plan's price. */
+  billing_not_configured: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

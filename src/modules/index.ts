@@ -2,6 +2,7 @@ import type { App, ModuleDeps } from '../http/types.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
+import { billingModule } from './billing/index.js';
 import { callsModule } from './calls/index.js';
 import { customersModule } from './customers/index.js';
 import { dashboardModule } from './dashboard/index.js';
@@ -36,6 +37,7 @@ export const modules: readonly Module[] = [
   callsModule,
   shopifyModule,
   webhooksModule,
+  billingModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

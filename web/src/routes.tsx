@@ -49,6 +49,8 @@ export const router = createBrowserRouter([
       { path: 'settings/senders', ...page(() => import('./pages/settings/Senders')) },
       { path: 'settings/suppressions', ...page(() => import('./pages/settings/Suppressions')) },
       { path: 'account', ...page(() => import('./pages/settings/Account')) },
+      { path: 'settings/billing', ...page(() => import('./pages/settings/Billing')) },
+      { path: 'integrations/shopify', ...page(() => import('./pages/integrations/Shopify')) },
       { path: 'settings/audit-log', ...page(() => import('./pages/settings/AuditLog')) },
       { path: '*', ...page(() => import('./pages/NotFound')) },
     ],

@@ -7,6 +7,7 @@ import type { Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, sqlStateOf } from '../../http/errors.js';
 import { recordAudit } from '../audit/service.js';
+import { customersOverPlan, readAccount, type Plans } from '../billing/limits.js';
 import { Batch, toRow, type ImportRow } from './import-rows.js';
 import { attributesProblem } from './schemas.js';
 import { rowsOf } from '../../db/sql.js';
@@ -36,7 +37,7 @@ type RunInTenant = <T>(fn: (tx: Tx, ctx: TenantContext) => Promise<T>) => Promis
  * Re-importing updates customers by email (case-insensitively; empty cells keep the stored value),
  * so running an interrupted import again is safe.
  */
-export async function importCustomers(runInTenant: RunInTenant, input: Readable, maxBytes: number): Promise<ImportResult> {
+export async function importCustomers(runInTenant: RunInTenant, input: Readable, maxBytes: number, plans: Plans): Promise<ImportResult> {
   const rejected: Rejection[] = [];
   let rejectedCount = 0;
   const reject = (row: number, error: string) => {
@@ -51,7 +52,7 @@ export async function importCustomers(runInTenant: RunInTenant, input: Readable,
     const full = batch;
     batch = new Batch();
     updated += full.duplicates;
-    const r = await writeRows(runInTenant, full.rows());
+    const r = await writeRows(runInTenant, full.rows(), plans);
     created += r.created;
     updated += r.updated;
     for (const x of r.rejected) reject(x.row, x.error);
@@ -125,15 +126,15 @@ const isRowError = (err: unknown) => /^2[123]/.test(sqlStateOf(err) ?? '');
  * Writes rows in one transaction. When the database refuses the batch because of a row's values,
  * the rows are written one by one instead, so that only the offending row is rejected.
  */
-async function writeRows(runInTenant: RunInTenant, rows: ImportRow[]): Promise<{ created: number; updated: number; rejected: Rejection[] }> {
+async function writeRows(runInTenant: RunInTenant, rows: ImportRow[], plans: Plans): Promise<{ created: number; updated: number; rejected: Rejection[] }> {
   try {
-    return await runInTenant((tx, ctx) => writeBatch(tx, ctx.organizationId, rows));
+    return await runInTenant((tx, ctx) => writeBatch(tx, ctx.organizationId, rows, plans));
   } catch (err) {
     if (!isRowError(err)) throw err;
     if (rows.length === 1) return { created: 0, updated: 0, rejected: [{ row: rows[0].line, error: 'the database refused a value of this row' }] };
     const total = { created: 0, updated: 0, rejected: [] as Rejection[] };
     for (const row of rows) {
-      const r = await writeRows(runInTenant, [row]);
+      const r = await writeRows(runInTenant, [row], plans);
       total.created += r.created;
       total.updated += r.updated;
       total.rejected.push(...r.rejected);
@@ -150,7 +151,9 @@ const uuids = (ids: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JS
  * is not leakproof), so a join on it scans all of the organization's customers once per batch:
  * quadratic in the file. The unique index is reached as ON CONFLICT's arbiter instead, and the rest by id.
  */
-async function writeBatch(tx: Tx, organizationId: string, rows: ImportRow[]) {
+async function writeBatch(tx: Tx, organizationId: string, rows: ImportRow[], plans: Plans) {
+  // The billing row first, as a customer create takes it: the two never wait on each other in opposite orders.
+  await readAccount(tx, organizationId, { lock: true });
   // 1. New addresses (and rows without one) are inserted whole; an existing address is locked and
   //    returned with its id through a no-op update (the row keeps its values until step 3).
   const upserted = rowsOf<{ id: string; inserted: boolean; k: string | null }>(
@@ -165,16 +168,31 @@ async function writeBatch(tx: Tx, organizationId: string, rows: ImportRow[]) {
       RETURNING id, (xmax = 0) AS inserted, lower(email) AS k`),
   );
   const byKey = new Map(rows.filter((r) => r.email).map((r) => [r.email!.toLowerCase(), r]));
+  const withoutEmail = rows.filter((r) => !r.email);
   let created = 0;
   const existing: { id: string; row: ImportRow }[] = [];
+  const inserted: { id: string; line: number }[] = [];
   for (const u of upserted) {
-    if (u.inserted) created++;
-    else existing.push({ id: u.id, row: byKey.get(u.k!)! });
+    if (u.inserted) {
+      created++;
+      // Rows without an address come back in the order they were inserted (the file's).
+      inserted.push({ id: u.id, line: u.k ? byKey.get(u.k)!.line : withoutEmail.shift()!.line });
+    } else existing.push({ id: u.id, row: byKey.get(u.k!)! });
   }
-  if (!existing.length) return { created, updated: 0, rejected: [] as Rejection[] };
+
+  // The plan's customer limit (the count is kept by the insert's own statement trigger): the new rows
+  // beyond it, the file's last ones, are taken back in this transaction and reported rejected.
+  const rejected: Rejection[] = [];
+  const { over, plan, allowed } = await customersOverPlan(tx, organizationId, plans);
+  if (over > 0) {
+    const back = inserted.sort((a, b) => a.line - b.line).slice(-over);
+    await tx.execute(sql`DELETE FROM customers WHERE organization_id = ${organizationId}::uuid AND id = ANY(${uuids(back.map((b) => b.id))})`);
+    created -= back.length;
+    for (const b of back) rejected.push({ row: b.line, error: `plan limit: the ${plan.label} plan allows ${allowed} customers` });
+  }
+  if (!existing.length) return { created, updated: 0, rejected };
 
   // 2. Attributes merge into the stored ones: the result must stay within the JSON API's limit.
-  const rejected: Rejection[] = [];
   const withAttributes = existing.filter((e) => e.row.attributes);
   if (withAttributes.length) {
     const stored = new Map(

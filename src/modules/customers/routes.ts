@@ -18,8 +18,8 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
 
   app.post('/api/customers', {
     config: { access: 'org' },
-    schema: { tags: ['customers'], operationId: 'createCustomer', summary: 'Create a customer', body: CustomerCreate, response: { 201: CustomerOut, 409: ErrorOut, ...orgErrors } },
-    handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createCustomer(tx, ctx, req.body))),
+    schema: { tags: ['customers'], operationId: 'createCustomer', summary: 'Create a customer', body: CustomerCreate, response: { 201: CustomerOut, 402: ErrorOut, 409: ErrorOut, ...orgErrors } },
+    handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createCustomer(tx, ctx, req.body, config.billing.plans))),
   });
 
   app.get('/api/customers/:id', {
@@ -54,7 +54,7 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
     bodyLimit: config.importLimitBytes,
     schema: {
       tags: ['customers'],
-      operationId: 'importCustomers', summary: 'Import customers from CSV (text/csv body or multipart "file") in batches; re-import updates by email',
+      operationId: 'importCustomers', summary: 'Import customers from CSV (text/csv body or multipart "file") in batches; re-import updates by email; new rows beyond the plan\'s customer limit come back rejected ("plan limit: …")',
       consumes: ['text/csv', 'multipart/form-data'],
       response: { 200: ImportResult.extend({ rejectedCount: z.number() }), 413: ErrorOut, 415: ErrorOut, ...orgErrors },
     },
@@ -75,7 +75,7 @@ export function registerCustomerRoutes(app: App, { config }: ModuleDeps) {
         throw new AppError('unsupported_media_type', 'Send the CSV as text/csv or as multipart/form-data with a "file" field');
       }
       try {
-        return await importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes);
+        return await importCustomers((fn) => req.tenant(fn), stream, config.importLimitBytes, config.billing.plans);
       } catch (err) {
         // The rest of an oversized upload is not read: close the connection rather than drain it.
         if (err instanceof AppError && err.code === 'payload_too_large') reply.header('connection', 'close');

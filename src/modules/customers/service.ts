@@ -5,6 +5,7 @@ import { notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
+import { assertWithinPlan, type Plans } from '../billing/limits.js';
 import { suppressionFlags } from '../suppressions/service.js';
 import { emitEvent } from '../webhooks/emit.js';
 import type { CustomerInput, CustomerListQuery } from './schemas.js';
@@ -60,7 +61,9 @@ const DEFAULTS = { email: null, phone: null, firstName: null, lastName: null, em
 /** Column values for an input; `replace` resets omitted fields (PUT), otherwise only given fields change (PATCH). */
 const columns = (input: CustomerInput, replace: boolean) => writableFields(input, DEFAULTS, replace) as Partial<typeof customers.$inferInsert>;
 
-export async function createCustomer(tx: Tx, ctx: TenantContext, input: CustomerInput) {
+/** 402 plan_limit when the organization's plan has no room for one more customer. */
+export async function createCustomer(tx: Tx, ctx: TenantContext, input: CustomerInput, plans: Plans) {
+  await assertWithinPlan(tx, ctx.organizationId, 'customers', 1, plans);
   const [row] = await tx
     .insert(customers)
     .values({ ...columns(input, true), organizationId: ctx.organizationId })

@@ -23,9 +23,9 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
     config: { access: 'org' },
     schema: {
       tags,
-      operationId: 'sendEmailCampaign', summary: "Send a draft campaign to this organization's opted-in customers matching its audience (202; scheduled when scheduledAt is in the future; 409 if already sent)",
+      operationId: 'sendEmailCampaign', summary: "Send a draft campaign to this organization's opted-in customers matching its audience (202; scheduled when scheduledAt is in the future; 409 if already sent; 402 plan_limit when its audience exceeds the month's remaining emails)",
       params: IdParams,
-      response: { 202: CampaignOut, 409: ErrorOut, ...orgErrors },
+      response: { 202: CampaignOut, 402: ErrorOut, 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
       const out = await req.tenant((tx, ctx) => sendCampaign(tx, ctx, req.params.id, deps.config));
@@ -47,7 +47,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
       operationId: 'sendEmailCampaignTest', summary: "Send one preview of the campaign to a verified member's address (from a verified sender; not to suppressed addresses; rate-limited per organization; 422 when its template is over the render budget)",
       params: IdParams,
       body: TestSendBody,
-      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 422: ErrorOut, 429: ErrorOut, 503: ErrorOut, ...orgErrors },
+      response: { 202: z.object({ accepted: z.boolean(), to: z.string(), response: z.string() }), 402: ErrorOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
       const { id } = req.params;
@@ -57,7 +57,7 @@ export function registerSendRoutes(app: App, deps: TestSendDeps) {
       const input = await req.tenant((tx, ctx) => loadTestEmail(tx, ctx, id, to, deps.config));
       const mail = await composeTestEmail(input, deps);
       await req.tenant(async (tx, ctx) => {
-        await auditTestSend(tx, ctx, id, to);
+        await auditTestSend(tx, ctx, id, to, deps.config.billing.plans);
         await throttleTestSends(req, reply);
       });
       return reply.code(202).send(await sendComposedTest(mail, deps));

@@ -7,10 +7,11 @@ import { AppError, conflictOr404, notFound } from '../../http/errors.js';
 import { campaignRefusal } from '../../lib/campaigns.js';
 import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { meterMessages, type Plans } from '../billing/limits.js';
 import { requireSender, withIdentity } from '../senders/identity.js';
 import { isSuppressed } from '../suppressions/service.js';
 import { campaignEvents } from '../webhooks/sources.js';
-import { campaignStats, findCampaign, toCampaignDto } from './campaign-service.js';
+import { campaignStats, countEmailAudience, findCampaign, toCampaignDto } from './campaign-service.js';
 import { composeMessage, prepareCampaign, type Recipient } from './compose.js';
 import { classifySendError, type Mailer, type OutgoingMail } from './mailer.js';
 import type { RenderPool } from './render-pool.js';
@@ -25,7 +26,8 @@ const refused = (tx: Tx, ctx: TenantContext, id: string, verb: string) =>
 
 /**
  * draft → sending (or scheduled when scheduledAt is in the future) and a send job, in one
- * transaction. Only a draft can be sent, so a second send is a 409.
+ * transaction. Only a draft can be sent, so a second send is a 409. Its audience, counted now, is
+ * accepted against this month's email allowance as a whole: over it, a 402 and nothing changes.
  */
 export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string, config: Config) {
   const current = await findCampaign(tx, ctx.organizationId, id);
@@ -47,6 +49,8 @@ export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string, confi
     .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), eq(campaigns.status, 'draft')))
     .returning();
   if (!row) return refused(tx, ctx, id, 'sent again');
+  const { recipients } = await countEmailAudience(tx, ctx, row.audience?.tags ?? []);
+  await meterMessages(tx, ctx.organizationId, 'email', recipients, config.billing.plans);
   await enqueueJob(tx, ctx.organizationId, CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: campaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
   if (row.status === 'sending') await campaignEvents('email')(tx, ctx.organizationId, { id, name: row.name, status: 'sending' });
   await recordAudit(tx, ctx, { action: row.status === 'scheduled' ? 'email_campaign.scheduled' : 'email_campaign.sent', resourceType: 'email_campaign', resourceId: id, changes: { scheduledAt: row.scheduledAt?.toISOString() ?? null } });
@@ -127,7 +131,9 @@ export async function composeTestEmail(input: Awaited<ReturnType<typeof loadTest
   return withIdentity({ ...mail, subject: `[Test] ${mail.subject}` }, input.identity);
 }
 
-export async function auditTestSend(tx: Tx, ctx: TenantContext, id: string, to: string) {
+/** Records a test send; it counts as one email of the month's allowance (402 when none is left). */
+export async function auditTestSend(tx: Tx, ctx: TenantContext, id: string, to: string, plans: Plans) {
+  await meterMessages(tx, ctx.organizationId, 'email', 1, plans);
   await recordAudit(tx, ctx, { action: 'email_campaign.test_sent', resourceType: 'email_campaign', resourceId: id, changes: { to } });
 }
 

@@ -10,7 +10,7 @@ import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganizati
 
 const CurrentOrganizationOut = OrganizationOut.extend({
   role: RoleEnum,
-  usage: z.object({ customers: z.number(), members: z.number(), emailCampaigns: z.number(), smsCampaigns: z.number(), apiKeys: z.number() }),
+  usage: z.object({ customers: z.number(), emailsThisMonth: z.number(), smsThisMonth: z.number(), members: z.number(), emailCampaigns: z.number(), smsCampaigns: z.number(), apiKeys: z.number() }),
 });
 const MemberOut = z.object({ id: z.uuid(), userId: z.uuid(), email: z.string(), name: z.string(), role: RoleEnum, createdAt: z.string() });
 const MemberRoleOut = z.object({ id: z.uuid(), userId: z.uuid(), role: RoleEnum });
@@ -40,7 +40,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
   app.get('/api/organizations/current', {
     config: { access: 'org' },
     schema: { tags: ['organizations'], operationId: 'getCurrentOrganization', summary: 'The active organization with its plan and usage', response: { 200: CurrentOrganizationOut, ...orgErrors } },
-    handler: (req) => req.tenant((tx, ctx) => getCurrentOrganization(tx, ctx)),
+    handler: (req) => req.tenant((tx, ctx) => getCurrentOrganization(tx, ctx, config.billing.plans)),
   });
 
   app.post('/api/organizations/current/switch', {
@@ -88,10 +88,10 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
       body: z
         .strictObject({ email: EmailAddress, role: GrantableRoleEnum.default('member') })
         .meta({ example: { email: 'grace@example.com', role: 'member' } }),
-      response: { 201: z.object({ status: z.literal('invited'), invitation: InvitationOut }), 409: ErrorOut, ...orgErrors },
+      response: { 201: z.object({ status: z.literal('invited'), invitation: InvitationOut }), 402: ErrorOut, 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      const { response, mail } = await req.tenant((tx, ctx) => inviteMember(tx, ctx, req.body));
+      const { response, mail } = await req.tenant((tx, ctx) => inviteMember(tx, ctx, req.body, config.billing.plans));
       await mailer.send(invitationMail(config, mail.to, mail));
       return reply.code(201).send(response);
     },

@@ -5,25 +5,31 @@ import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
 import { newScopedToken } from '../auth/crypto.js';
+import { assertWithinPlan, monthUsage, readAccount, planInForce, type Plans } from '../billing/limits.js';
 
-const { organizations, memberships, users, invitations, customers, emailCampaigns, smsCampaigns, apiKeys } = schema;
+const { organizations, memberships, users, invitations, emailCampaigns, smsCampaigns, apiKeys } = schema;
 const INVITATION_TTL_MS = 14 * 24 * 3600 * 1000;
 
-export async function getCurrentOrganization(tx: Tx, ctx: TenantContext) {
+/** The organization with the plan in force and its usage; the customer count is the billing counter, not a count(*). */
+export async function getCurrentOrganization(tx: Tx, ctx: TenantContext, plans: Plans) {
   const org = ctx.organizationId;
   const [o] = await tx.select().from(organizations).where(eq(organizations.id, org));
   if (!o) throw notFound();
-  const countOf = async (table: typeof customers | typeof emailCampaigns | typeof smsCampaigns | typeof memberships) =>
+  const countOf = async (table: typeof emailCampaigns | typeof smsCampaigns | typeof memberships) =>
     (await tx.select({ n: count() }).from(table).where(eq(table.organizationId, org)))[0].n;
   const [keys] = await tx.select({ n: count() }).from(apiKeys).where(and(eq(apiKeys.organizationId, org), isNull(apiKeys.revokedAt)));
+  const account = await readAccount(tx, org);
+  const month = await monthUsage(tx, org);
   return {
     id: o.id,
     name: o.name,
-    plan: o.plan,
+    plan: planInForce(account, plans).plan.name,
     role: ctx.role,
     createdAt: o.createdAt.toISOString(),
     usage: {
-      customers: await countOf(customers),
+      customers: account.customers_count,
+      emailsThisMonth: month.emails,
+      smsThisMonth: month.sms,
       members: await countOf(memberships),
       emailCampaigns: await countOf(emailCampaigns),
       smsCampaigns: await countOf(smsCampaigns),
@@ -81,7 +87,7 @@ const otherOwners = (tx: Tx, org: string, membershipId: string) =>
  * Whether the address has an account is never looked at, so the answer is the same either way,
  * and nobody joins without accepting (POST /api/invitations/:token/accept from a verified address).
  */
-export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: GrantableRole }) {
+export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: string; role: GrantableRole }, plans: Plans) {
   const org = ctx.organizationId;
   const [member] = await tx.select({ id: memberships.id }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.organizationId, org), sql`lower(${users.email}) = lower(${input.email})`));
@@ -89,6 +95,8 @@ export async function inviteMember(tx: Tx, ctx: TenantContext, input: { email: s
   // An expired invitation does not block a new one.
   await tx.delete(invitations).where(and(eq(invitations.organizationId, org), isNull(invitations.acceptedAt),
     sql`lower(${invitations.email}) = lower(${input.email})`, lt(invitations.expiresAt, sql`now()`)));
+  // Members and pending invitations together stay within the plan (an invitation holds its seat).
+  await assertWithinPlan(tx, org, 'members', 1, plans);
   const { token, hash } = newScopedToken(org);
   const [inv] = await tx.insert(invitations).values({
     organizationId: org,

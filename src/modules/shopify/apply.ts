@@ -3,6 +3,7 @@ import type { Tx } from '../../db/index.js';
 import { arr, query, queryOne } from '../../db/sql.js';
 import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
+import type { Plans } from '../billing/limits.js';
 import { normalizeAddress } from '../suppressions/service.js';
 import { emitEvents } from '../webhooks/emit.js';
 import { e164, emitCustomerEvents, fromWebhook, numericId, upsertShopifyCustomer } from './customers.js';
@@ -19,14 +20,18 @@ export interface ShopifyEvent {
 export type Outcome = 'applied' | 'ignored';
 
 /** Applies one delivery's topic inside the organization's tenant transaction, as the system actor. */
-export async function applyShopifyEvent(tx: Tx, ctx: AuditContext, e: ShopifyEvent): Promise<Outcome> {
+export async function applyShopifyEvent(tx: Tx, ctx: AuditContext, e: ShopifyEvent, plans: Plans): Promise<Outcome> {
   const org = ctx.organizationId;
   switch (e.topic) {
     case 'customers/create':
     case 'customers/update': {
       const c = fromWebhook(e.body);
       if (!c) return 'ignored';
-      const r = await upsertShopifyCustomer(tx, org, c);
+      const r = await upsertShopifyCustomer(tx, org, c, plans);
+      if (r === 'over_plan') {
+        await recordAudit(tx, ctx, { action: 'customer.skipped', resourceType: 'customer', resourceId: null, changes: { source: 'shopify', topic: e.topic, shopifyCustomerId: c.shopifyId, reason: 'plan_limit' } });
+        return 'ignored';
+      }
       if (!r) return 'ignored';
       await recordAudit(tx, ctx, {
         action: r.created ? 'customer.created' : 'customer.updated',

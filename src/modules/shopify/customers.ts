@@ -5,6 +5,7 @@ import { arr, query, queryOne } from '../../db/sql.js';
 import { toCustomerDto } from '../customers/service.js';
 import { normalizeAddress, suppressionFlags } from '../suppressions/service.js';
 import { emitEvents } from '../webhooks/emit.js';
+import { roomForCustomer, type Plans } from '../billing/limits.js';
 
 /** Shopify's marketing consent states (GraphQL enum; webhooks send them lowercase). */
 export type MarketingState = 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'NOT_SUBSCRIBED' | 'PENDING' | 'REDACTED' | 'INVALID';
@@ -110,9 +111,15 @@ const optIn = (s: MarketingState | null) => (s === null ? null : s === 'SUBSCRIB
  * then by email, then by phone number. Names, email and phone fill in from the store; tags are added
  * to the ones already there; opt-ins follow the store's consent, and an UNSUBSCRIBED consent puts the
  * address or number on the organization's suppression list (source 'shopify'). Null when the
- * customer has neither an email nor a phone number (nothing to reach them by).
+ * customer has neither an email nor a phone number (nothing to reach them by); 'over_plan' when it would
+ * be new and the organization's plan has no room for another customer (nothing written).
  */
-export async function upsertShopifyCustomer(tx: Tx, organizationId: string, c: ShopifyCustomer): Promise<{ id: string; created: boolean } | null> {
+export async function upsertShopifyCustomer(
+  tx: Tx,
+  organizationId: string,
+  c: ShopifyCustomer,
+  plans: Plans,
+): Promise<{ id: string; created: boolean } | 'over_plan' | null> {
   const existing = await findExisting(tx, organizationId, c);
   const emailOptIn = optIn(c.emailState);
   const smsOptIn = optIn(c.smsState);
@@ -135,6 +142,8 @@ export async function upsertShopifyCustomer(tx: Tx, organizationId: string, c: S
     );
     result = { id: existing.id, created: false };
   } else if (c.email || c.phone) {
+    // A new customer past the plan's customer limit is left out (the store's data is not refused, just not copied).
+    if (!(await roomForCustomer(tx, organizationId, plans))) return 'over_plan';
     const row = await queryOne<{ id: string }>(
       tx,
       sql`insert into customers (organization_id, shopify_customer_id, email, phone, first_name, last_name, tags, email_opt_in, sms_opt_in)

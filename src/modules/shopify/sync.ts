@@ -11,6 +11,9 @@ import { adminGraphql, type QueryCost } from './client.js';
 import { emitCustomerEvents, fromGraphql, upsertShopifyCustomer } from './customers.js';
 import { requireShopAccess, shopAccessOf } from './store.js';
 
+/** The sync's note when the plan's customer limit left new customers out (kept until the sync ends). */
+const OVER_PLAN = "Customers beyond the plan's customer limit were not created; upgrade the plan and sync again";
+
 export const SHOPIFY_SYNC_QUEUE = 'shopify-customer-sync';
 /** Shopify's largest page of a connection. */
 export const PAGE_SIZE = 250;
@@ -161,11 +164,13 @@ export function customerSyncHandler(db: Database, config: Config): JobHandler {
           if (!held) return false;
           const createdIds: string[] = [];
           let updated = 0;
+          let overPlan = 0;
           for (const node of page.nodes) {
             const c = fromGraphql(node);
             if (!c) continue;
-            const r = await upsertShopifyCustomer(tx, org, c);
-            if (r?.created) createdIds.push(r.id);
+            const r = await upsertShopifyCustomer(tx, org, c, config.billing.plans);
+            if (r === 'over_plan') overPlan++;
+            else if (r?.created) createdIds.push(r.id);
             else if (r) updated++;
           }
           const created = createdIds.length;
@@ -176,7 +181,8 @@ export function customerSyncHandler(db: Database, config: Config): JobHandler {
             tx,
             sql`update shopify_syncs set cursor = ${page.pageInfo.endCursor ?? cursor}, pages = pages + 1,
                 customers_seen = customers_seen + ${page.nodes.length}, customers_created = customers_created + ${created},
-                customers_updated = customers_updated + ${updated}, error = null,
+                customers_updated = customers_updated + ${updated},
+                error = case when ${overPlan}::int > 0 or error = ${OVER_PLAN} then ${OVER_PLAN} else null end,
                 status = ${done ? 'completed' : 'running'}, finished_at = ${done ? sql`now()` : sql`null`}, updated_at = now()
               where organization_id = ${org} and id = ${syncId}`,
           );
@@ -184,7 +190,7 @@ export function customerSyncHandler(db: Database, config: Config): JobHandler {
             action: 'shopify.customers_synced',
             resourceType: 'shopify_sync',
             resourceId: syncId,
-            changes: { seen: page.nodes.length, created, updated, done },
+            changes: { seen: page.nodes.length, created, updated, done, ...(overPlan && { notCreatedOverPlan: overPlan }) },
           });
           return true;
         });

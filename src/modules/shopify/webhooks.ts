@@ -55,7 +55,7 @@ export function registerShopifyWebhooks(app: App, { db, config }: { db: Database
     },
     async apply(tx, ctx, events) {
       const out: Outcome[] = [];
-      for (const e of events) out.push(await applyShopifyEvent(tx, ctx, e));
+      for (const e of events) out.push(await applyShopifyEvent(tx, ctx, e, config.billing.plans));
       return out;
     },
   });

@@ -12,21 +12,18 @@ export const PHONE_KEY = sql.raw(`('+' || ltrim(regexp_replace(phone, '[\\s().-]
 
 const CHUNK = 5000;
 
-/**
- * Writes one queued message row per recipient of the campaign: the organization's customers who
- * opted in to SMS, match the audience tags, have a valid E.164 number (libphonenumber-js) that is not
- * on the SMS suppression list. Customers with an invalid number are left out and counted. Two
- * customers sharing a number get one message (the oldest customer): a phone is texted once per campaign.
- * Idempotent: rows that exist stay as they are.
- */
-export async function resolveAudience(tx: Tx, org: string, campaignId: string, tags: string[]): Promise<{ recipients: number; invalid: number }> {
-  const candidates = await query<{ id: string; phone: string }>(
+/** The campaign's would-be recipients: opted-in customers in the audience with a number, oldest first. */
+const candidatesOf = (tx: Tx, org: string, tags: string[]) =>
+  query<{ id: string; phone: string }>(
     tx,
     sql`select id, phone from customers
       where organization_id = ${org} and sms_opt_in and phone is not null
         and (cardinality(${arr(tags)}::text[]) = 0 or tags && ${arr(tags)}::text[])
       order by created_at, id`,
   );
+
+/** One number per recipient (the oldest customer holding it), invalid numbers counted and left out. */
+function distinctNumbers(candidates: { id: string; phone: string }[]) {
   const seen = new Set<string>();
   const ids: string[] = [];
   const numbers: string[] = [];
@@ -40,6 +37,30 @@ export async function resolveAudience(tx: Tx, org: string, campaignId: string, t
       numbers.push(n);
     }
   }
+  return { ids, numbers, invalid };
+}
+
+/** How many messages resolveAudience would write now (same rules, nothing written): what a send is metered by. */
+export async function countSmsAudience(tx: Tx, org: string, tags: string[]): Promise<number> {
+  const { numbers } = distinctNumbers(await candidatesOf(tx, org, tags));
+  if (!numbers.length) return 0;
+  const [row] = await query<{ n: number }>(
+    tx,
+    sql`select count(*)::int as n from unnest(${arr(numbers)}::text[]) as v(phone)
+      where not exists (select 1 from suppressions s where s.organization_id = ${org} and s.channel = 'sms' and s.address = v.phone)`,
+  );
+  return Number(row.n);
+}
+
+/**
+ * Writes one queued message row per recipient of the campaign: the organization's customers who
+ * opted in to SMS, match the audience tags, have a valid E.164 number (libphonenumber-js) that is not
+ * on the SMS suppression list. Customers with an invalid number are left out and counted. Two
+ * customers sharing a number get one message (the oldest customer): a phone is texted once per campaign.
+ * Idempotent: rows that exist stay as they are.
+ */
+export async function resolveAudience(tx: Tx, org: string, campaignId: string, tags: string[]): Promise<{ recipients: number; invalid: number }> {
+  const { ids, numbers, invalid } = distinctNumbers(await candidatesOf(tx, org, tags));
   let recipients = 0;
   for (let i = 0; i < ids.length; i += CHUNK) {
     const rows = await query<{ n: number }>(

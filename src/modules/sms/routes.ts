@@ -62,12 +62,12 @@ export function registerSmsRoutes(app: App, { pool, config }: { pool: RenderPool
       schema: {
         tags,
         operationId,
-        summary: 'Send an SMS campaign (202: a durable job texts the audience); 409 when not a draft or without an SMS-enabled number',
+        summary: "Send an SMS campaign (202: a durable job texts the audience); 409 when not a draft or without an SMS-enabled number; 402 plan_limit when its audience exceeds the month's remaining SMS",
         params: IdParams,
-        response: { 202: SmsCampaignOut, 409: ErrorOut, ...orgErrors },
+        response: { 202: SmsCampaignOut, 402: ErrorOut, 409: ErrorOut, ...orgErrors },
       },
       handler: async (req, reply) => {
-        const out = await req.tenant((tx, ctx) => sendSmsCampaign(tx, ctx, req.params.id));
+        const out = await req.tenant((tx, ctx) => sendSmsCampaign(tx, ctx, req.params.id, config.billing.plans));
         req.server.jobs?.poke();
         return reply.code(202).send(out);
       },

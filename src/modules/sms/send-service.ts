@@ -6,7 +6,9 @@ import { AppError, conflictOr404, notFound } from '../../http/errors.js';
 import { campaignRefusal } from '../../lib/campaigns.js';
 import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { meterMessages, type Plans } from '../billing/limits.js';
 import { campaignEvents } from '../webhooks/sources.js';
+import { countSmsAudience } from './audience.js';
 import { getSmsCampaign } from './service.js';
 import { loadSmsSettings } from './settings.js';
 
@@ -39,9 +41,10 @@ const refusal = (tx: Tx, ctx: TenantContext, id: string, verb: string) =>
 /**
  * draft → sending (or scheduled when scheduledAt is in the future) and a durable send job, in one
  * transaction. Only a draft can be sent, so a second send is a 409. The body must not be empty and
- * the organization must have an SMS-enabled number to send from (409 otherwise).
+ * the organization must have an SMS-enabled number to send from (409 otherwise), and its audience
+ * must fit in the month's remaining SMS allowance (402 plan_limit otherwise).
  */
-export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string) {
+export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string, plans: Plans) {
   const org = ctx.organizationId;
   const [current] = await tx.select().from(campaigns).where(and(eq(campaigns.organizationId, org), eq(campaigns.id, id)));
   if (!current) throw notFound();
@@ -62,6 +65,8 @@ export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string) {
     .where(and(eq(campaigns.organizationId, org), eq(campaigns.id, id), eq(campaigns.status, 'draft')))
     .returning();
   if (!row) return refusal(tx, ctx, id, 'sent again');
+  // The whole audience is accepted against this month's SMS allowance, or the send is refused (402).
+  await meterMessages(tx, org, 'sms', await countSmsAudience(tx, org, row.audience?.tags ?? []), plans);
   await enqueueJob(tx, org, SMS_CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: smsCampaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
   if (row.status === 'sending') await campaignEvents('sms')(tx, org, { id, name: row.name, status: 'sending' });
   await recordAudit(tx, ctx, {

@@ -6,6 +6,7 @@ import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound, sqlStateOf } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
+import { assertWithinPlan } from '../billing/limits.js';
 import { twilioAccountOf, type TwilioAccount } from './account.js';
 import { toTwilioError, twilioClientFor } from './client.js';
 import type { PhoneNumberCreate, PhoneNumberListQuery, PhoneNumberUpdate } from './schemas.js';
@@ -161,7 +162,7 @@ type Tenant = <T>(fn: (tx: Tx, ctx: TenantContext) => Promise<T>) => Promise<T>;
  * at our webhooks first (outside the transaction); then stored. Without an account numbers are accepted
  * as they are — outside production only, where nothing would prove the organization holds the number.
  */
-export async function addPhoneNumber(tenant: Tenant, config: Pick<Config, 'env' | 'twilio' | 'publicUrl' | 'secrets'>, input: PhoneNumberCreate) {
+export async function addPhoneNumber(tenant: Tenant, config: Pick<Config, 'env' | 'twilio' | 'publicUrl' | 'secrets' | 'billing'>, input: PhoneNumberCreate) {
   const number = parseNumberInput(input);
   const account = await tenant(async (tx, ctx) => {
     const [mine] = await tx
@@ -169,6 +170,8 @@ export async function addPhoneNumber(tenant: Tenant, config: Pick<Config, 'env' 
       .from(phoneNumbers)
       .where(and(eq(phoneNumbers.organizationId, ctx.organizationId), eq(phoneNumbers.number, number)));
     if (mine) throw new AppError('conflict', 'This phone number is already registered');
+    // Before Twilio is asked for anything; checked again with the insert below.
+    await assertWithinPlan(tx, ctx.organizationId, 'phoneNumbers', 1, config.billing.plans);
     return twilioAccountOf(tx, ctx.organizationId, config);
   });
   if (!account && config.env === 'production') {
@@ -177,5 +180,8 @@ export async function addPhoneNumber(tenant: Tenant, config: Pick<Config, 'env' 
   // Pointing the number's webhooks here comes first: if the insert then finds the number taken, the
   // number (in this organization's own account) only points at this platform, which already refuses it.
   const twilioSid = account ? await claimInTwilio(config, account, number) : null;
-  return tenant((tx, ctx) => createPhoneNumber(tx, ctx, { ...input, number, twilioSid }));
+  return tenant(async (tx, ctx) => {
+    await assertWithinPlan(tx, ctx.organizationId, 'phoneNumbers', 1, config.billing.plans);
+    return createPhoneNumber(tx, ctx, { ...input, number, twilioSid });
+  });
 }

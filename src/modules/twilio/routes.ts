@@ -53,7 +53,7 @@ export function registerPhoneNumberRoutes(app: App, config: Config) {
       operationId: 'createPhoneNumber',
       summary: "Add a number (E.164). With a Twilio account connected it must be the account's, and its webhooks are pointed here; 409 when any organization holds it",
       body: PhoneNumberCreate,
-      response: { 201: PhoneNumberOut, 409: ErrorOut, 503: ErrorOut, ...orgErrors },
+      response: { 201: PhoneNumberOut, 402: ErrorOut, 409: ErrorOut, 503: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => reply.code(201).send(await addPhoneNumber(req.tenant.bind(req), config, req.body)),
   });

@@ -17,6 +17,7 @@ const CHANNELS = [
   { to: '/ivr', label: 'IVR flows' },
   { to: '/numbers', label: 'Phone numbers' },
 ];
+const INTEGRATIONS = [{ to: '/integrations/shopify', label: 'Shopify' }];
 const SETTINGS = [
   { to: '/settings/organization', label: 'Organization' },
   { to: '/settings/members', label: 'Members' },
@@ -25,6 +26,7 @@ const SETTINGS = [
   { to: '/settings/suppressions', label: 'Suppressions' },
   { to: '/settings/twilio', label: 'Twilio' },
   { to: '/settings/sms', label: 'SMS settings' },
+  { to: '/settings/billing', label: 'Billing' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 
@@ -68,6 +70,14 @@ export default function Shell() {
           <p className="nav-heading" id="channels-nav">Channels</p>
           <ul aria-labelledby="channels-nav">
             {CHANNELS.map((n) => (
+              <li key={n.to}>
+                <NavLink to={n.to}>{n.label}</NavLink>
+              </li>
+            ))}
+          </ul>
+          <p className="nav-heading" id="integrations-nav">Integrations</p>
+          <ul aria-labelledby="integrations-nav">
+            {INTEGRATIONS.map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to}>{n.label}</NavLink>
               </li>

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
-import { NavLink } from 'react-router';
+import { Link, NavLink } from 'react-router';
 import { ApiError, detailLines } from '../api/client';
 
 export function Button({ variant = 'primary', busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: 'primary' | 'secondary' | 'danger' | 'ghost'; busy?: boolean }) {
@@ -35,6 +35,9 @@ export function ErrorMessage({ error, title }: { error: unknown; title?: string 
     <div className="alert alert-error" role="alert">
       {title && <strong>{title}: </strong>}
       {message}
+      {error instanceof ApiError && error.code === 'plan_limit' && (
+        <> <Link to="/settings/billing">See plans and usage</Link></>
+      )}
       {lines.length > 0 && (
         <ul>
           {lines.map((l) => (
