@@ -12,6 +12,7 @@ import { organizationsModule } from './organizations/index.js';
 import { sendersModule } from './senders/index.js';
 import { shopifyModule } from './shopify/index.js';
 import { smsModule } from './sms/index.js';
+import { socialModule } from './social/index.js';
 import { suppressionsModule } from './suppressions/index.js';
 import { twilioModule } from './twilio/index.js';
 import { webhooksModule } from './webhooks/index.js';
@@ -36,6 +37,7 @@ export const modules: readonly Module[] = [
   callsModule,
   shopifyModule,
   webhooksModule,
+  socialModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */
