@@ -23,7 +23,7 @@ const answered: string[] = [];
 let nextTokenAnswer: { statusCode: number; body: Record<string, unknown> } | null = null;
 const refreshTokensPresented: string[] = [];
 
-async function inject(opts: Parameters<TestApp['app']['inject']>[0]) {
+async function inject(opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }) {
   const res = await t.app.inject(opts as any);
   answered.push(`${JSON.stringify(res.headers)}\n${res.body}`);
   return res;

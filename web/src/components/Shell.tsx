@@ -10,6 +10,8 @@ const NAV = [
   { to: '/customers', label: 'Customers' },
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/sms', label: 'SMS campaigns' },
+  { to: '/social/posts', label: 'Social posts' },
+  { to: '/social/accounts', label: 'Social accounts' },
   { to: '/outbox', label: 'Outbox' },
 ];
 const SETTINGS = [
@@ -17,6 +19,7 @@ const SETTINGS = [
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/senders', label: 'Senders' },
   { to: '/settings/suppressions', label: 'Suppressions' },
+  { to: '/settings/webhooks', label: 'Webhooks' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 
