@@ -42,9 +42,12 @@ beforeAll(async () => {
   a = await newUser(e);
   b = await newUser(e);
   await a.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  // Beside other test files on two cores, a sign-up (argon2) or the OAuth round trip can take a while.
+  for (const u of [a, b]) u.context.setDefaultTimeout(20_000);
 });
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && e) {
+    console.log(`A at ${a.page.url()}:\n${await a.page.locator('main').innerText().catch(() => '')}\nB at ${b.page.url()}:\n${await b.page.locator('main').innerText().catch(() => '')}`);
     await screenshot(a.page, `failed-social-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
     await screenshot(b.page, `failed-social-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
   }
@@ -79,7 +82,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
     await page.getByText('The account is connected.').waitFor();
     expect(new URL(page.url()).pathname).toBe('/social/accounts');
     const row = page.getByRole('row', { name: new RegExp(`@${X_USER.username}`) });
-    await expect(row.getByText('connected', { exact: true }).isVisible()).resolves.toBe(true);
+    await row.getByText('connected', { exact: true }).waitFor();
     await expectAccessible(page, 'social accounts');
     await screenshot(page, 'social-accounts');
   });
