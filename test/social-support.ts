@@ -34,6 +34,7 @@ export interface PlatformStandIn {
 
 export const X_USER = { id: '2244994945', name: 'Acme Co', username: 'acme' };
 export const FB_PAGE = { id: '101770178', name: 'Acme Page' };
+export const LINKEDIN_MEMBER = { sub: 'yrZCpj2Z12', name: 'Ada Lovelace' };
 
 export async function startPlatformStandIn(): Promise<PlatformStandIn> {
   const requests: PlatformRequest[] = [];
@@ -73,6 +74,13 @@ export async function startPlatformStandIn(): Promise<PlatformStandIn> {
         pageTokens.push(token);
         return send({ status: 200, body: { id: FB_PAGE.id, access_token: token } });
       }
+      if (u.pathname === '/v2/userinfo') return bearer.startsWith('Bearer ') ? send({ status: 200, body: { sub: LINKEDIN_MEMBER.sub, name: LINKEDIN_MEMBER.name, email_verified: true } }) : send({ status: 401, body: { message: 'Unauthorized' } });
+      if (req.method === 'POST' && u.pathname === '/rest/posts') {
+        next += 1n;
+        // LinkedIn answers 201 with an empty body; the post's URN is in x-restli-id.
+        res.writeHead(201, { 'x-restli-id': `urn:li:share:${next}` });
+        return res.end();
+      }
       if (req.method === 'POST' && u.pathname === `/${FB_PAGE.id}/feed`) {
         next += 1n;
         return send({ status: 200, body: { id: `${FB_PAGE.id}_${next}` } });
@@ -105,11 +113,12 @@ export async function startAuthorizationServer() {
 }
 
 /** X and Facebook configured against the local authorization server and the platform stand-in. */
-export function socialPlatforms(issuer: string, api: string): Partial<Record<'x' | 'facebook', SocialPlatformConfig>> {
+export function socialPlatforms(issuer: string, api: string): Partial<Record<'x' | 'facebook' | 'linkedin', SocialPlatformConfig>> {
   // Client ids as the platforms issue them (letters and digits): the mock server does not decode a form-encoded Basic user name.
   const common = { authorizeUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, issuer, apiBaseUrl: api };
   return {
     x: { ...common, clientId: 'XClientId0123', clientSecret: 'x-secret', scopes: 'tweet.read tweet.write users.read offline.access' },
     facebook: { ...common, clientId: '1234567890', clientSecret: 'fb-secret', scopes: 'pages_show_list pages_manage_posts' },
+    linkedin: { ...common, clientId: '86abcdefgh', clientSecret: 'li-secret', scopes: 'openid profile w_member_social' },
   };
 }

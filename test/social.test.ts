@@ -6,7 +6,7 @@
 import type { OAuth2Server } from 'oauth2-mock-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
-import { FB_PAGE, socialPlatforms, startAuthorizationServer, startPlatformStandIn, X_USER, type PlatformStandIn } from './social-support.js';
+import { FB_PAGE, LINKEDIN_MEMBER, socialPlatforms, startAuthorizationServer, startPlatformStandIn, X_USER, type PlatformStandIn } from './social-support.js';
 import { startReceiver, verify, waitFor, type Receiver } from './webhook-receiver.js';
 
 let t: TestApp;
@@ -30,7 +30,7 @@ async function inject(opts: { method?: string; url: string; headers?: Record<str
 }
 
 /** The whole connection as a browser does it: start, the platform's authorize step (its redirect not followed), our callback. */
-async function connect(actor: Actor, platform: 'x' | 'facebook') {
+async function connect(actor: Actor, platform: 'x' | 'facebook' | 'linkedin') {
   const start = await inject({ method: 'POST', url: '/api/social/accounts', headers: actor.headers, payload: { platform } });
   expect(start.statusCode, start.body).toBe(201);
   const authorize = new URL(start.json().authorizeUrl);
@@ -142,10 +142,11 @@ describe('connecting accounts (OAuth 2 code flow with PKCE)', () => {
   });
 
   it('an unconfigured platform is a 503, and connecting needs a signed-in admin', async () => {
-    const res = await inject({ method: 'POST', url: '/api/social/accounts', headers: a.headers, payload: { platform: 'linkedin' } });
+    const res = await inject({ method: 'POST', url: '/api/social/accounts', headers: a.headers, payload: { platform: 'instagram' } });
     expect(res.statusCode).toBe(503);
+    expect(res.json().error).toMatch(/SOCIAL_INSTAGRAM_CLIENT_ID/);
     const platforms = (await inject({ url: '/api/social/platforms', headers: a.headers })).json().data;
-    expect(platforms.filter((p: any) => p.configured).map((p: any) => p.platform)).toEqual(['x', 'facebook']);
+    expect(platforms.filter((p: any) => p.configured).map((p: any) => p.platform)).toEqual(['x', 'facebook', 'linkedin']);
   });
 
   it('refresh: a rotated refresh token replaces the old one; invalid_grant marks the account needs_reconnection', async () => {
@@ -279,6 +280,49 @@ describe('posts', () => {
     expect(failed).toMatchObject({ attempts: 4, error: 'Gave up after 4 attempts: 503: Service Unavailable' });
   });
 
+  it('LinkedIn: connected with OpenID Connect (its ID token checked), a post goes out through POST /rest/posts', async () => {
+    const { callback } = await connect(a, 'linkedin');
+    expect(callback.statusCode, callback.body).toBe(302);
+    expect(callback.headers.location).toMatch(/connected=1$/);
+    const li = (await accounts(a)).find((x) => x.platform === 'linkedin');
+    expect(li).toMatchObject({ handle: LINKEDIN_MEMBER.name, externalId: LINKEDIN_MEMBER.sub, status: 'connected' });
+    const created = await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: li.id, body: 'We are hiring', link: 'https://example.com/jobs', status: 'scheduled', scheduledAt: new Date().toISOString() } });
+    expect(created.statusCode, created.body).toBe(201);
+    const done = await waitFor(async () => ((await post(a, created.json().id)).status === 'published' ? post(a, created.json().id) : null));
+    const sent = api.at('POST', '/rest/posts').at(-1)!;
+    expect(sent.headers['linkedin-version']).toMatch(/^\d{6}$/);
+    expect(sent.headers['x-restli-protocol-version']).toBe('2.0.0');
+    expect(JSON.parse(sent.body)).toMatchObject({
+      author: `urn:li:person:${LINKEDIN_MEMBER.sub}`,
+      commentary: 'We are hiring',
+      visibility: 'PUBLIC',
+      lifecycleState: 'PUBLISHED',
+      content: { article: { source: 'https://example.com/jobs' } },
+    });
+    expect(done.platformPostId).toMatch(/^urn:li:share:\d+$/);
+    expect(done.permalink).toBe(`https://www.linkedin.com/feed/update/${done.platformPostId}/`);
+  });
+
+  it('the refresh job renews a token ahead of its expiry and queues the next refresh', async () => {
+    const x = (await accounts(a)).find((p) => p.platform === 'x');
+    const soon = new Date(Date.now() + 5_000).toISOString();
+    await t.db.owner.query('update social_accounts set token_expires_at = $2 where id = $1', [x.id, soon]);
+    await t.db.owner.query("update jobs set run_at = now() where queue = 'social-token-refresh' and state = 'queued' and payload->>'accountId' = $1", [x.id]);
+    const presented = refreshTokensPresented.length;
+    t.app.jobs?.poke();
+    const after = await waitFor(async () => {
+      const acct = (await accounts(a)).find((p) => p.id === x.id);
+      return Date.parse(acct.tokenExpiresAt) > Date.now() + 600_000 ? acct : null;
+    });
+    expect(refreshTokensPresented.length).toBe(presented + 1);
+    expect(after.status).toBe('connected');
+    const [next] = await t.db.owner.query<{ run_at: Date }>("select run_at from jobs where queue = 'social-token-refresh' and state = 'queued' and payload->>'accountId' = $1", [x.id]);
+    expect(next.run_at.getTime()).toBeGreaterThan(Date.now() + 60_000);
+    expect(next.run_at.getTime()).toBeLessThan(Date.parse(after.tokenExpiresAt));
+    const [audit] = await t.db.owner.query<{ actor_reason: string }>("select actor_reason from audit_log where action = 'social_account.token_refreshed' and resource_id = $1 order by created_at desc limit 1", [x.id]);
+    expect(audit.actor_reason).toBe('social-token-refresh');
+  });
+
   it('drafts move to scheduled and back; a draft has no publish job; B cannot see or change A\'s posts', async () => {
     const x = (await accounts(a)).find((p) => p.platform === 'x');
     const draft = (await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: x.id, body: 'Later' } })).json();
@@ -302,6 +346,20 @@ describe('posts', () => {
     ]) expect(res.statusCode).toBe(404);
     expect((await inject({ url: '/api/social/posts', headers: b.headers })).json().data).toEqual([]);
     expect((await post(a, draft.id)).body).toBe('Later');
+  });
+
+  it('a 401 from the platform marks the account needs_reconnection and fails the post with the reason; the next post fails at once', async () => {
+    const x = (await accounts(a)).find((p) => p.platform === 'x');
+    api.script('POST /2/tweets', { status: 401, body: { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' } });
+    const first = await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: x.id, body: 'Revoked meanwhile', status: 'scheduled', scheduledAt: new Date().toISOString() } });
+    const failed = await waitFor(async () => ((await post(a, first.json().id)).status === 'failed' ? post(a, first.json().id) : null));
+    expect(failed.error).toBe('401: Unauthorized');
+    expect((await accounts(a)).find((p) => p.id === x.id)).toMatchObject({ status: 'needs_reconnection', statusReason: '401: Unauthorized' });
+    const tweets = api.at('POST', '/2/tweets').length;
+    const second = await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: x.id, body: 'After', status: 'scheduled', scheduledAt: new Date().toISOString() } });
+    const refused = await waitFor(async () => ((await post(a, second.json().id)).status === 'failed' ? post(a, second.json().id) : null));
+    expect(refused.error).toMatch(/^The x account needs reconnection: 401: Unauthorized/);
+    expect(api.at('POST', '/2/tweets').length).toBe(tweets);
   });
 
   it("A's events never reach B's endpoint; no token ever appears in a response or the audit log", async () => {
