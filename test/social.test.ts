@@ -5,6 +5,7 @@
  */
 import type { OAuth2Server } from 'oauth2-mock-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redactUrl } from '../src/http/logging.js';
 import { createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
 import { FB_PAGE, LINKEDIN_MEMBER, socialPlatforms, startAuthorizationServer, startPlatformStandIn, X_USER, type PlatformStandIn } from './social-support.js';
 import { startReceiver, verify, waitFor, type Receiver } from './webhook-receiver.js';
@@ -131,6 +132,11 @@ describe('connecting accounts (OAuth 2 code flow with PKCE)', () => {
     expect(expired.statusCode).toBe(400);
     expect(expired.json().error).toMatch(/expired/);
     expect((await accounts(b)).map((x) => x.platform)).toEqual(['x']);
+  });
+
+  it("the callback's code and state are redacted in request logs", () => {
+    const logged = redactUrl('/api/social/oauth/callback?state=org.s3cret&code=c0de', '/api/social/oauth/callback');
+    expect(logged).not.toMatch(/s3cret|c0de/);
   });
 
   it('a denied authorization comes back to the dashboard with the reason', async () => {
