@@ -34,6 +34,7 @@ export interface PlatformStandIn {
 
 export const X_USER = { id: '2244994945', name: 'Acme Co', username: 'acme' };
 export const FB_PAGE = { id: '101770178', name: 'Acme Page' };
+export const IG_ACCOUNT = { id: '17841405822304914', username: 'acme.shop' };
 export const LINKEDIN_MEMBER = { sub: 'yrZCpj2Z12', name: 'Ada Lovelace' };
 
 export async function startPlatformStandIn(): Promise<PlatformStandIn> {
@@ -67,7 +68,7 @@ export async function startPlatformStandIn(): Promise<PlatformStandIn> {
       if (u.pathname === '/me/accounts') {
         const token = `page-token-${randomUUID()}`;
         pageTokens.push(token);
-        return send({ status: 200, body: { data: [{ ...FB_PAGE, access_token: token, category: 'Retail' }], paging: {} } });
+        return send({ status: 200, body: { data: [{ ...FB_PAGE, access_token: token, category: 'Retail', instagram_business_account: IG_ACCOUNT }], paging: {} } });
       }
       if (req.method === 'GET' && u.pathname === `/${FB_PAGE.id}` && u.searchParams.get('fields') === 'access_token') {
         const token = `page-token-${randomUUID()}`;
@@ -80,6 +81,18 @@ export async function startPlatformStandIn(): Promise<PlatformStandIn> {
         // LinkedIn answers 201 with an empty body; the post's URN is in x-restli-id.
         res.writeHead(201, { 'x-restli-id': `urn:li:share:${next}` });
         return res.end();
+      }
+      // Instagram content publishing: a media container, then media_publish; the permalink on the media.
+      if (req.method === 'POST' && u.pathname === `/${IG_ACCOUNT.id}/media`) {
+        next += 1n;
+        return send({ status: 200, body: { id: `container-${next}` } });
+      }
+      if (req.method === 'POST' && u.pathname === `/${IG_ACCOUNT.id}/media_publish`) {
+        next += 1n;
+        return send({ status: 200, body: { id: String(next) } });
+      }
+      if (req.method === 'GET' && /^\/\d+$/.test(u.pathname) && u.searchParams.get('fields') === 'permalink') {
+        return send({ status: 200, body: { id: u.pathname.slice(1), permalink: `https://www.instagram.com/p/C${u.pathname.slice(-6)}/` } });
       }
       if (req.method === 'POST' && u.pathname === `/${FB_PAGE.id}/feed`) {
         next += 1n;
@@ -113,12 +126,13 @@ export async function startAuthorizationServer() {
 }
 
 /** X and Facebook configured against the local authorization server and the platform stand-in. */
-export function socialPlatforms(issuer: string, api: string): Partial<Record<'x' | 'facebook' | 'linkedin', SocialPlatformConfig>> {
+export function socialPlatforms(issuer: string, api: string): Partial<Record<'x' | 'facebook' | 'instagram' | 'linkedin', SocialPlatformConfig>> {
   // Client ids as the platforms issue them (letters and digits): the mock server does not decode a form-encoded Basic user name.
   const common = { authorizeUrl: `${issuer}/authorize`, tokenUrl: `${issuer}/token`, issuer, apiBaseUrl: api };
   return {
     x: { ...common, clientId: 'XClientId0123', clientSecret: 'x-secret', scopes: 'tweet.read tweet.write users.read offline.access' },
     facebook: { ...common, clientId: '1234567890', clientSecret: 'fb-secret', scopes: 'pages_show_list pages_manage_posts' },
+    instagram: { ...common, clientId: '1234567891', clientSecret: 'ig-secret', scopes: 'instagram_basic instagram_content_publish pages_show_list' },
     linkedin: { ...common, clientId: '86abcdefgh', clientSecret: 'li-secret', scopes: 'openid profile w_member_social' },
   };
 }

@@ -6,8 +6,8 @@
 import type { OAuth2Server } from 'oauth2-mock-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../src/http/logging.js';
-import { createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
-import { FB_PAGE, LINKEDIN_MEMBER, socialPlatforms, startAuthorizationServer, startPlatformStandIn, X_USER, type PlatformStandIn } from './social-support.js';
+import { addMember, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
+import { FB_PAGE, IG_ACCOUNT, LINKEDIN_MEMBER, socialPlatforms, startAuthorizationServer, startPlatformStandIn, X_USER, type PlatformStandIn } from './social-support.js';
 import { startReceiver, verify, waitFor, type Receiver } from './webhook-receiver.js';
 
 let t: TestApp;
@@ -31,7 +31,7 @@ async function inject(opts: { method?: string; url: string; headers?: Record<str
 }
 
 /** The whole connection as a browser does it: start, the platform's authorize step (its redirect not followed), our callback. */
-async function connect(actor: Actor, platform: 'x' | 'facebook' | 'linkedin') {
+async function connect(actor: Actor, platform: 'x' | 'facebook' | 'instagram' | 'linkedin') {
   const start = await inject({ method: 'POST', url: '/api/social/accounts', headers: actor.headers, payload: { platform } });
   expect(start.statusCode, start.body).toBe(201);
   const authorize = new URL(start.json().authorizeUrl);
@@ -148,11 +148,21 @@ describe('connecting accounts (OAuth 2 code flow with PKCE)', () => {
   });
 
   it('an unconfigured platform is a 503, and connecting needs a signed-in admin', async () => {
-    const res = await inject({ method: 'POST', url: '/api/social/accounts', headers: a.headers, payload: { platform: 'instagram' } });
-    expect(res.statusCode).toBe(503);
-    expect(res.json().error).toMatch(/SOCIAL_INSTAGRAM_CLIENT_ID/);
+    const bare = await createTestApp();
+    try {
+      const owner = await signUpWithOrg(bare.app, 'social-bare');
+      const res = await bare.app.inject({ method: 'POST', url: '/api/social/accounts', headers: owner.headers, payload: { platform: 'instagram' } });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error).toMatch(/SOCIAL_INSTAGRAM_CLIENT_ID/);
+      expect((await bare.app.inject({ url: '/api/social/platforms', headers: owner.headers })).json().data.filter((p: any) => p.configured)).toEqual([]);
+    } finally {
+      await bare.close();
+    }
     const platforms = (await inject({ url: '/api/social/platforms', headers: a.headers })).json().data;
-    expect(platforms.filter((p: any) => p.configured).map((p: any) => p.platform)).toEqual(['x', 'facebook', 'linkedin']);
+    expect(platforms.filter((p: any) => p.configured).map((p: any) => p.platform)).toEqual(['x', 'facebook', 'instagram', 'linkedin']);
+    // Members write posts but do not connect accounts.
+    const member = await addMember(t.app, a, 'member');
+    expect((await inject({ method: 'POST', url: '/api/social/accounts', headers: member.headers, payload: { platform: 'x' } })).statusCode).toBe(403);
   });
 
   it('refresh: a rotated refresh token replaces the old one; invalid_grant marks the account needs_reconnection', async () => {
@@ -307,6 +317,28 @@ describe('posts', () => {
     });
     expect(done.platformPostId).toMatch(/^urn:li:share:\d+$/);
     expect(done.permalink).toBe(`https://www.linkedin.com/feed/update/${done.platformPostId}/`);
+  });
+
+  it('Instagram: the business account behind the Page; an image post goes out as a media container, then media_publish', async () => {
+    const { callback } = await connect(a, 'instagram');
+    expect(callback.statusCode, callback.body).toBe(302);
+    const ig = (await accounts(a)).find((x) => x.platform === 'instagram');
+    expect(ig).toMatchObject({ handle: `@${IG_ACCOUNT.username}`, externalId: IG_ACCOUNT.id, status: 'connected' });
+    const noImage = await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: ig.id, body: 'Caption only' } });
+    expect(noImage.statusCode).toBe(400);
+    expect(noImage.json().details[0]).toMatchObject({ path: 'imageUrls', message: 'Instagram posts need 1 image' });
+    const tags = Array.from({ length: 31 }, (_, i) => `#tag${i}`).join(' ');
+    expect((await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: ig.id, body: tags, imageUrls: ['https://cdn.example.com/a.jpg'] } })).json().details[0].message).toMatch(/30 hashtags; this post has 31/);
+    const created = await inject({ method: 'POST', url: '/api/social/posts', headers: a.headers, payload: { accountId: ig.id, body: 'New arrivals #winter', imageUrls: ['https://cdn.example.com/winter.jpg'], status: 'scheduled', scheduledAt: new Date().toISOString() } });
+    expect(created.statusCode, created.body).toBe(201);
+    const done = await waitFor(async () => ((await post(a, created.json().id)).status === 'published' ? post(a, created.json().id) : null));
+    const container = new URLSearchParams(api.at('POST', `/${IG_ACCOUNT.id}/media`).at(-1)!.body);
+    expect(container.get('image_url')).toBe('https://cdn.example.com/winter.jpg');
+    expect(container.get('caption')).toBe('New arrivals #winter');
+    expect(api.pageTokens).toContain(container.get('access_token'));
+    const publish = new URLSearchParams(api.at('POST', `/${IG_ACCOUNT.id}/media_publish`).at(-1)!.body);
+    expect(publish.get('creation_id')).toMatch(/^container-\d+$/);
+    expect(done.permalink).toMatch(/^https:\/\/www\.instagram\.com\/p\//);
   });
 
   it('the refresh job renews a token ahead of its expiry and queues the next refresh', async () => {
