@@ -47,7 +47,8 @@ beforeAll(async () => {
 });
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && e) {
-    console.log(`A at ${a.page.url()}:\n${await a.page.locator('main').innerText().catch(() => '')}\nB at ${b.page.url()}:\n${await b.page.locator('main').innerText().catch(() => '')}`);
+    const text = (p: Page) => p.evaluate(() => document.querySelector('main')?.innerText ?? document.body.innerText).catch((err) => String(err));
+    console.log(`A at ${a.page.url()}:\n${await text(a.page)}\nB at ${b.page.url()}:\n${await text(b.page)}\nproblems: ${[...a.problems, ...b.problems].join('; ')}`);
     await screenshot(a.page, `failed-social-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
     await screenshot(b.page, `failed-social-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
   }
@@ -132,7 +133,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
     await expectAccessible(page, 'social posts calendar');
     await screenshot(page, 'social-calendar');
     await link.click();
-    await page.getByRole('heading', { level: 1, name: 'Post' }).waitFor();
+    await page.waitForURL(/\/social\/posts\/[0-9a-f-]{36}$/);
+    await page.getByRole('heading', { level: 1, name: 'Post', exact: true }).waitFor();
     shared.postUrl = new URL(page.url()).pathname;
     await expect(page.getByLabel('Text').inputValue()).resolves.toBe('Launch day: the winter collection is live');
     await expectAccessible(page, 'post page');
@@ -168,6 +170,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
     expect(verify(secret, first)).toMatchObject({ type: 'customer.created' });
 
     await page.getByRole('link', { name: rx.url('/social-e2e') }).click();
+    await page.waitForURL(/\/settings\/webhooks\/[0-9a-f-]{36}$/);
     await page.getByRole('heading', { level: 1, name: 'Webhook endpoint' }).waitFor();
     shared.endpointUrl = new URL(page.url()).pathname;
     const log = page.getByRole('table');
@@ -203,8 +206,14 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
       await expectAccessible(page, `B on ${url}`);
     }
     await screenshot(page, 'social-not-found-for-b');
+    // B's own lists hold nothing of A's.
     await page.goto('/social/posts');
     await page.getByText('Nothing scheduled this month').waitFor();
+    for (const url of ['/api/social/posts', '/api/social/accounts', '/api/webhook-endpoints']) {
+      const res = await page.request.get(url);
+      expect(res.status()).toBe(200);
+      expect((await res.json()).data).toEqual([]);
+    }
     expect(a.problems).toEqual([]);
     expect(b.problems).toEqual([]);
   });
