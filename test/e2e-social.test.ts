@@ -138,6 +138,11 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
     shared.postUrl = new URL(page.url()).pathname;
     await expect(page.getByLabel('Text').inputValue()).resolves.toBe('Launch day: the winter collection is live');
     await expectAccessible(page, 'post page');
+    // Edited while not published: back to a draft with new text.
+    await page.getByLabel('Text').fill('Launch day: the winter collection is live, 20% off');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByRole('table').nth(1).getByRole('link', { name: /20% off/ }).waitFor();
+    await page.getByRole('table').nth(1).getByText('draft', { exact: true }).waitFor();
   });
 
   it('adds a webhook endpoint: the secret is shown once with a copy button; a delivery appears in its log and can be replayed', async () => {
@@ -214,6 +219,17 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
       expect(res.status()).toBe(200);
       expect((await res.json()).data).toEqual([]);
     }
+  });
+
+  it('A deletes the post after a confirmation; it is then gone for A too', async () => {
+    const { page } = a;
+    await page.goto(shared.postUrl!);
+    await page.getByRole('heading', { level: 1, name: 'Post', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete this post?' }).getByRole('button', { name: 'Delete post' }).click();
+    await page.waitForURL(/\/social\/posts$/);
+    await page.goto(shared.postUrl!);
+    await page.getByText('Not found', { exact: true }).waitFor();
     expect(a.problems).toEqual([]);
     expect(b.problems).toEqual([]);
   });
