@@ -152,6 +152,9 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
     await expectAccessible(page, 'webhooks (empty)');
     await page.getByLabel('Endpoint URL').fill(rx.url('/social-e2e'));
     await page.getByLabel('Description').fill('CRM sync');
+    await page.getByRole('checkbox', { name: 'Every event' }).uncheck();
+    await page.getByRole('checkbox', { name: 'customer.created' }).check();
+    await page.getByRole('checkbox', { name: 'social_post.published' }).check();
     await page.getByRole('button', { name: 'Add endpoint' }).click();
     const secretBox = page.getByRole('textbox', { name: 'Signing secret' });
     await secretBox.waitFor();
@@ -166,6 +169,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the das
     // Shown once: after a reload it is gone, and never in any answer.
     await page.reload();
     await page.getByRole('link', { name: rx.url('/social-e2e') }).waitFor();
+    await page.getByRole('table').getByText('social_post.published').waitFor();
     expect(await page.getByRole('textbox', { name: 'Signing secret' }).count()).toBe(0);
 
     // An event: a customer created through the API (same session).
