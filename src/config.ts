@@ -82,6 +82,10 @@ const EnvSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   // Stripe API requests go here instead of https://api.stripe.com (a local stand-in for tests and development).
   STRIPE_API_BASE_URL: z.string().url().optional(),
+  // Social publishing: the connect flow's callback, token refresh ahead of expiry, publishing retries.
+  SOCIAL_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).default(600),
+  SOCIAL_PUBLISH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  SOCIAL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -167,6 +171,18 @@ export type Config = {
     disableAfterSeconds: number;
   };
   /**
+   * Social publishing (src/modules/social). A platform is offered once its client id and secret are set
+   * (SOCIAL_<PLATFORM>_CLIENT_ID / _CLIENT_SECRET); its endpoints, scopes and API base URL default to the
+   * platform's own and may be replaced (a local stand-in for tests and development).
+   */
+  social: {
+    platforms: Partial<Record<SocialPlatform, SocialPlatformConfig>>;
+    /** Tokens are refreshed this long before they expire. */
+    refreshAheadSeconds: number;
+    publishMaxAttempts: number;
+    retryBaseMs: number;
+  };
+  /**
    * Durable job workers: in the server process by default, or `npm run worker`. A claim holds a job
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
    */
@@ -229,6 +245,75 @@ function parsePlans(json: string | undefined, env: NodeJS.ProcessEnv): Record<st
   return plans;
 }
 
+export const SOCIAL_PLATFORMS = ['x', 'facebook', 'instagram', 'linkedin'] as const;
+export type SocialPlatform = (typeof SOCIAL_PLATFORMS)[number];
+
+/** One platform's OAuth 2 client and API, as configured. */
+export interface SocialPlatformConfig {
+  clientId: string;
+  clientSecret: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  /** The `iss` of ID tokens the token endpoint may return (LinkedIn's with `openid`). */
+  issuer: string;
+  apiBaseUrl: string;
+  scopes: string;
+}
+
+const GRAPH = 'https://graph.facebook.com/v23.0';
+const SOCIAL_DEFAULTS: Record<SocialPlatform, Omit<SocialPlatformConfig, 'clientId' | 'clientSecret' | 'issuer'> & { issuer?: string }> = {
+  x: { authorizeUrl: 'https://x.com/i/oauth2/authorize', tokenUrl: 'https://api.x.com/2/oauth2/token', apiBaseUrl: 'https://api.x.com', scopes: 'tweet.read tweet.write users.read offline.access' },
+  facebook: { authorizeUrl: 'https://www.facebook.com/v23.0/dialog/oauth', tokenUrl: `${GRAPH}/oauth/access_token`, apiBaseUrl: GRAPH, scopes: 'pages_show_list pages_manage_posts pages_read_engagement' },
+  instagram: {
+    authorizeUrl: 'https://www.facebook.com/v23.0/dialog/oauth',
+    tokenUrl: `${GRAPH}/oauth/access_token`,
+    apiBaseUrl: GRAPH,
+    scopes: 'instagram_basic instagram_content_publish pages_show_list pages_read_engagement',
+  },
+  linkedin: {
+    authorizeUrl: 'https://www.linkedin.com/oauth/v2/authorization',
+    tokenUrl: 'https://www.linkedin.com/oauth/v2/accessToken',
+    apiBaseUrl: 'https://api.linkedin.com',
+    scopes: 'openid profile w_member_social',
+    issuer: 'https://www.linkedin.com/oauth',
+  },
+};
+
+const SocialEnv = z.object({
+  CLIENT_ID: z.string().min(1).optional(),
+  CLIENT_SECRET: z.string().min(1).optional(),
+  AUTHORIZE_URL: z.string().url().optional(),
+  TOKEN_URL: z.string().url().optional(),
+  ISSUER: z.string().url().optional(),
+  API_BASE_URL: z.string().url().optional(),
+  SCOPES: z.string().min(1).optional(),
+});
+
+/** SOCIAL_<PLATFORM>_*: the platforms with a client id and secret, over the platform's defaults. */
+function socialPlatforms(env: Record<string, string | undefined>): Partial<Record<SocialPlatform, SocialPlatformConfig>> {
+  const out: Partial<Record<SocialPlatform, SocialPlatformConfig>> = {};
+  for (const p of SOCIAL_PLATFORMS) {
+    const prefix = `SOCIAL_${p.toUpperCase()}_`;
+    const raw = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    const parsed = SocialEnv.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${prefix}${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const v = parsed.data;
+    if (!v.CLIENT_ID || !v.CLIENT_SECRET) continue;
+    const d = SOCIAL_DEFAULTS[p];
+    const authorizeUrl = v.AUTHORIZE_URL ?? d.authorizeUrl;
+    out[p] = {
+      clientId: v.CLIENT_ID,
+      clientSecret: v.CLIENT_SECRET,
+      authorizeUrl,
+      tokenUrl: v.TOKEN_URL ?? d.tokenUrl,
+      issuer: v.ISSUER ?? d.issuer ?? new URL(authorizeUrl).origin,
+      apiBaseUrl: (v.API_BASE_URL ?? d.apiBaseUrl).replace(/\/$/, ''),
+      scopes: v.SCOPES ?? d.scopes,
+    };
+  }
+  return out;
+}
+
 const SecretsFile = z.object({ sessionSecret: z.string().min(32), encryptionKey: z.string().regex(/^[0-9a-f]{64}$/i) });
 
 /** Development secrets are generated once and kept in the data folder, so `npm start` needs no configuration. */
@@ -251,6 +336,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const e = parsed.data;
+  const nonEmpty = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   let session = e.SESSION_SECRET;
   let encryptionKey = e.ENCRYPTION_KEY;
   if (e.NODE_ENV === 'production') {
@@ -325,6 +411,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       plans: parsePlans(e.BILLING_PLANS, env),
       graceDays: e.BILLING_GRACE_DAYS,
       stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBaseUrl: e.STRIPE_API_BASE_URL?.replace(/\/$/, '') },
+    },
+    social: {
+      platforms: socialPlatforms(nonEmpty),
+      refreshAheadSeconds: e.SOCIAL_REFRESH_AHEAD_SECONDS,
+      publishMaxAttempts: e.SOCIAL_PUBLISH_MAX_ATTEMPTS,
+      retryBaseMs: e.SOCIAL_RETRY_BASE_MS,
     },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },

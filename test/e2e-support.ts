@@ -1,6 +1,7 @@
 // End-to-end support: the real server (buildServer on port 0, the test database, the built
 // dashboard in dist/web) and Debian's Chromium driven by playwright-core; axe for accessibility.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -19,10 +20,25 @@ export interface E2E {
   close(): Promise<void>;
 }
 
-/** `config` adds to the test configuration (e.g. `twilio: { apiBaseUrl }` for a local Twilio stand-in). */
-export async function startE2E(config: Partial<Config> = {}): Promise<E2E> {
-  const t = await createTestApp({ config: { jobs: { inProcess: true, pollMs: 100 }, ...config } });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
+/** A port nobody listens on now (for a server whose configuration must name its own URL). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/**
+ * The server and a browser. `config` adds to the test configuration (e.g. `twilio: { apiBaseUrl }` for a
+ * local Twilio stand-in); as a function of the server's own address (PUBLIC_URL for OAuth callbacks),
+ * the port is chosen before the server starts.
+ */
+export async function startE2E(config: Partial<Config> | ((baseUrl: string) => Partial<Config>) = {}): Promise<E2E> {
+  const port = typeof config === 'function' ? await freePort() : 0;
+  const extra = typeof config === 'function' ? config(`http://127.0.0.1:${port}`) : config;
+  const t = await createTestApp({ config: { jobs: { inProcess: true, pollMs: 100 }, ...extra } });
+  await t.app.listen({ port, host: '127.0.0.1' });
   const address = t.app.server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
   const baseUrl = `http://127.0.0.1:${address.port}`;

@@ -182,6 +182,18 @@ beforeAll(async () => {
   }
   console.log(`populated organization B through: ${creations.join('; ')}`);
 
+  // A social account needs a platform's OAuth consent, so B's is written directly (with a post and a
+  // connection in progress): the matrix then attacks /api/social/accounts/:id and /api/social/posts/:id with real ids of B.
+  const [social] = await t.db.owner.query<{ id: string }>(
+    `insert into social_accounts (organization_id, platform, handle, external_id, access_token_encrypted) values ($1, 'x', '@matrix_b', 'matrix-b', 'v1.sealed') returning id`,
+    [b.organizationId],
+  );
+  await t.db.owner.query(`insert into social_posts (organization_id, account_id, body, status) values ($1, $2, 'B draft', 'draft')`, [b.organizationId, social.id]);
+  await t.db.owner.query(
+    `insert into social_connections (organization_id, platform, user_id, state_hash, code_verifier_encrypted, expires_at) values ($1, 'x', $2, 'matrix-b', 'v1.sealed', now() + interval '10 minutes')`,
+    [b.organizationId, b.userId],
+  );
+
   // Also everything B has that reached the database some other way.
   await idsFromDatabase(b.organizationId, ids);
   // Ids A legitimately owns are not B's (none should be shared, but never attack with them).
@@ -200,12 +212,16 @@ afterAll(async () => {
 describe('route matrix (from app.routeTable)', () => {
   it('covers the routes of the seed and holds B with data in its tenant tables', () => {
     const urls = new Set(routes().map(label));
-    for (const r of ['GET /api/customers', 'GET /api/customers/:id', 'DELETE /api/api-keys/:id', 'DELETE /api/organizations/current/members/:id',
-      'GET /api/billing', 'POST /api/billing/checkout', 'POST /api/billing/portal', 'POST /api/webhooks/stripe']) {
+    for (const r of [
+      'GET /api/customers', 'GET /api/customers/:id', 'DELETE /api/api-keys/:id', 'DELETE /api/organizations/current/members/:id',
+      'GET /api/billing', 'POST /api/billing/checkout', 'POST /api/billing/portal', 'POST /api/webhooks/stripe',
+      'GET /api/social/accounts', 'POST /api/social/accounts', 'POST /api/social/accounts/:id', 'DELETE /api/social/accounts/:id',
+      'GET /api/social/platforms', 'GET /api/social/posts', 'POST /api/social/posts', 'GET /api/social/posts/:id', 'PATCH /api/social/posts/:id', 'DELETE /api/social/posts/:id',
+    ]) {
       expect(urls, r).toContain(r);
     }
     // Customers, API keys, memberships, invitations and audit rows of B at least.
-    for (const table of ['customers', 'api_keys', 'memberships', 'invitations', 'audit_log']) {
+    for (const table of ['customers', 'api_keys', 'memberships', 'invitations', 'audit_log', 'social_accounts', 'social_posts', 'social_connections']) {
       expect(Number(fingerprintBefore[table].split(':')[0]), table).toBeGreaterThan(0);
     }
     expect(idsOfB.length).toBeGreaterThan(10);

@@ -576,3 +576,47 @@ export const webhookDeliveryAttempts = pgTable(
   },
   tenantPk,
 );
+
+/** Social accounts (0001_schema.sql, 0017_social.sql): tokens sealed, never returned. */
+export const socialAccounts = pgTable(
+  'social_accounts',
+  {
+    ...tenantKey(),
+    platform: text('platform').notNull(),
+    handle: text('handle').notNull(),
+    externalId: text('external_id'),
+    displayName: text('display_name'),
+    accessTokenEncrypted: text('access_token_encrypted'),
+    refreshTokenEncrypted: text('refresh_token_encrypted'),
+    tokenExpiresAt: ts('token_expires_at'),
+    status: text('status').notNull().default('connected'),
+    statusReason: text('status_reason'),
+    scopes: text('scopes'),
+    refreshedAt: ts('refreshed_at'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** Social posts (0001_schema.sql, 0017_social.sql): drafts, scheduled, published by the social-publish job. */
+export const socialPosts = pgTable(
+  'social_posts',
+  {
+    ...tenantKey(),
+    accountId: uuid('account_id').notNull(),
+    body: text('body').notNull(),
+    link: text('link'),
+    media: jsonb('media').$type<string[]>().notNull().default([]),
+    status: text('status').notNull().default('draft'),
+    scheduledAt: ts('scheduled_at'),
+    publishedAt: ts('published_at'),
+    externalId: text('external_id'),
+    permalink: text('permalink'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);

@@ -20,8 +20,8 @@ export function childLoggerFactory(logger: FastifyBaseLogger, bindings: Record<s
 }
 
 const REDACTED = '[redacted]';
-/** Route parameters and query keys whose values are credentials: signed tracking, unsubscribe, invitation, verification and reset tokens. */
-const SECRET_NAME = /token|secret|password|signature|^code$|^key$/i;
+/** Route parameters and query keys whose values are credentials: signed tracking, unsubscribe, invitation, verification and reset tokens, OAuth codes and states. */
+const SECRET_NAME = /token|secret|password|signature|^code$|^key$|^state$/i;
 /** On a path that matched no route, a segment this long is treated as a token (a UUID is 36 characters). */
 const LONG_SEGMENT = 40;
 

@@ -13,6 +13,7 @@ import { organizationsModule } from './organizations/index.js';
 import { sendersModule } from './senders/index.js';
 import { shopifyModule } from './shopify/index.js';
 import { smsModule } from './sms/index.js';
+import { socialModule } from './social/index.js';
 import { suppressionsModule } from './suppressions/index.js';
 import { twilioModule } from './twilio/index.js';
 import { webhooksModule } from './webhooks/index.js';
@@ -38,6 +39,7 @@ export const modules: readonly Module[] = [
   shopifyModule,
   webhooksModule,
   billingModule,
+  socialModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

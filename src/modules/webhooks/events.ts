@@ -21,6 +21,19 @@ const SmsMessageRef = z.object({
   errorCode: z.number().int().nullable(),
 });
 
+const SocialPostRef = z.object({
+  id: z.uuid(),
+  accountId: z.uuid(),
+  platform: z.string(),
+  status: z.string(),
+  scheduledAt: z.string().nullable(),
+  publishedAt: z.string().nullable(),
+  /** The platform's id of the post and its public link (published only). */
+  platformPostId: z.string().nullable(),
+  permalink: z.string().nullable(),
+  attempts: z.number().int(),
+});
+
 export const EVENT_DATA = {
   'customer.created': z.object({ customer: CustomerOut }),
   'customer.updated': z.object({ customer: CustomerOut }),
@@ -54,6 +67,10 @@ export const EVENT_DATA = {
       recordingUrl: z.string().nullable(),
     }),
   }),
+  /** A scheduled post went out on its platform. */
+  'social_post.published': z.object({ post: SocialPostRef }),
+  /** A scheduled post could not be published: a permanent refusal, retries exhausted, or its account needs reconnection. */
+  'social_post.failed': z.object({ post: SocialPostRef, error: z.string() }),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

@@ -16,6 +16,8 @@ const CHANNELS = [
   { to: '/calls', label: 'Calls' },
   { to: '/ivr', label: 'IVR flows' },
   { to: '/numbers', label: 'Phone numbers' },
+  { to: '/social/posts', label: 'Social posts' },
+  { to: '/social/accounts', label: 'Social accounts' },
 ];
 const INTEGRATIONS = [{ to: '/integrations/shopify', label: 'Shopify' }];
 const SETTINGS = [
@@ -27,6 +29,7 @@ const SETTINGS = [
   { to: '/settings/twilio', label: 'Twilio' },
   { to: '/settings/sms', label: 'SMS settings' },
   { to: '/settings/billing', label: 'Billing' },
+  { to: '/settings/webhooks', label: 'Webhooks' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 
