@@ -186,9 +186,11 @@ describe('schema rules (ARCHITECTURE.md)', () => {
       const reads = DEFINER_TENANT_READS[f.name] ?? [];
       for (const t of tenant.filter((t) => !reads.includes(t))) expect(f.body, `${f.name} reads ${t}`).not.toMatch(new RegExp(`\\b${t}\\b`));
       if (reads.length) {
-        expect(f.body, `${f.name}: the organization comes from app.org_id`).toMatch(/organization_id = scope\.org/);
-        expect(f.body).toMatch(/nullif\(current_setting\('app\.org_id', true\), ''\)::uuid AS org/);
-        expect(f.body, `${f.name}: no other organization_id condition`).not.toMatch(/organization_id\s*=(?!\s*scope\.org)/);
+        // The organization is the transaction's tenant, the first value of the one query, and nothing else.
+        expect(f.body, `${f.name}: the organization comes from app.org_id`).toMatch(/org uuid := nullif\(current_setting\('app\.org_id', true\), ''\)::uuid;/);
+        expect(f.body).toMatch(/IF org IS NULL THEN\s+RETURN;/);
+        expect(f.body.match(/organization_id\s*=\s*[^\s';]+/g), `${f.name}: one organization condition, on $1`).toEqual(['organization_id = $1']);
+        expect(f.body).toMatch(/USING org,/);
       }
     }
   });

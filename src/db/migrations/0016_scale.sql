@@ -32,21 +32,30 @@ CREATE INDEX customers_sms_opted_out_idx ON customers (organization_id, id) WHER
 CREATE FUNCTION sb_customer_page(p_q text, p_tags text[], p_email_opt_in boolean, p_sms_opt_in boolean,
                                  p_after_ts timestamptz, p_after_id uuid, p_limit integer)
 RETURNS TABLE (id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH scope AS (SELECT nullif(current_setting('app.org_id', true), '')::uuid AS org),
-  pattern AS (SELECT '%' || regexp_replace(p_q, '([\\%_])', '\\\1', 'g') || '%' AS p)
-  SELECT c.id FROM public.customers c, scope, pattern
-   WHERE scope.org IS NOT NULL
-     AND c.organization_id = scope.org
-     AND (p_q IS NULL OR c.email ILIKE pattern.p OR c.first_name ILIKE pattern.p OR c.last_name ILIKE pattern.p OR c.phone ILIKE pattern.p)
-     AND (p_tags IS NULL OR c.tags @> p_tags)
-     AND (p_email_opt_in IS NULL OR c.email_opt_in = p_email_opt_in)
-     AND (p_sms_opt_in IS NULL OR c.sms_opt_in = p_sms_opt_in)
-     AND (p_after_ts IS NULL OR (c.created_at, c.id) < (p_after_ts, p_after_id))
-   ORDER BY c.created_at DESC, c.id DESC
-   LIMIT least(greatest(coalesce(p_limit, 1), 1), 201)
+DECLARE
+  -- The tenant of this transaction, as withTenant set it; never a parameter.
+  org uuid := nullif(current_setting('app.org_id', true), '')::uuid;
+  query text := 'SELECT c.id FROM public.customers c WHERE c.organization_id = $1';
+BEGIN
+  IF org IS NULL THEN
+    RETURN;
+  END IF;
+  -- Only fixed text is appended; every value travels in USING. EXECUTE plans with the values, so
+  -- the planner sees the pattern's trigrams (a cached generic plan would not).
+  IF p_q IS NOT NULL THEN
+    query := query || ' AND (c.email ILIKE $2 OR c.first_name ILIKE $2 OR c.last_name ILIKE $2 OR c.phone ILIKE $2)';
+  END IF;
+  IF p_tags IS NOT NULL THEN query := query || ' AND c.tags @> $3'; END IF;
+  IF p_email_opt_in IS NOT NULL THEN query := query || ' AND c.email_opt_in = $4'; END IF;
+  IF p_sms_opt_in IS NOT NULL THEN query := query || ' AND c.sms_opt_in = $5'; END IF;
+  IF p_after_ts IS NOT NULL THEN query := query || ' AND (c.created_at, c.id) < ($6, $7)'; END IF;
+  RETURN QUERY EXECUTE query || ' ORDER BY c.created_at DESC, c.id DESC LIMIT $8'
+    USING org, '%' || regexp_replace(p_q, '([\\%_])', '\\\1', 'g') || '%', p_tags, p_email_opt_in, p_sms_opt_in,
+          p_after_ts, p_after_id, least(greatest(coalesce(p_limit, 1), 1), 201);
+END
 $$;
 REVOKE ALL ON FUNCTION sb_customer_page(text, text[], boolean, boolean, timestamptz, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sb_customer_page(text, text[], boolean, boolean, timestamptz, uuid, integer) TO switchboard_app;
@@ -225,16 +234,16 @@ BEGIN
   SELECT organization_id, campaign_id, hour, opens, clicks FROM x
   ON CONFLICT (organization_id, campaign_id, hour) DO UPDATE SET opens = t.opens + excluded.opens, clicks = t.clicks + excluded.clicks;
 
+  -- A (message, URL) pair is a first click when all its click events are this statement's: one index
+  -- probe per distinct pair (email_events_type_idx), never a scan of the transition table per event.
   WITH n AS (
-    SELECT e.id, e.organization_id, m.campaign_id, e.message_id, e.url
+    SELECT e.organization_id, m.campaign_id, e.message_id, e.url, count(*)::int AS clicks
       FROM new_rows e JOIN email_messages m ON m.organization_id = e.organization_id AND m.id = e.message_id
-     WHERE e.type = 'click' AND e.url IS NOT NULL),
-  firsts AS (
-    SELECT DISTINCT n.organization_id, n.campaign_id, n.message_id, n.url FROM n
-     WHERE NOT EXISTS (SELECT 1 FROM email_events o WHERE o.organization_id = n.organization_id AND o.message_id = n.message_id
-                         AND o.type = 'click' AND o.url = n.url AND NOT EXISTS (SELECT 1 FROM new_rows r WHERE r.id = o.id))),
-  x AS (SELECT n.organization_id, n.campaign_id, n.url, count(*)::int AS clicks,
-               (SELECT count(*) FROM firsts f WHERE f.organization_id = n.organization_id AND f.campaign_id = n.campaign_id AND f.url = n.url)::int AS uniq
+     WHERE e.type = 'click' AND e.url IS NOT NULL
+     GROUP BY 1, 2, 3, 4),
+  x AS (SELECT n.organization_id, n.campaign_id, n.url, sum(n.clicks)::int AS clicks,
+               count(*) FILTER (WHERE n.clicks = (SELECT count(*) FROM email_events o WHERE o.organization_id = n.organization_id AND o.message_id = n.message_id
+                                                    AND o.type = 'click' AND o.url = n.url))::int AS uniq
           FROM n GROUP BY 1, 2, 3)
   INSERT INTO email_link_clicks AS t (organization_id, campaign_id, url_hash, url, clicks, unique_clicks)
   SELECT organization_id, campaign_id, md5(url), url, clicks, uniq FROM x
