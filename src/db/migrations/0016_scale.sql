@@ -61,11 +61,13 @@ REVOKE ALL ON FUNCTION sb_customer_page(text, text[], boolean, boolean, timestam
 GRANT EXECUTE ON FUNCTION sb_customer_page(text, text[], boolean, boolean, timestamptz, uuid, integer) TO switchboard_app;
 
 -- 3. Counters. Each table is a tenant table; the triggers run as whoever changed the rows (the
--- runtime role inside withTenant, so the counters are written under the same policy).
+-- runtime role inside withTenant, so the counters are written under the same policy). Each row has
+-- an id like every tenant row (the isolation tests address rows by it); the key is the natural one.
 
 -- Customers of an organization (dashboard stats).
 CREATE TABLE customer_counts (
   organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   total integer NOT NULL DEFAULT 0,
   email_opt_in integer NOT NULL DEFAULT 0,
   sms_opt_in integer NOT NULL DEFAULT 0,
@@ -76,6 +78,7 @@ SELECT sb_tenant_table('customer_counts');
 -- Messages of an email campaign by status (recipients, pending, failed, cancelled, the dashboard's breakdown).
 CREATE TABLE email_campaign_status_counts (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   campaign_id uuid NOT NULL,
   status text NOT NULL,
   n integer NOT NULL DEFAULT 0,
@@ -88,6 +91,7 @@ SELECT sb_tenant_table('email_campaign_status_counts');
 -- hour of occurrence: summed, the campaign's counts; as rows, the results page's time series.
 CREATE TABLE email_campaign_hourly (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   campaign_id uuid NOT NULL,
   hour timestamptz NOT NULL,
   sent integer NOT NULL DEFAULT 0,
@@ -108,6 +112,7 @@ SELECT sb_tenant_table('email_campaign_hourly');
 -- URL may be longer than a btree key.
 CREATE TABLE email_link_clicks (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   campaign_id uuid NOT NULL,
   url_hash text NOT NULL,
   url text NOT NULL,
@@ -121,6 +126,7 @@ SELECT sb_tenant_table('email_link_clicks');
 -- SMS messages of a campaign by status, with their segments.
 CREATE TABLE sms_campaign_status_counts (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   campaign_id uuid NOT NULL,
   status text NOT NULL,
   n integer NOT NULL DEFAULT 0,
@@ -133,6 +139,7 @@ SELECT sb_tenant_table('sms_campaign_status_counts');
 -- SMS sent/delivered per hour (UTC) of sent_at / delivered_at.
 CREATE TABLE sms_campaign_hourly (
   organization_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   campaign_id uuid NOT NULL,
   hour timestamptz NOT NULL,
   sent integer NOT NULL DEFAULT 0,
