@@ -84,9 +84,9 @@ describe('GET /api/customers with q or tag', () => {
     let cursor: string | null = null;
     do {
       const qs = new URLSearchParams({ ...query, limit: String(limit), ...(cursor && { cursor }) });
-      const res = await t.app.inject({ url: `/api/customers?${qs}`, headers: actor.headers });
+      const res: { statusCode: number; body: string; json(): any } = await t.app.inject({ url: `/api/customers?${qs}`, headers: actor.headers });
       expect(res.statusCode, res.body).toBe(200);
-      const body = res.json();
+      const body: { data: { id: string }[]; nextCursor: string | null } = res.json();
       ids.push(...body.data.map((c: { id: string }) => c.id));
       cursor = body.nextCursor;
     } while (cursor);
