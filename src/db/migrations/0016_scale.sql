@@ -151,6 +151,8 @@ SELECT sb_tenant_table('sms_campaign_hourly');
 
 -- The trigger functions. One per table, fired once per statement with its transition tables, so a
 -- 1,000,000-row INSERT … SELECT of recipients costs one aggregate, not a million counter updates.
+-- Counter rows are upserted in key order (ORDER BY), so two transactions changing the same campaign
+-- lock its counter rows in the same order within a statement rather than deadlocking on them.
 -- A delete only updates existing counter rows: when a campaign (or organization) is deleted its
 -- counters go by the cascade, and inserting them again would violate the foreign key.
 
@@ -171,7 +173,7 @@ BEGIN
     %s$f$, src, CASE WHEN TG_OP = 'DELETE' THEN
       'UPDATE customer_counts t SET total = t.total + chg.total, email_opt_in = t.email_opt_in + chg.e, sms_opt_in = t.sms_opt_in + chg.m FROM chg WHERE t.organization_id = chg.organization_id'
     ELSE
-      'INSERT INTO customer_counts AS t (organization_id, total, email_opt_in, sms_opt_in) SELECT organization_id, total, e, m FROM chg
+      'INSERT INTO customer_counts AS t (organization_id, total, email_opt_in, sms_opt_in) SELECT organization_id, total, e, m FROM chg ORDER BY organization_id
          ON CONFLICT (organization_id) DO UPDATE SET total = t.total + excluded.total, email_opt_in = t.email_opt_in + excluded.email_opt_in, sms_opt_in = t.sms_opt_in + excluded.sms_opt_in'
     END);
   RETURN NULL;
@@ -198,7 +200,7 @@ BEGIN
     WITH d AS (%s),
     x AS (SELECT organization_id, campaign_id, status, sum(s)::int AS n FROM d GROUP BY 1, 2, 3 HAVING sum(s) <> 0)
     INSERT INTO email_campaign_status_counts AS t (organization_id, campaign_id, status, n)
-    SELECT organization_id, campaign_id, status, n FROM x WHERE %s
+    SELECT organization_id, campaign_id, status, n FROM x WHERE %s ORDER BY 1, 2, 3
     ON CONFLICT (organization_id, campaign_id, status) DO UPDATE SET n = t.n + excluded.n$f$, src, live);
   EXECUTE format($f$
     WITH d AS (%s),
@@ -213,7 +215,7 @@ BEGIN
             coalesce(sum(s) FILTER (WHERE metric = 'unsubscribed'), 0)::int AS unsubscribed
           FROM k GROUP BY 1, 2, 3)
     INSERT INTO email_campaign_hourly AS t (organization_id, campaign_id, hour, sent, delivered, opened, clicked, bounced, complained, unsubscribed)
-    SELECT * FROM x WHERE (sent, delivered, opened, clicked, bounced, complained, unsubscribed) <> (0, 0, 0, 0, 0, 0, 0) AND %s
+    SELECT * FROM x WHERE (sent, delivered, opened, clicked, bounced, complained, unsubscribed) <> (0, 0, 0, 0, 0, 0, 0) AND %s ORDER BY 1, 2, 3
     ON CONFLICT (organization_id, campaign_id, hour) DO UPDATE SET sent = t.sent + excluded.sent, delivered = t.delivered + excluded.delivered,
       opened = t.opened + excluded.opened, clicked = t.clicked + excluded.clicked, bounced = t.bounced + excluded.bounced,
       complained = t.complained + excluded.complained, unsubscribed = t.unsubscribed + excluded.unsubscribed$f$, src, live);
@@ -238,7 +240,7 @@ BEGIN
   x AS (SELECT organization_id, campaign_id, hour, count(*) FILTER (WHERE type = 'open')::int AS opens, count(*) FILTER (WHERE type = 'click')::int AS clicks
           FROM n GROUP BY 1, 2, 3)
   INSERT INTO email_campaign_hourly AS t (organization_id, campaign_id, hour, opens, clicks)
-  SELECT organization_id, campaign_id, hour, opens, clicks FROM x
+  SELECT organization_id, campaign_id, hour, opens, clicks FROM x ORDER BY 1, 2, 3
   ON CONFLICT (organization_id, campaign_id, hour) DO UPDATE SET opens = t.opens + excluded.opens, clicks = t.clicks + excluded.clicks;
 
   -- A (message, URL) pair is a first click when all its click events are this statement's: one index
@@ -253,7 +255,7 @@ BEGIN
                                                     AND o.type = 'click' AND o.url = n.url))::int AS uniq
           FROM n GROUP BY 1, 2, 3)
   INSERT INTO email_link_clicks AS t (organization_id, campaign_id, url_hash, url, clicks, unique_clicks)
-  SELECT organization_id, campaign_id, md5(url), url, clicks, uniq FROM x
+  SELECT organization_id, campaign_id, md5(url), url, clicks, uniq FROM x ORDER BY 1, 2, 3
   ON CONFLICT (organization_id, campaign_id, url_hash) DO UPDATE SET clicks = t.clicks + excluded.clicks, unique_clicks = t.unique_clicks + excluded.unique_clicks;
   RETURN NULL;
 END
@@ -276,7 +278,7 @@ BEGIN
     WITH d AS (%s),
     x AS (SELECT organization_id, campaign_id, status, sum(s)::int AS n, sum(s * segments)::int AS segments FROM d GROUP BY 1, 2, 3)
     INSERT INTO sms_campaign_status_counts AS t (organization_id, campaign_id, status, n, segments)
-    SELECT organization_id, campaign_id, status, n, segments FROM x WHERE (n <> 0 OR segments <> 0) AND %s
+    SELECT organization_id, campaign_id, status, n, segments FROM x WHERE (n <> 0 OR segments <> 0) AND %s ORDER BY 1, 2, 3
     ON CONFLICT (organization_id, campaign_id, status) DO UPDATE SET n = t.n + excluded.n, segments = t.segments + excluded.segments$f$, src, live);
   EXECUTE format($f$
     WITH d AS (%s),
@@ -285,7 +287,7 @@ BEGIN
     x AS (SELECT organization_id, campaign_id, hour, coalesce(sum(s) FILTER (WHERE metric = 'sent'), 0)::int AS sent,
                  coalesce(sum(s) FILTER (WHERE metric = 'delivered'), 0)::int AS delivered FROM k GROUP BY 1, 2, 3)
     INSERT INTO sms_campaign_hourly AS t (organization_id, campaign_id, hour, sent, delivered)
-    SELECT * FROM x WHERE (sent <> 0 OR delivered <> 0) AND %s
+    SELECT * FROM x WHERE (sent <> 0 OR delivered <> 0) AND %s ORDER BY 1, 2, 3
     ON CONFLICT (organization_id, campaign_id, hour) DO UPDATE SET sent = t.sent + excluded.sent, delivered = t.delivered + excluded.delivered$f$, src, live);
   RETURN NULL;
 END
