@@ -40,6 +40,12 @@ const ROWS_PER_TABLE = 2;
 /** Tables that hold one row per organization (its settings): seeded once. */
 const ONE_PER_ORGANIZATION = new Set(['sms_settings', 'billing_accounts']);
 const rowsPer = (table: string) => (ONE_PER_ORGANIZATION.has(table) ? 1 : ROWS_PER_TABLE);
+/**
+ * Counter tables kept by triggers on the rows they count (0016_scale.sql): the seed of the counted
+ * tables already writes into them, so a generic row that collides with one is skipped, and their
+ * row count is whatever the (identical) seeds of the two organizations made.
+ */
+const MAINTAINED = new Set(['customer_counts', 'email_campaign_status_counts', 'email_campaign_hourly', 'email_link_clicks', 'sms_campaign_status_counts', 'sms_campaign_hourly']);
 
 let tdb: TestDatabase;
 let db: Database;
@@ -150,7 +156,8 @@ async function seedOrganization(org: Org) {
         }
         const names = [...values.keys()];
         try {
-          await tx.execute(sql`INSERT INTO ${ident(table)} (${list(names.map(ident))}) VALUES (${list(names.map((n) => sql`${values.get(n)}`))})`);
+          await tx.execute(sql`INSERT INTO ${ident(table)} (${list(names.map(ident))}) VALUES (${list(names.map((n) => sql`${values.get(n)}`))})
+            ${MAINTAINED.has(table) ? sql`ON CONFLICT DO NOTHING` : sql``}`);
         } catch (err) {
           throw new Error(`db-isolation seed: could not insert a generic row into ${table} (${pgError(err).message}); extend the seeder for it`);
         }
@@ -216,7 +223,8 @@ describe('database isolation, as the runtime role', () => {
     expect(tables.length).toBeGreaterThanOrEqual(20);
     expect(tables).toEqual(expect.arrayContaining(['customers', 'email_campaigns', 'email_messages', 'sms_messages', 'calls', 'audit_log', 'memberships']));
     for (const [t, c] of await ownerCounts()) {
-      expect(c, `rows seeded into ${t}`).toEqual({ a: rowsPer(t), b: rowsPer(t) });
+      if (MAINTAINED.has(t)) expect(c.a >= 1 && c.a === c.b, `rows counted into ${t}: ${JSON.stringify(c)}`).toBe(true);
+      else expect(c, `rows seeded into ${t}`).toEqual({ a: rowsPer(t), b: rowsPer(t) });
     }
   });
 

@@ -35,7 +35,13 @@ const tenantPolicy = (col: string) =>
 const REVIEWED_PLATFORM_UNIQUES = ['phone_numbers_number_key', 'integrations_twilio_account_key', 'integrations_shopify_shop_key', 'billing_accounts_stripe_customer_key'];
 
 /** SECURITY DEFINER functions, each a reviewed decision: sign-in's lookup of one account's password hash by address. */
-const REVIEWED_DEFINERS = ['sb_sign_in_lookup'];
+const REVIEWED_DEFINERS = ['sb_sign_in_lookup', 'sb_customer_page'];
+/**
+ * The tenant tables a reviewed SECURITY DEFINER function may read, past RLS. Such a function must take
+ * the organization from app.org_id only (test/customer-search.test.ts proves it returns nothing without a
+ * tenant and nothing of another tenant); every other one reads no tenant table at all.
+ */
+const DEFINER_TENANT_READS: Record<string, string[]> = { sb_customer_page: ['customers'] };
 
 let tdb: TestDatabase;
 let db: Database;
@@ -178,8 +184,16 @@ describe('schema rules (ARCHITECTURE.md)', () => {
       expect(f.config ?? [], `${f.name}: a fixed search_path`).toEqual(expect.arrayContaining([expect.stringMatching(/^search_path=pg_catalog/)]));
       expect(f.public_exec, `${f.name}: not executable by PUBLIC`).toBe(false);
       expect(f.app_exec, `${f.name}: executable by the runtime role`).toBe(true);
-      // It reads the users table only, never a tenant table.
-      for (const t of tenant) expect(f.body, `${f.name} reads ${t}`).not.toMatch(new RegExp(`\\b${t}\\b`));
+      // It reads no tenant table, or only the reviewed ones, scoped by app.org_id.
+      const reads = DEFINER_TENANT_READS[f.name] ?? [];
+      for (const t of tenant.filter((t) => !reads.includes(t))) expect(f.body, `${f.name} reads ${t}`).not.toMatch(new RegExp(`\\b${t}\\b`));
+      if (reads.length) {
+        // The organization is the transaction's tenant, the first value of the one query, and nothing else.
+        expect(f.body, `${f.name}: the organization comes from app.org_id`).toMatch(/org uuid := nullif\(current_setting\('app\.org_id', true\), ''\)::uuid;/);
+        expect(f.body).toMatch(/IF org IS NULL THEN\s+RETURN;/);
+        expect(f.body.match(/organization_id\s*=\s*[^\s';]+/g), `${f.name}: one organization condition, on $1`).toEqual(['organization_id = $1']);
+        expect(f.body).toMatch(/USING org,/);
+      }
     }
   });
 

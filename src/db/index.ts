@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -168,10 +169,12 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     };
   } else {
     let client: PGlite;
-    if (opts.memory) client = await PGlite.create();
+    // pg_trgm: the trigram indexes behind customer search (0016_scale.sql).
+    const extensions = { pg_trgm };
+    if (opts.memory) client = await PGlite.create({ extensions });
     else {
       mkdirSync(opts.dataDir!, { recursive: true });
-      client = await PGlite.create(opts.dataDir!);
+      client = await PGlite.create({ dataDir: opts.dataDir!, extensions });
     }
     db = drizzlePglite({ client, schema }) as unknown as Drizzle;
     owner = {

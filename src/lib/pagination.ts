@@ -1,4 +1,4 @@
-import { and, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, sql, type SQL } from 'drizzle-orm';
 import { getTableColumns } from 'drizzle-orm';
 import { PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
@@ -18,6 +18,9 @@ export const pageOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array
  * microseconds survive the round trip (a JS Date would drop them and skip or repeat rows).
  */
 const encodeCursor = (ts: string, id: string) => Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+
+/** The position a cursor names, for a page read some other way (a reviewed search function) that then keysetPage re-reads. */
+export const cursorPosition = (cursor: string | undefined) => (cursor ? decodeCursor(cursor) : null);
 
 const CursorShape = z.tuple([z.string().min(1).max(64), z.uuid()]);
 function decodeCursor(cursor: string): { ts: string; id: string } {
@@ -68,9 +71,10 @@ export async function keysetPage<T extends KeysetTable>(
   const cursor = q.cursor ? decodeCursor(q.cursor) : null;
   const where = [...filters];
   if (cursor) {
-    const ts = sql`${cursor.ts}::timestamptz`;
-    const past = order === 'newest' ? lt : gt;
-    where.push(or(past(table.createdAt, ts), and(eq(table.createdAt, ts), past(table.id, cursor.id))));
+    // The row-comparison form is one index condition on (…, created_at, id); the expanded
+    // `a < x OR (a = x AND b < y)` is only a filter, which reads every row before a deep page.
+    const op = order === 'newest' ? sql`<` : sql`>`;
+    where.push(sql`(${table.createdAt}, ${table.id}) ${op} (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`);
   }
   const { list, decode } = selectionOf(table);
   const dir = order === 'newest' ? sql`desc` : sql`asc`;

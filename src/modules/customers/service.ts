@@ -3,7 +3,8 @@ import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
-import { keysetPage } from '../../lib/pagination.js';
+import { cursorPosition, keysetPage } from '../../lib/pagination.js';
+import { arr } from '../../db/sql.js';
 import { recordAudit } from '../audit/service.js';
 import { assertWithinPlan, type Plans } from '../billing/limits.js';
 import { suppressionFlags } from '../suppressions/service.js';
@@ -36,8 +37,12 @@ const withFlags = async (tx: Tx, ctx: TenantContext, row: Row) => toCustomerDto(
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
-export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQuery) {
-  const filters: (SQL | undefined)[] = [eq(customers.organizationId, ctx.organizationId)];
+/**
+ * The plain filters: what a search means, and the path every list without `q` or `tag` takes. Under
+ * RLS neither `ILIKE` nor `@>` is leakproof, so this form cannot use the trigram or tags indexes.
+ */
+export function customerFilters(organizationId: string, q: CustomerListQuery): (SQL | undefined)[] {
+  const filters: (SQL | undefined)[] = [eq(customers.organizationId, organizationId)];
   if (q.q) {
     const like = `%${escapeLike(q.q)}%`;
     filters.push(or(ilike(customers.email, like), ilike(customers.firstName, like), ilike(customers.lastName, like), ilike(customers.phone, like)));
@@ -45,7 +50,28 @@ export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQ
   if (q.tag) filters.push(arrayContains(customers.tags, [q.tag]));
   if (q.emailOptIn !== undefined) filters.push(eq(customers.emailOptIn, q.emailOptIn));
   if (q.smsOptIn !== undefined) filters.push(eq(customers.smsOptIn, q.smsOptIn));
-  const { rows, nextCursor } = await keysetPage(tx, customers, q, filters);
+  return filters;
+}
+
+/**
+ * A search or tag filter: the reviewed SECURITY DEFINER function sb_customer_page (0016_scale.sql)
+ * finds one page of ids with the trigram/tags indexes, for the organization of this transaction's
+ * scope only; the rows are then read again here under RLS, with the same filters, in page order.
+ */
+async function searchedPage(tx: Tx, ctx: TenantContext, q: CustomerListQuery) {
+  const after = cursorPosition(q.cursor);
+  const { rows: found } = (await tx.execute(sql`select id from sb_customer_page(${q.q ?? null}::text, ${q.tag ? arr([q.tag]) : null}::text[],
+      ${q.emailOptIn ?? null}::boolean, ${q.smsOptIn ?? null}::boolean, ${after?.ts ?? null}::timestamptz, ${after?.id ?? null}::uuid, ${q.limit + 1}::int)`)) as unknown as {
+    rows: { id: string }[];
+  };
+  if (!found.length) return { rows: [] as Row[], nextCursor: null };
+  const ids = found.map((r) => r.id);
+  // The same keyset read as every list, narrowed to these ids: RLS and the filters apply again.
+  return keysetPage(tx, customers, { limit: q.limit, cursor: q.cursor }, [...customerFilters(ctx.organizationId, q), sql`${customers.id} = any(${arr(ids)}::uuid[])`]);
+}
+
+export async function listCustomers(tx: Tx, ctx: TenantContext, q: CustomerListQuery) {
+  const { rows, nextCursor } = q.q || q.tag ? await searchedPage(tx, ctx, q) : await keysetPage(tx, customers, q, customerFilters(ctx.organizationId, q));
   const flags = await suppressionFlags(tx, ctx.organizationId, rows);
   return { data: rows.map((r) => toCustomerDto(r, flags(r))), nextCursor };
 }

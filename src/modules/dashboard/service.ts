@@ -6,8 +6,9 @@ import { CALL_STATUSES } from '../calls/schemas.js';
 import { EMAIL_MESSAGE_STATUSES } from '../email/campaign-schemas.js';
 import { SMS_MESSAGE_STATUSES } from '../sms/schemas.js';
 import type { DashboardStats } from './schemas.js';
+import { rowsOf } from '../../db/sql.js';
 
-const { customers, emailCampaigns, smsCampaigns, emailMessages, smsMessages, calls } = schema;
+const { emailCampaigns, smsCampaigns, calls } = schema;
 
 type Source = 'email_campaigns' | 'sms_campaigns' | 'email_messages' | 'sms_messages' | 'calls';
 
@@ -25,55 +26,45 @@ function breakdown(known: readonly string[], rows: { status: string; n: number }
 }
 
 /**
- * Four queries, all naming the caller's organization (and RLS-scoped besides): the customer
- * counts as FILTER aggregates, every status breakdown as one UNION ALL of GROUP BYs, and the
- * email and SMS funnel counts behind the rates.
+ * Maintained aggregates only (0016_scale.sql): the customer counters, the email and SMS per-status
+ * counters summed over the organization's campaigns, and the hourly funnels for the rates. Campaign and
+ * call statuses are counted live (one row per campaign or call; the list index bounds them per org).
+ * SMS messages without a campaign (none are written today) are counted live from the queue index.
  */
 export async function getDashboardStats(tx: Tx, ctx: TenantContext): Promise<DashboardStats> {
   const org = ctx.organizationId;
-  const [c] = await tx
-    .select({
-      total: sql<number>`count(*)::int`,
-      emailOptIn: sql<number>`count(*) filter (where ${customers.emailOptIn})::int`,
-      smsOptIn: sql<number>`count(*) filter (where ${customers.smsOptIn})::int`,
-    })
-    .from(customers)
-    .where(sql`${customers.organizationId} = ${org}`);
+  const [c = { total: 0, emailOptIn: 0, smsOptIn: 0 }] = rowsOf<{ total: number; emailOptIn: number; smsOptIn: number }>(
+    await tx.execute(sql`select total, email_opt_in as "emailOptIn", sms_opt_in as "smsOptIn" from customer_counts where organization_id = ${org}`),
+  );
 
-  const part = (source: Source, table: typeof emailCampaigns | typeof smsCampaigns | typeof emailMessages | typeof smsMessages | typeof calls) =>
+  const part = (source: Source, table: typeof emailCampaigns | typeof smsCampaigns | typeof calls) =>
     sql`select ${source}::text as source, ${table.status} as status, count(*)::int as n from ${table} where ${table.organizationId} = ${org} group by ${table.status}`;
   const { rows } = (await tx.execute(
     sql.join(
       [
         part('email_campaigns', emailCampaigns),
         part('sms_campaigns', smsCampaigns),
-        part('email_messages', emailMessages),
-        part('sms_messages', smsMessages),
+        sql`select 'email_messages'::text as source, status, sum(n)::int as n from email_campaign_status_counts where organization_id = ${org} group by status`,
+        sql`select 'sms_messages'::text as source, status, sum(n)::int as n from (
+              select status, n from sms_campaign_status_counts where organization_id = ${org}
+              union all select status, count(*)::int from sms_messages where organization_id = ${org} and campaign_id is null group by status) s group by status`,
         part('calls', calls),
       ],
       sql` union all `,
     ),
   )) as unknown as { rows: { source: Source; status: string; n: number }[] };
-  const of = (s: Source) => rows.filter((r) => r.source === s).map((r) => ({ status: r.status, n: Number(r.n) }));
+  const of = (s: Source) => rows.filter((r) => r.source === s && Number(r.n) !== 0).map((r) => ({ status: r.status, n: Number(r.n) }));
 
-  const [e] = await tx
-    .select({
-      sent: sql<number>`count(${emailMessages.sentAt})::int`,
-      delivered: sql<number>`count(${emailMessages.deliveredAt})::int`,
-      opened: sql<number>`count(${emailMessages.openedAt})::int`,
-      clicked: sql<number>`count(${emailMessages.clickedAt})::int`,
-      bounced: sql<number>`count(${emailMessages.bouncedAt})::int`,
-      unsubscribed: sql<number>`count(${emailMessages.unsubscribedAt})::int`,
-    })
-    .from(emailMessages)
-    .where(sql`${emailMessages.organizationId} = ${org}`);
-  const [s] = await tx
-    .select({
-      sent: sql<number>`count(${smsMessages.sentAt})::int`,
-      delivered: sql<number>`count(${smsMessages.deliveredAt})::int`,
-    })
-    .from(smsMessages)
-    .where(sql`${smsMessages.organizationId} = ${org}`);
+  const [e] = rowsOf<Record<string, number>>(
+    await tx.execute(sql`select coalesce(sum(sent), 0)::int as sent, coalesce(sum(delivered), 0)::int as delivered, coalesce(sum(opened), 0)::int as opened,
+        coalesce(sum(clicked), 0)::int as clicked, coalesce(sum(bounced), 0)::int as bounced, coalesce(sum(unsubscribed), 0)::int as unsubscribed
+      from email_campaign_hourly where organization_id = ${org}`),
+  );
+  const [s] = rowsOf<Record<string, number>>(
+    await tx.execute(sql`select coalesce(sum(sent), 0)::int as sent, coalesce(sum(delivered), 0)::int as delivered from (
+        select sent, delivered from sms_campaign_hourly where organization_id = ${org}
+        union all select count(sent_at)::int, count(delivered_at)::int from sms_messages where organization_id = ${org} and campaign_id is null) x`),
+  );
   const reached = e.delivered || e.sent;
 
   return {

@@ -5,8 +5,9 @@ import { query, queryOne } from '../../db/sql.js';
 import type { TenantContext } from '../../http/access.js';
 import { notFound } from '../../http/errors.js';
 import type { CampaignStatus } from '../../db/schema.js';
+import { optedOutCount } from './service.js';
 
-// Campaign analytics, derived every time from the message rows (no stored counters).
+// Campaign analytics from the per-status counters the message triggers keep (0016_scale.sql).
 
 export async function smsCampaignAnalytics(tx: Tx, ctx: TenantContext, config: Config, id: string) {
   const org = ctx.organizationId;
@@ -17,18 +18,16 @@ export async function smsCampaignAnalytics(tx: Tx, ctx: TenantContext, config: C
   if (!c) throw notFound();
   const m = (await queryOne<Record<string, number>>(
     tx,
-    sql`select count(*)::int as recipients,
-        count(*) filter (where m.status in ('queued', 'sending'))::int as queued,
-        count(*) filter (where m.status in ('sent', 'delivered', 'undelivered'))::int as sent,
-        count(*) filter (where m.status = 'delivered')::int as delivered,
-        count(*) filter (where m.status = 'undelivered')::int as undelivered,
-        count(*) filter (where m.status = 'failed')::int as failed,
-        count(*) filter (where m.status = 'cancelled')::int as cancelled,
-        count(*) filter (where cu.sms_opt_in = false)::int as opted_out,
-        coalesce(sum(m.segments) filter (where m.status in ('sent', 'delivered', 'undelivered')), 0)::int as segments
-      from sms_messages m
-      left join customers cu on cu.organization_id = m.organization_id and cu.id = m.customer_id
-      where m.organization_id = ${org} and m.campaign_id = ${id}`,
+    sql`select coalesce(sum(n), 0)::int as recipients,
+        coalesce(sum(n) filter (where status in ('queued', 'sending')), 0)::int as queued,
+        coalesce(sum(n) filter (where status in ('sent', 'delivered', 'undelivered')), 0)::int as sent,
+        coalesce(sum(n) filter (where status = 'delivered'), 0)::int as delivered,
+        coalesce(sum(n) filter (where status = 'undelivered'), 0)::int as undelivered,
+        coalesce(sum(n) filter (where status = 'failed'), 0)::int as failed,
+        coalesce(sum(n) filter (where status = 'cancelled'), 0)::int as cancelled,
+        coalesce(sum(segments) filter (where status in ('sent', 'delivered', 'undelivered')), 0)::int as segments,
+        (${optedOutCount(org, sql`${id}::uuid`)}) as opted_out
+      from sms_campaign_status_counts where organization_id = ${org} and campaign_id = ${id}`,
   ))!;
   const codes = await query<{ code: number; count: number }>(
     tx,

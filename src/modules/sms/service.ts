@@ -4,6 +4,7 @@ import type { TenantContext } from '../../http/access.js';
 import { AppError, conflictOr404, notFound } from '../../http/errors.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
+import { arr, query } from '../../db/sql.js';
 import { recordAudit } from '../audit/service.js';
 import { campaignRefusal, LOCKED_STATUSES } from '../../lib/campaigns.js';
 import type { SmsCampaignInput, SmsCampaignListQuery } from './schemas.js';
@@ -30,26 +31,30 @@ export const toSmsCampaignDto = (c: Row, stats: Stats = NO_STATS) => ({
   updatedAt: c.updatedAt.toISOString(),
 });
 
-/** Stats of the given campaigns, counted from their message rows in one query. */
+/**
+ * Stats of the given campaigns from the per-status counters (0016_scale.sql); opted-out recipients
+ * from the organization's opted-out customers that have a message in the campaign (an index probe each).
+ */
 async function statsFor(tx: Tx, ctx: TenantContext, campaignIds: string[]): Promise<Map<string, Stats>> {
   if (!campaignIds.length) return new Map();
-  const m = smsMessages;
-  const n = (cond: SQL) => sql<number>`count(*) filter (where ${cond})::int`;
-  const rows = await tx
-    .select({
-      campaignId: m.campaignId,
-      recipients: sql<number>`count(*)::int`,
-      sent: n(sql`${m.status} in ('sent', 'delivered', 'undelivered')`),
-      delivered: n(sql`${m.status} = 'delivered'`),
-      failed: n(sql`${m.status} in ('failed', 'undelivered')`),
-      optedOut: n(sql`${customers.smsOptIn} = false`),
-    })
-    .from(m)
-    .leftJoin(customers, and(eq(customers.organizationId, m.organizationId), eq(customers.id, m.customerId)))
-    .where(and(eq(m.organizationId, ctx.organizationId), inArray(m.campaignId, campaignIds)))
-    .groupBy(m.campaignId);
-  return new Map(rows.map(({ campaignId, ...s }) => [campaignId!, s]));
+  const org = ctx.organizationId;
+  const rows = await query<{ campaign_id: string } & Stats>(
+    tx,
+    sql`select c.campaign_id, c.recipients, c.sent, c.delivered, c.failed, coalesce(o.opted_out, 0)::int as "optedOut"
+      from (select campaign_id, sum(n)::int as recipients,
+              coalesce(sum(n) filter (where status in ('sent', 'delivered', 'undelivered')), 0)::int as sent,
+              coalesce(sum(n) filter (where status = 'delivered'), 0)::int as delivered,
+              coalesce(sum(n) filter (where status in ('failed', 'undelivered')), 0)::int as failed
+            from sms_campaign_status_counts where organization_id = ${org} and campaign_id = any(${arr(campaignIds)}::uuid[]) group by campaign_id) c
+      left join lateral (${optedOutCount(org, sql`c.campaign_id`)}) o on true`,
+  );
+  return new Map(rows.map(({ campaign_id, ...s }) => [campaign_id, s]));
 }
+
+/** Recipients of a campaign whose customer has opted out of SMS since (or before) the send. */
+export const optedOutCount = (org: string, campaignId: SQL) =>
+  sql`select count(*)::int as opted_out from customers cu where cu.organization_id = ${org} and cu.sms_opt_in = false
+      and exists (select 1 from sms_messages m where m.organization_id = ${org} and m.campaign_id = ${campaignId} and m.customer_id = cu.id)`;
 
 async function withStats(tx: Tx, ctx: TenantContext, row: Row) {
   return toSmsCampaignDto(row, (await statsFor(tx, ctx, [row.id])).get(row.id));

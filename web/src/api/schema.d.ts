@@ -6752,6 +6752,18 @@ export interface operations {
                             clicks: number;
                             uniqueClicks: number;
                         }[];
+                        series: {
+                            hour: string;
+                            sent: number;
+                            delivered: number;
+                            opened: number;
+                            clicked: number;
+                            bounced: number;
+                            complained: number;
+                            unsubscribed: number;
+                            opens: number;
+                            clicks: number;
+                        }[];
                     };
                 };
             };

@@ -7,7 +7,11 @@ export interface Series {
   color: string;
   /** Event times (ms); the chart shows their running total over time. */
   times: number[];
+  /** How many events each time stands for (a server-side bucket); 1 each when absent. */
+  counts?: number[];
 }
+
+const totalOf = (s: Series) => (s.counts ? s.counts.reduce((n, c) => n + c, 0) : s.times.length);
 
 /** Cumulative counts over time (uPlot, canvas); the figures are also in the page's text for screen readers. */
 export function TimeChart({ series, title }: { series: Series[]; title: string }) {
@@ -20,11 +24,12 @@ export function TimeChart({ series, title }: { series: Series[]; title: string }
     // Starts from zero just before the first event, so each line climbs from nothing.
     const xs = [all[0] - Math.max(1000, (all[all.length - 1] - all[0]) / 20), ...all];
     const ys = series.map((s) => {
-      const sorted = [...s.times].sort((a, b) => a - b);
+      const sorted = s.times.map((t, k) => [t, s.counts?.[k] ?? 1] as const).sort((a, b) => a[0] - b[0]);
       let i = 0;
+      let sum = 0;
       return xs.map((x) => {
-        while (i < sorted.length && sorted[i] <= x) i++;
-        return i;
+        while (i < sorted.length && sorted[i][0] <= x) sum += sorted[i++][1];
+        return sum;
       });
     });
     const plot = new uPlot(
@@ -47,11 +52,11 @@ export function TimeChart({ series, title }: { series: Series[]; title: string }
       plot.destroy();
     };
   }, [series]);
-  const empty = series.every((s) => s.times.length === 0);
+  const empty = series.every((s) => totalOf(s) === 0);
   return (
     <figure className="time-chart">
       <figcaption>{title}</figcaption>
-      {empty ? <p className="muted">Nothing recorded yet.</p> : <div ref={el} role="img" aria-label={`${title}: ${series.map((s) => `${s.label} ${s.times.length}`).join(', ')}`} />}
+      {empty ? <p className="muted">Nothing recorded yet.</p> : <div ref={el} role="img" aria-label={`${title}: ${series.map((s) => `${s.label} ${totalOf(s)}`).join(', ')}`} />}
     </figure>
   );
 }

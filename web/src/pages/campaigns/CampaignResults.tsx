@@ -49,18 +49,22 @@ export default function CampaignResults() {
       await qc.invalidateQueries({ queryKey: ['campaigns'] });
     },
   });
+  // The server's hourly counts over every recipient (not just the page on screen), as running totals.
   const series = useMemo(() => {
-    const rows = messages.data?.data ?? [];
-    const times = (k: 'sentAt' | 'deliveredAt' | 'openedAt' | 'clickedAt' | 'bouncedAt' | 'unsubscribedAt') => rows.flatMap((m) => (m[k] ? [Date.parse(m[k]!)] : []));
+    const hours = analytics.data?.series ?? [];
+    const line = (label: string, color: string, k: 'sent' | 'delivered' | 'opened' | 'clicked' | 'bounced' | 'unsubscribed') => {
+      const points = hours.filter((h) => h[k] !== 0);
+      return { label, color, times: points.map((h) => Date.parse(h.hour)), counts: points.map((h) => h[k]) };
+    };
     return [
-      { label: 'Sent', color: '#4f46e5', times: times('sentAt') },
-      { label: 'Delivered', color: '#059669', times: times('deliveredAt') },
-      { label: 'Opened', color: '#0891b2', times: times('openedAt') },
-      { label: 'Clicked', color: '#d97706', times: times('clickedAt') },
-      { label: 'Bounced', color: '#dc2626', times: times('bouncedAt') },
-      { label: 'Unsubscribed', color: '#6b7280', times: times('unsubscribedAt') },
+      line('Sent', '#4f46e5', 'sent'),
+      line('Delivered', '#059669', 'delivered'),
+      line('Opened', '#0891b2', 'opened'),
+      line('Clicked', '#d97706', 'clicked'),
+      line('Bounced', '#dc2626', 'bounced'),
+      line('Unsubscribed', '#6b7280', 'unsubscribed'),
     ];
-  }, [messages.data]);
+  }, [analytics.data]);
 
   const back = <Link className="back" to="/campaigns">← Campaigns</Link>;
   if (!campaign.data) {
@@ -102,7 +106,7 @@ export default function CampaignResults() {
       )}
       <div className="grid-2">
         <section className="card">
-          <TimeChart title="Over time (this page of recipients)" series={series} />
+          <TimeChart title="Over time (all recipients, by hour)" series={series} />
         </section>
         <section className="card" aria-labelledby="links-h">
           <h2 id="links-h">Clicks per link</h2>
