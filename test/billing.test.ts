@@ -193,7 +193,7 @@ describe('plan limits, enforced where the work happens', () => {
     const rows = ['email,first_name', ...Array.from({ length: 2000 }, (_, i) => `bulk${i}@c.example,N${i}`)].join('\n');
     const res = await t.app.inject({ method: 'POST', url: '/api/customers/import', headers: { ...c.headers, 'content-type': 'text/csv' }, payload: rows });
     expect(res.json()).toMatchObject({ created: 2000, rejectedCount: 0 });
-    const counter = await ownerCount(`select customers_count::int n from billing_accounts where organization_id = $1`, [c.organizationId]);
+    const counter = await ownerCount(`select total n from customer_counts where organization_id = $1`, [c.organizationId]);
     expect(counter).toBe(2000);
     expect(await ownerCount(`select count(*)::int n from customers where organization_id = $1`, [c.organizationId])).toBe(2000);
     expect((await billing(c)).usage[0]).toEqual({ limit: 'customers', used: 2000, allowed: null });

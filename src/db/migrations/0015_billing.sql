@@ -3,8 +3,8 @@
 
 -- One row per organization. `plan` is the plan subscribed to (or set by an operator); the plan in
 -- force also depends on `status` and `grace_until` (a failed payment keeps the paid plan until then,
--- after which its limits fall back to free's: read-time, nothing deleted). `customers_count` is kept
--- by the statement-level triggers below, in the transaction that changes customers.
+-- after which its limits fall back to free's: read-time, nothing deleted). The customer count a plan
+-- limits is customer_counts.total (0016_scale.sql), kept in the transaction that changes customers.
 CREATE TABLE billing_accounts (
   organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
   id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -15,7 +15,6 @@ CREATE TABLE billing_accounts (
   stripe_subscription_id text,
   current_period_end timestamptz,
   grace_until timestamptz,
-  customers_count bigint NOT NULL DEFAULT 0 CHECK (customers_count >= 0),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (organization_id)
@@ -26,8 +25,7 @@ CREATE TABLE billing_accounts (
 CREATE UNIQUE INDEX billing_accounts_stripe_customer_key ON billing_accounts (stripe_customer_id) WHERE stripe_customer_id IS NOT NULL;
 SELECT sb_tenant_table('billing_accounts');
 
-INSERT INTO billing_accounts (organization_id, plan, customers_count)
-SELECT o.id, o.plan, (SELECT count(*) FROM customers c WHERE c.organization_id = o.id) FROM organizations o;
+INSERT INTO billing_accounts (organization_id, plan) SELECT o.id, o.plan FROM organizations o;
 
 -- Messages accepted for sending per organization and calendar month (UTC): a campaign's audience when
 -- its send is accepted, and each test send.
@@ -41,35 +39,6 @@ CREATE TABLE usage_months (
   PRIMARY KEY (organization_id, month)
 );
 SELECT sb_tenant_table('usage_months');
-
--- The customer count, per statement (a 20,000-row import is one update per batch, not one per row).
--- The runtime role runs them under its own RLS scope: the rows are the organization's own.
-CREATE FUNCTION sb_customers_counted_in() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, public
-AS $$
-BEGIN
-  INSERT INTO billing_accounts (organization_id, customers_count)
-  SELECT organization_id, count(*) FROM added GROUP BY organization_id
-  ON CONFLICT (organization_id) DO UPDATE SET customers_count = billing_accounts.customers_count + excluded.customers_count;
-  RETURN NULL;
-END
-$$;
-CREATE FUNCTION sb_customers_counted_out() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, public
-AS $$
-BEGIN
-  UPDATE billing_accounts b SET customers_count = greatest(b.customers_count - d.n, 0)
-  FROM (SELECT organization_id, count(*) AS n FROM removed GROUP BY organization_id) d
-  WHERE b.organization_id = d.organization_id;
-  RETURN NULL;
-END
-$$;
-CREATE TRIGGER customers_count_in AFTER INSERT ON customers REFERENCING NEW TABLE AS added
-  FOR EACH STATEMENT EXECUTE FUNCTION sb_customers_counted_in();
-CREATE TRIGGER customers_count_out AFTER DELETE ON customers REFERENCING OLD TABLE AS removed
-  FOR EACH STATEMENT EXECUTE FUNCTION sb_customers_counted_out();
 
 -- Stripe does not deliver events in order: each subscription keeps the `created` time of the last
 -- event applied to it, and an older event never overwrites newer state.

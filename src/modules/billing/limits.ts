@@ -20,22 +20,33 @@ export interface AccountRow {
   customers_count: number;
 }
 
-const ACCOUNT_COLUMNS = sql`plan, status, stripe_customer_id, stripe_subscription_id,
-  to_char(current_period_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as current_period_end,
-  to_char(grace_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as grace_until,
-  customers_count::int as customers_count`;
+/**
+ * The organization's billing row (the defaults when it has none yet) with its customer count, the
+ * counter the customers' own triggers keep (customer_counts, 0016_scale.sql).
+ */
+const readAccountRow = async (tx: Tx, organizationId: string) =>
+  (await queryOne<AccountRow>(
+    tx,
+    sql`select coalesce(b.plan, ${FREE_PLAN}) as plan, coalesce(b.status, 'none') as status, b.stripe_customer_id, b.stripe_subscription_id,
+        to_char(b.current_period_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as current_period_end,
+        to_char(b.grace_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as grace_until,
+        coalesce(cc.total, 0)::int as customers_count
+      from (select ${organizationId}::uuid as organization_id) o
+      left join billing_accounts b on b.organization_id = o.organization_id
+      left join customer_counts cc on cc.organization_id = o.organization_id`,
+  ))!;
 
-const NO_ACCOUNT: AccountRow = {
-  plan: FREE_PLAN, status: 'none', stripe_customer_id: null, stripe_subscription_id: null, current_period_end: null, grace_until: null, customers_count: 0,
-};
-
-/** The organization's billing row (the defaults when it has none yet); `lock` holds it until commit, serializing checks. */
+/**
+ * The organization's billing row; `lock` holds it until commit, serializing checks. The lock is taken
+ * in a statement of its own, so the row and the count read after it are the ones committed by
+ * whoever held the lock before.
+ */
 export async function readAccount(tx: Tx, organizationId: string, opts: { lock?: boolean } = {}): Promise<AccountRow> {
   if (opts.lock) {
     await tx.execute(sql`insert into billing_accounts (organization_id) values (${organizationId}) on conflict do nothing`);
-    return (await queryOne<AccountRow>(tx, sql`select ${ACCOUNT_COLUMNS} from billing_accounts where organization_id = ${organizationId} for update`))!;
+    await tx.execute(sql`select 1 from billing_accounts where organization_id = ${organizationId} for update`);
   }
-  return (await queryOne<AccountRow>(tx, sql`select ${ACCOUNT_COLUMNS} from billing_accounts where organization_id = ${organizationId}`)) ?? NO_ACCOUNT;
+  return readAccountRow(tx, organizationId);
 }
 
 /** Statuses under which the subscribed plan is in force; past_due/unpaid keep it until grace_until. */
