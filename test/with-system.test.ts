@@ -28,6 +28,9 @@ const ALLOWED: { file: string; reason: string }[] = [
   // Finds the organization a Shopify webhook's shop domain is connected to, after the HMAC (app secret) is checked;
   // the topic is then applied inside withTenant.
   { file: 'src/modules/shopify/webhooks.ts', reason: 'resolve-shopify-webhook' },
+  // Creates analytics_events' monthly partitions ahead (DDL, the owner's): sb_event_partitions reads and writes
+  // no tenant row except moving a new month's rows out of the default partition (test/analytics-events.test.ts).
+  { file: 'src/modules/analytics/partitions.ts', reason: 'event-partitions' },
 ];
 
 /** Files that may reach the owner connection (db.owner) directly, besides src/db itself: migrations only. */

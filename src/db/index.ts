@@ -31,6 +31,8 @@ export const SYSTEM_REASONS = [
   'resolve-twilio-webhook',
   // Finding which organization a Shopify webhook belongs to, by the shop domain (after the HMAC is checked).
   'resolve-shopify-webhook',
+  // Creating analytics_events' monthly partitions ahead of time (DDL: the owner's); reads no tenant row.
+  'event-partitions',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

@@ -1,4 +1,5 @@
 import type { App, ModuleDeps } from '../http/types.js';
+import { analyticsModule } from './analytics/index.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
@@ -36,6 +37,7 @@ export const modules: readonly Module[] = [
   callsModule,
   shopifyModule,
   webhooksModule,
+  analyticsModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */
