@@ -152,6 +152,7 @@ export const analyticsEventIds = pgTable(
   'analytics_event_ids',
   {
     organizationId: uuid('organization_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
     messageId: text('message_id').notNull(),
     occurredAt: ts('occurred_at').notNull(),
     createdAt: created(),

@@ -46,6 +46,8 @@ CREATE TABLE analytics_events_default PARTITION OF analytics_events DEFAULT;
 -- unique key needs no timestamp: a replay with another timestamp is still recognised.
 CREATE TABLE analytics_event_ids (
   organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  -- A row id like every tenant table's (isolation tests address rows by it); the key is the messageId.
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
   message_id text NOT NULL,
   occurred_at timestamptz NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
