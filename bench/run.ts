@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   email: () => import('./email.js'),
   sms: () => import('./sms.js'),
   webhooks: () => import('./webhooks.js'),
+  events: () => import('./events.js'),
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),

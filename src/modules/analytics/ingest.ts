@@ -20,8 +20,8 @@ const Email = z.email().max(254);
 
 /**
  * One batch (POST /api/analytics/events): every event is validated on its own; the good ones are
- * deduplicated on messageId (analytics_event_ids), resolved to customers and stored in one multi-row
- * insert, all in the request's tenant transaction. Bad events come back by index.
+ * resolved to customers, then deduplicated on messageId (analytics_event_ids) and stored by one
+ * statement, all in the request's tenant transaction. Bad events come back by index.
  */
 export async function ingestEvents(tx: Tx, ctx: TenantContext, body: EventBatch) {
   const org = ctx.organizationId;
@@ -54,43 +54,40 @@ export async function ingestEvents(tx: Tx, ctx: TenantContext, body: EventBatch)
   });
   if (!items.length) return { accepted: 0, duplicates, rejected };
 
-  // Idempotency first, so a replayed batch does no customer work.
-  const claimed = await query<{ message_id: string }>(
-    tx,
-    sql`insert into analytics_event_ids (organization_id, message_id, occurred_at)
-      select ${org}, x.m, x.t from unnest(${arr(items.map((i) => i.messageId))}::text[], ${arr(items.map((i) => i.at.toISOString()))}::timestamptz[]) as x(m, t)
-      on conflict do nothing returning message_id`,
-  );
-  const fresh = new Set(claimed.map((r) => r.message_id));
-  const todo = items.filter((i) => fresh.has(i.messageId));
-  duplicates += items.length - todo.length;
-  if (!todo.length) return { accepted: 0, duplicates, rejected };
-
-  const customerOf = await resolveCustomers(tx, org, todo.map((i) => i.who));
-  const stored: (Item & { customerId: string })[] = [];
-  const unresolved: Item[] = [];
-  todo.forEach((item, k) => {
+  const customerOf = await resolveCustomers(tx, org, items.map((i) => i.who));
+  const ready: Ready[] = [];
+  items.forEach((item, k) => {
     const customerId = customerOf(k);
-    if (customerId) stored.push({ ...item, customerId });
-    else unresolved.push(item);
+    if (customerId) ready.push({ ...item, customerId });
+    else rejected.push({ index: item.index, error: 'customer_conflict', details: [{ path: 'userId', message: 'The customer changed meanwhile; send the event again' }] });
   });
-  for (const item of stored) if (item.e.type === 'identify' && item.e.traits) await applyTraits(tx, org, item.customerId, item.e.traits);
-  if (unresolved.length) {
-    // Their keys go again, so that a retry of these events is stored rather than taken for a replay.
-    await tx.execute(sql`delete from analytics_event_ids where organization_id = ${org} and message_id = any(${arr(unresolved.map((i) => i.messageId))}::text[])`);
-    for (const item of unresolved) rejected.push({ index: item.index, error: 'customer_conflict', details: [{ path: 'userId', message: 'The customer changed meanwhile; send the event again' }] });
-  }
-  if (stored.length) await insertEvents(tx, org, 'api', stored);
+  // Traits of a replayed identify are applied again: the same values, so no harm.
+  for (const item of ready) if (item.e.type === 'identify' && item.e.traits) await applyTraits(tx, org, item.customerId, item.e.traits);
+  const accepted = ready.length ? await insertEvents(tx, org, 'api', ready) : 0;
   rejected.sort((a, b) => a.index - b.index);
-  return { accepted: stored.length, duplicates, rejected };
+  return { accepted, duplicates: duplicates + ready.length - accepted, rejected };
 }
 
-/** The multi-row insert of a batch: one statement, one array parameter per column. */
-async function insertEvents(tx: Tx, org: string, source: 'api' | 'internal', rows: (Item & { customerId: string })[]) {
-  await tx.execute(sql`insert into analytics_events (organization_id, occurred_at, customer_id, type, name, properties, message_id, source)
-    select ${org}, x.t, x.c, x.ty, x.n, x.p::jsonb, x.m, ${source}
-    from unnest(${arr(rows.map((r) => r.at.toISOString()))}::timestamptz[], ${arr(rows.map((r) => r.customerId))}::uuid[],
-      ${arr(rows.map((r) => r.e.type))}::text[], ${arr(rows.map((r) => (r.e.type === 'track' ? r.e.event : 'identify')))}::text[],
-      ${arr(rows.map((r) => JSON.stringify((r.e.type === 'track' ? r.e.properties : r.e.traits) ?? {})))}::text[],
-      ${arr(rows.map((r) => r.messageId))}::text[]) as x(t, c, ty, n, p, m)`);
+type Ready = Item & { customerId: string };
+
+/**
+ * The batch in one statement: the messageIds are claimed in analytics_event_ids (a replay claims
+ * nothing) and the events whose id was claimed go in as one multi-row insert, one array parameter per
+ * column. Returns how many were stored.
+ */
+async function insertEvents(tx: Tx, org: string, source: 'api' | 'internal', rows: Ready[]): Promise<number> {
+  const [row] = await query<{ n: number }>(
+    tx,
+    sql`with x as (
+        select * from unnest(${arr(rows.map((r) => r.at.toISOString()))}::timestamptz[], ${arr(rows.map((r) => r.customerId))}::uuid[],
+          ${arr(rows.map((r) => r.e.type))}::text[], ${arr(rows.map((r) => (r.e.type === 'track' ? r.e.event : 'identify')))}::text[],
+          ${arr(rows.map((r) => JSON.stringify((r.e.type === 'track' ? r.e.properties : r.e.traits) ?? {})))}::text[],
+          ${arr(rows.map((r) => r.messageId))}::text[]) as x(t, c, ty, n, p, m)),
+      k as (insert into analytics_event_ids (organization_id, message_id, occurred_at) select ${org}, x.m, x.t from x
+        on conflict do nothing returning message_id),
+      e as (insert into analytics_events (organization_id, occurred_at, customer_id, type, name, properties, message_id, source)
+        select ${org}, x.t, x.c, x.ty, x.n, x.p::jsonb, x.m, ${source} from x join k on k.message_id = x.m returning 1)
+    select count(*)::int as n from e`,
+  );
+  return row?.n ?? 0;
 }
