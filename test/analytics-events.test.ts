@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../src/db/index.js';
 import { ensureEventPartitions } from '../src/modules/analytics/partitions.js';
 import { trackInternal } from '../src/modules/analytics/index.js';
+import { systemContext } from '../src/http/access.js';
+import { applyEmailEvents } from '../src/modules/email/events.js';
+import { applyStatusCallback } from '../src/modules/sms/status.js';
 import { createApiKey, createCustomer, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
 
 let t: TestApp;
@@ -173,6 +176,27 @@ describe('isolation', () => {
     const data = (await get(a.headers, `/api/customers/${c.id}/events`)).json().data;
     expect(data).toHaveLength(1);
     expect(data[0]).toMatchObject({ name: 'Email Opened', source: 'internal' });
+  });
+});
+
+describe('our own channels', () => {
+  it('record email delivered and opened, and SMS delivered, on the customer timeline, once each', async () => {
+    const c = await createCustomer(t.app, a.headers, { email: `ch-${randomUUID()}@example.com`, phone: '+15557654321' });
+    const org = a.organizationId;
+    const [camp] = await t.db.owner.query<{ id: string }>(`insert into email_campaigns (organization_id, name) values ($1, 'c') returning id`, [org]);
+    const [msg] = await t.db.owner.query<{ id: string }>(`insert into email_messages (organization_id, campaign_id, customer_id, to_email) values ($1, $2, $3, 'x@example.com') returning id`, [org, camp.id, c.id]);
+    const [sms] = await t.db.owner.query<{ id: string }>(`insert into sms_messages (organization_id, customer_id, to_phone, body, provider_message_id, status) values ($1, $2, '+15557654321', 'hi', 'SM-ev-1', 'sent') returning id`, [org, c.id]);
+    const ev = (type: string, id: string) => ({ messageId: msg.id, type, url: null, reason: null, at: new Date().toISOString(), payload: {}, providerEventId: id });
+    for (let i = 0; i < 2; i++) {
+      await t.db.withTenant(org, (tx) => applyEmailEvents(tx, systemContext(org, 'test'), [ev('delivered', 'sg-1'), ev('open', 'sg-2'), ev('processed', 'sg-3')], 'sendgrid'));
+    }
+    await t.db.withTenant(org, (tx) => applyStatusCallback(tx, org, { messageSid: 'SM-ev-1', status: 'delivered' }));
+    const data = (await get(a.headers, `/api/customers/${c.id}/events`)).json().data;
+    expect(data.map((e: any) => e.name).sort()).toEqual(['Email Delivered', 'Email Opened', 'SMS Delivered']);
+    expect(data.find((e: any) => e.name === 'Email Opened').properties).toMatchObject({ emailMessageId: msg.id, campaignId: camp.id });
+    expect(data.find((e: any) => e.name === 'SMS Delivered').properties).toMatchObject({ smsMessageId: sms.id });
+    // None of it is B's.
+    expect((await get(keyB, `/api/analytics/events?event=Email%20Opened`)).json().data).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import type { Module } from '../module.js';
 import { startPartitionUpkeep } from './partitions.js';
 import { registerAnalyticsRoutes } from './routes.js';
 
-export { trackInternal } from './track.js';
+export { trackChannelRow, trackEmailEvents, trackInternal } from './track.js';
 
 /** Customer events: ingestion (Segment-compatible), queries, timelines; the worker keeps monthly partitions ahead. */
 export const analyticsModule: Module = {

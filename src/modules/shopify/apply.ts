@@ -4,6 +4,7 @@ import { arr, query, queryOne } from '../../db/sql.js';
 import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { normalizeAddress } from '../suppressions/service.js';
+import { trackInternal } from '../analytics/track.js';
 import { emitEvents } from '../webhooks/emit.js';
 import { e164, emitCustomerEvents, fromWebhook, numericId, upsertShopifyCustomer } from './customers.js';
 import { markUninstalled } from './store.js';
@@ -84,6 +85,7 @@ async function recordOrder(tx: Tx, ctx: AuditContext, o: any): Promise<Outcome> 
     resourceId: row.id,
     changes: { shopifyOrderId: orderId, number, total, currency, items, customerId: customer?.id ?? null },
   });
+  await trackInternal(tx, org, customer?.id, 'Order Placed', { orderId: row.id, number, total, currency, items }, { key: row.id, at: orderedAt ? new Date(orderedAt) : null });
   return 'applied';
 }
 
