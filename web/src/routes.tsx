@@ -29,6 +29,7 @@ export const router = createBrowserRouter([
       { path: 'sms', ...page(() => import('./pages/sms/SmsCampaigns')) },
       { path: 'sms/new', ...page(() => import('./pages/sms/SmsEditor')) },
       { path: 'sms/:id', ...page(() => import('./pages/sms/SmsEditor')) },
+      { path: 'events', ...page(() => import('./pages/events/EventList')) },
       { path: 'outbox', ...page(() => import('./pages/Outbox')) },
       { path: 'settings/members', ...page(() => import('./pages/settings/Members')) },
       { path: 'settings/api-keys', ...page(() => import('./pages/settings/ApiKeys')) },

@@ -8,6 +8,7 @@ import { Button, ErrorMessage, Field, Loading } from './ui';
 const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/customers', label: 'Customers' },
+  { to: '/events', label: 'Events' },
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/sms', label: 'SMS campaigns' },
   { to: '/outbox', label: 'Outbox' },
