@@ -160,6 +160,19 @@ export const analyticsEventIds = pgTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.messageId] })],
 );
 
+/** Saved customer segments (0019_analytics_events.sql); the condition is validated by modules/segments. */
+export const segments = pgTable(
+  'segments',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    condition: jsonb('condition').$type<unknown>().notNull(),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
 export type { Audience, CampaignStatus };
 
 export const emailCampaigns = pgTable(

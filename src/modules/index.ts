@@ -10,6 +10,7 @@ import { emailModule } from './email/index.js';
 import { ivrModule } from './ivr/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
+import { segmentsModule } from './segments/index.js';
 import { sendersModule } from './senders/index.js';
 import { shopifyModule } from './shopify/index.js';
 import { smsModule } from './sms/index.js';
@@ -38,6 +39,7 @@ export const modules: readonly Module[] = [
   shopifyModule,
   webhooksModule,
   analyticsModule,
+  segmentsModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

@@ -90,3 +90,17 @@ END
 $$;
 REVOKE ALL ON FUNCTION sb_event_partitions(integer) FROM PUBLIC;
 SELECT sb_event_partitions(2);
+
+-- Segments: a saved condition tree over customer fields, tags, attributes, consent and events
+-- (validated by the API on save; compiled to parameterised SQL when counted).
+CREATE TABLE segments (
+  organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  name text NOT NULL,
+  condition jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (organization_id, id)
+);
+CREATE INDEX segments_list_idx ON segments (organization_id, created_at DESC, id DESC);
+SELECT sb_tenant_table('segments');
