@@ -102,3 +102,40 @@ describe.skipIf(!hasChromium && !process.env.CI)('events dashboard end to end (C
     noProblems(b);
   });
 });
+
+describe.skipIf(!hasChromium && !process.env.CI)('segments dashboard end to end (Chromium)', () => {
+  let segmentUrl = '';
+  it('builds a segment on events with a live count, saves it, and B pasting its URL sees not found', async () => {
+    await goto(a.page, '/segments');
+    await a.page.getByText('No segments yet').waitFor();
+    await expectAccessible(a.page, 'segments empty');
+    await a.page.getByRole('link', { name: 'New segment' }).click();
+    await a.page.getByRole('heading', { level: 1, name: 'New segment' }).waitFor();
+    await a.page.getByLabel('Name', { exact: true }).fill('Buyers');
+    await a.page.getByLabel('Condition 1: event name').fill('Order Completed');
+    // ada and bob each completed an order (first test): 2, then "at least 1 time" with ada's Product Viewed as well: 1.
+    const results = a.page.getByRole('region', { name: 'Matching customers' });
+    await results.getByText(/^2 customers$/).waitFor();
+    await a.page.getByRole('button', { name: 'Add condition' }).click();
+    await a.page.getByLabel('Condition 2: event name').fill('Product Viewed');
+    await results.getByText(/^1 customer$/).waitFor();
+    await results.getByRole('link', { name: 'Ada Lovelace' }).waitFor();
+    await expectAccessible(a.page, 'segment builder');
+    await a.page.getByRole('button', { name: 'Save segment' }).click();
+    await a.page.waitForURL(/\/segments\/[0-9a-f-]{36}$/);
+    await a.page.getByRole('heading', { level: 1, name: 'Buyers' }).waitFor();
+    segmentUrl = new URL(a.page.url()).pathname;
+    await results.getByText(/^1 customer$/).waitFor();
+    await screenshot(a.page, 'segments-builder');
+    await goto(a.page, '/segments');
+    await a.page.getByRole('link', { name: 'Buyers' }).waitFor();
+    noProblems(a);
+
+    await b.page.goto(segmentUrl);
+    await b.page.getByText('Not found').waitFor();
+    expect(await b.page.getByText('Buyers').count()).toBe(0);
+    await expectAccessible(b.page, 'segment of another organization');
+    await screenshot(b.page, 'segments-other-organization');
+    noProblems(b);
+  });
+});

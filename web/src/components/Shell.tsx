@@ -9,6 +9,7 @@ const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/customers', label: 'Customers' },
   { to: '/events', label: 'Events' },
+  { to: '/segments', label: 'Segments' },
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/sms', label: 'SMS campaigns' },
   { to: '/outbox', label: 'Outbox' },
