@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   sms: () => import('./sms.js'),
   webhooks: () => import('./webhooks.js'),
   events: () => import('./events.js'),
+  segments: () => import('./segments.js'),
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),

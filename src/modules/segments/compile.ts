@@ -52,8 +52,10 @@ export function compileCondition(org: string, node: Condition): SQL {
         and e.occurred_at >= now() - make_interval(days => ${node.withinDays}::int)${sql.join(props, sql``)}`;
       if (node.op === 'none') return sql`(not exists (select 1 ${match}))`;
       if (node.count === 1) return sql`(exists (select 1 ${match}))`;
-      // Stops counting at N: a customer with a million events costs N rows, not a million.
-      return sql`((select count(*) from (select 1 ${match} limit ${node.count}) n) >= ${node.count})`;
+      // One pass over the matching events (a hashed subplan), not one count per customer.
+      return sql`(c.id in (select e.customer_id from analytics_events e where e.organization_id = ${org} and e.name = ${node.event}
+        and e.occurred_at >= now() - make_interval(days => ${node.withinDays}::int)${sql.join(props, sql``)}
+        group by e.customer_id having count(*) >= ${node.count}))`;
     }
   }
 }
