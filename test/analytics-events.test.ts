@@ -221,4 +221,22 @@ describe('partitions', () => {
     expect(res.json().accepted).toBe(1);
     expect((await get(keyA, '/api/analytics/events?event=Old&to=2020-01-01T00:00:00Z')).json().data).toHaveLength(1);
   });
+
+  it("moves a month's rows out of the default partition when that month's partition is created", async () => {
+    // A row three months ahead (past the partitions kept) lands in the default partition…
+    const ahead = new Date();
+    ahead.setUTCDate(15);
+    ahead.setUTCMonth(ahead.getUTCMonth() + 3);
+    const [c] = await t.db.owner.query<{ id: string }>(`insert into customers (organization_id, external_id) values ($1, 'far-future') returning id`, [a.organizationId]);
+    await t.db.owner.query(
+      `insert into analytics_events (organization_id, occurred_at, customer_id, type, name, message_id) values ($1, $2, $3, 'track', 'Ahead', 'ahead-1')`,
+      [a.organizationId, ahead.toISOString(), c.id],
+    );
+    const where = async () => (await t.db.owner.query<{ p: string }>(`select tableoid::regclass::text as p from analytics_events where message_id = 'ahead-1'`))[0].p;
+    expect(await where()).toBe('analytics_events_default');
+    // …and goes to its own partition when the upkeep reaches that month.
+    await t.db.owner.query(`select sb_event_partitions(3)`);
+    expect(await where()).toBe(`analytics_events_${ahead.getUTCFullYear()}${String(ahead.getUTCMonth() + 1).padStart(2, '0')}`);
+    expect((await get(keyA, `/api/customers/${c.id}/events`)).json().data.map((e: any) => e.name)).toEqual(['Ahead']);
+  });
 });
