@@ -50,7 +50,9 @@ export async function deleteSegment(tx: Tx, ctx: TenantContext, id: string) {
 /** How many of the organization's customers match, and the newest few: computed in SQL, never loaded whole. */
 export async function previewSegment(tx: Tx, ctx: TenantContext, condition: Condition) {
   const org = ctx.organizationId;
-  const where = sql`c.organization_id = ${org} and coalesce(${compileCondition(org, condition)}, false)`;
+  // Not wrapped in coalesce: at the top of WHERE a NULL already excludes the row, and an event condition left
+  // bare (not exists …) can become an anti- or semi-join instead of a subplan run per customer.
+  const where = sql`c.organization_id = ${org} and ${compileCondition(org, condition)}`;
   const counted = await queryOne<{ n: number }>(tx, sql`select count(*)::int as n from customers c where ${where}`);
   const sample = await query<{ id: string; email: string | null; phone: string | null; firstName: string | null; lastName: string | null }>(
     tx,
