@@ -12,6 +12,8 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   webhooks: () => import('./webhooks.js'),
   // One organization of SCALE_ROWS (1,000,000) customers beside nine of 10,000: p50s and growth per operation (issue 12).
   scale: () => import('./scale.js'),
+  events: () => import('./events.js'),
+  segments: () => import('./segments.js'),
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),

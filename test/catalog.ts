@@ -19,13 +19,16 @@ export interface TableInfo {
   hasOrganizationId: boolean;
 }
 
-/** Every base (or partitioned) table of the public schema. */
+/**
+ * Every base (or partitioned) table of the public schema. Partitions are left out: they are reached only
+ * through their parent (whose rules they inherit; the runtime role holds no privilege on them).
+ */
 export async function publicTables(db: Database): Promise<TableInfo[]> {
   const rows = await db.owner.query<{ name: string; has_org: boolean }>(
     `SELECT c.relname AS name,
             EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped) AS has_org
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
       ORDER BY c.relname`,
   );
   return rows.map((r) => ({ name: r.name, hasOrganizationId: r.has_org }));

@@ -32,6 +32,9 @@ const ALLOWED: { file: string; reason: string }[] = [
   // client_reference_id naming an existing organization), after Stripe-Signature is checked; the
   // billing change is then applied inside withTenant (test/billing.test.ts: A's event changes only A).
   { file: 'src/modules/billing/webhooks.ts', reason: 'resolve-stripe-webhook' },
+  // Creates analytics_events' monthly partitions ahead (DDL, the owner's): sb_event_partitions reads and writes
+  // no tenant row except moving a new month's rows out of the default partition (test/analytics-events.test.ts).
+  { file: 'src/modules/analytics/partitions.ts', reason: 'event-partitions' },
 ];
 
 /** Files that may reach the owner connection (db.owner) directly, besides src/db itself: migrations only. */

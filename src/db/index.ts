@@ -35,6 +35,8 @@ export const SYSTEM_REASONS = [
   // Finding which organization a Stripe event belongs to, by its Stripe customer id or a checkout's
   // client_reference_id (after the signature is checked); the change then runs inside withTenant.
   'resolve-stripe-webhook',
+  // Creating analytics_events' monthly partitions ahead of time (DDL: the owner's); reads no tenant row.
+  'event-partitions',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

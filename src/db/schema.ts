@@ -119,6 +119,54 @@ export const customers = pgTable(
     unsubscribedAt: ts('unsubscribed_at'),
     tags: text('tags').array().notNull().default([]),
     attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+    /** The organization's own id for the customer (Segment's userId; 0019_analytics_events.sql). */
+    externalId: text('external_id'),
+    /** The anonymous id a profile made by events was first seen under. */
+    anonymousId: text('anonymous_id'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** Customer events, partitioned by month on occurred_at (0019_analytics_events.sql). */
+export const analyticsEvents = pgTable(
+  'analytics_events',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    occurredAt: ts('occurred_at').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    customerId: uuid('customer_id'),
+    type: text('type').$type<'track' | 'identify'>().notNull(),
+    name: text('name').notNull(),
+    properties: jsonb('properties').$type<Record<string, unknown>>().notNull().default({}),
+    messageId: text('message_id').notNull(),
+    source: text('source').$type<'api' | 'internal'>().notNull().default('api'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.occurredAt, t.id] })],
+);
+
+/** Every messageId accepted, per organization: the idempotency key events cannot carry uniquely (partitioned). */
+export const analyticsEventIds = pgTable(
+  'analytics_event_ids',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    messageId: text('message_id').notNull(),
+    occurredAt: ts('occurred_at').notNull(),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.messageId] })],
+);
+
+/** Saved customer segments (0019_analytics_events.sql); the condition is validated by modules/segments. */
+export const segments = pgTable(
+  'segments',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    condition: jsonb('condition').$type<unknown>().notNull(),
     createdAt: created(),
     updatedAt: updated(),
   },

@@ -1,4 +1,5 @@
 import type { App, ModuleDeps } from '../http/types.js';
+import { analyticsModule } from './analytics/index.js';
 import { apiKeysModule } from './api-keys/index.js';
 import { auditModule } from './audit/index.js';
 import { authModule } from './auth/index.js';
@@ -10,6 +11,7 @@ import { emailModule } from './email/index.js';
 import { ivrModule } from './ivr/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
+import { segmentsModule } from './segments/index.js';
 import { sendersModule } from './senders/index.js';
 import { shopifyModule } from './shopify/index.js';
 import { smsModule } from './sms/index.js';
@@ -40,6 +42,8 @@ export const modules: readonly Module[] = [
   webhooksModule,
   billingModule,
   socialModule,
+  analyticsModule,
+  segmentsModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

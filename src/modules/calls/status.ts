@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { queryOne } from '../../db/sql.js';
+import { trackChannelRow } from '../analytics/track.js';
 import { emitCallCompleted } from '../webhooks/sources.js';
 import { CALL_STATUSES, FINAL_STATUSES, type CallStatus } from './schemas.js';
 
@@ -48,5 +49,6 @@ export async function applyCallStatus(tx: Tx, organizationId: string, u: CallSta
         select exists (select 1 from changed) as applied, exists (select 1 from target) as found, (select id from target) as call_id`,
   );
   if (row?.applied && row.call_id && u.status === 'completed') await emitCallCompleted(tx, { organizationId }, row.call_id);
+  if (row?.applied && row.call_id && u.status === 'completed') await trackChannelRow(tx, organizationId, 'Call Completed', row.call_id);
   return { found: Boolean(row?.found), applied: Boolean(row?.applied), callId: row?.call_id ?? null };
 }

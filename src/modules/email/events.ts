@@ -1,3 +1,4 @@
+import { trackEmailEvents } from '../analytics/track.js';
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import type { AuditContext } from '../../http/access.js';
@@ -40,6 +41,7 @@ export async function applyEmailEvents(tx: Tx, ctx: AuditContext, events: EmailE
     select ${org}, x.m, x.t, x.u, x.id, x.p, x.at from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as x(m uuid, t text, u text, id text, p jsonb, at timestamptz)`);
   await emitEmailMessageEvents(tx, ctx, events, provider);
+  await trackEmailEvents(tx, org, events);
   await tx.execute(sql`
     with e as (
       select x.m,

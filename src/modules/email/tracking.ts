@@ -1,3 +1,4 @@
+import { trackEmailEvents } from '../analytics/track.js';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
@@ -25,6 +26,7 @@ async function recordOpen(tx: Tx, c: TokenClaims) {
       where organization_id = ${c.organizationId} and id = ${c.messageId} returning organization_id, id)
     insert into email_events (organization_id, message_id, type, payload)
     select organization_id, id, 'open', '{"source":"pixel"}'::jsonb from m`);
+  await trackEmailEvents(tx, c.organizationId, [{ messageId: c.messageId, type: 'open' }]);
 }
 
 /** The original URL of link n of this message's campaign, recording the click; null when there is none. */
@@ -41,6 +43,7 @@ async function recordClick(tx: Tx, c: TokenClaims): Promise<string | null> {
     where organization_id = ${c.organizationId} and id = ${c.messageId}`);
   await tx.execute(sql`insert into email_events (organization_id, message_id, type, url, payload)
     values (${c.organizationId}, ${c.messageId}, 'click', ${url}, '{"source":"redirect"}'::jsonb)`);
+  await trackEmailEvents(tx, c.organizationId, [{ messageId: c.messageId, type: 'click', url }]);
   return url;
 }
 

@@ -5,6 +5,7 @@ import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import type { Plans } from '../billing/limits.js';
 import { normalizeAddress } from '../suppressions/service.js';
+import { trackInternal } from '../analytics/track.js';
 import { emitEvents } from '../webhooks/emit.js';
 import { e164, emitCustomerEvents, fromWebhook, numericId, upsertShopifyCustomer } from './customers.js';
 import { markUninstalled } from './store.js';
@@ -89,6 +90,7 @@ async function recordOrder(tx: Tx, ctx: AuditContext, o: any): Promise<Outcome> 
     resourceId: row.id,
     changes: { shopifyOrderId: orderId, number, total, currency, items, customerId: customer?.id ?? null },
   });
+  await trackInternal(tx, org, customer?.id, 'Order Placed', { orderId: row.id, number, total, currency, items }, { key: row.id, at: orderedAt ? new Date(orderedAt) : null });
   return 'applied';
 }
 

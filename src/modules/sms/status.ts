@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { arr, query } from '../../db/sql.js';
+import { trackChannelRow } from '../analytics/track.js';
 import { emitSmsStatus } from '../webhooks/sources.js';
 
 // Twilio status callbacks, applied inside the organization's tenant transaction (the webhook
@@ -68,6 +69,7 @@ export async function applyStatusCallback(tx: Tx, org: string, cb: StatusCallbac
       select t.id, exists (select 1 from moved) as changed from target t`,
   );
   for (const r of found) if (r.changed) await emitSmsStatus(tx, { organizationId: org }, r.id, status);
+  for (const r of found) if (r.changed && status === 'delivered') await trackChannelRow(tx, org, 'SMS Delivered', r.id);
   return { found: found.length > 0, changed: found.some((r) => r.changed) };
 }
 

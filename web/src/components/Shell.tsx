@@ -8,6 +8,8 @@ import { Button, ErrorMessage, Field, Loading } from './ui';
 const NAV = [
   { to: '/', label: 'Home', end: true },
   { to: '/customers', label: 'Customers' },
+  { to: '/events', label: 'Events' },
+  { to: '/segments', label: 'Segments' },
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];

@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { Pager, useCursor } from '../../components/Pager';
 import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, Loading, MessageCells, PageHeader, QueryState, StatusBadge } from '../../components/ui';
+import { CustomerTimeline } from '../events/CustomerTimeline';
 import { CustomerForm, type CustomerInput } from './CustomerForm';
 
 export default function CustomerPage() {
@@ -80,6 +81,7 @@ export default function CustomerPage() {
         </div>
       )}
       {!editing && <History customerId={c.id} />}
+      {!editing && <CustomerTimeline customerId={c.id} />}
       <ConfirmDialog
         open={confirming}
         title="Delete this customer?"
