@@ -125,6 +125,25 @@ describe('plan limits, enforced where the work happens', () => {
     expect(usageOf(await billing(b), 'customers').used).toBe(3);
   });
 
+  it('events: an event naming an unknown person at the limit is rejected by index (plan_limit) and creates no one; events about customers are stored', async () => {
+    // B holds its three customers (the import above).
+    const res = await post(b, '/api/analytics/events', {
+      batch: [
+        { type: 'track', userId: 'newcomer-1', event: 'Signed Up', messageId: 'pl-1' },
+        { type: 'track', email: 'i1@b.example', event: 'Order Completed', messageId: 'pl-2' },
+        { type: 'track', anonymousId: 'anon-over', event: 'Viewed', messageId: 'pl-3' },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(res.json().rejected.map((r: any) => [r.index, r.error])).toEqual([
+      [0, 'plan_limit'],
+      [2, 'plan_limit'],
+    ]);
+    expect(await ownerCount(`select count(*)::int n from customers where organization_id = $1`, [b.organizationId])).toBe(3);
+    expect(usageOf(await billing(b), 'customers').used).toBe(3);
+  });
+
   it('email campaign send: an audience over the month\'s remaining emails is refused before it starts; one within is accepted and counted', async () => {
     const create = async (tags: string[]) => {
       const res = await post(a, '/api/email/campaigns', { name: `to ${tags.join() || 'all'}`, subject: 'Hi', fromEmail: t.config.email.from, html: '<p>Hello</p>', audience: { tags } });

@@ -21,15 +21,21 @@ interface Profile {
   anonymous: boolean;
   isNew?: boolean;
   failed?: boolean;
+  /** A new profile the organization's plan has no room for. */
+  overPlan?: boolean;
 }
+
+/** An event's customer, or why it has none. */
+export type Resolution = { customerId: string } | { error: 'customer_conflict' | 'plan_limit' };
 
 /**
  * Resolves each event's customer in batch order, creating profiles for unknown people and linking an
  * anonymous profile to the customer it turns out to be (Segment's identify). Reads are three indexed
  * lookups for the whole batch; writes only for what is new, so a batch about known customers costs one
- * round trip. Returns a getter for each item's customer id (null when it could not be resolved).
+ * round trip. New profiles beyond `room(n)` (how many of n new customers the plan still takes; null:
+ * all) are not created. Returns a getter for each item's customer, or why it has none.
  */
-export async function resolveCustomers(tx: Tx, org: string, whos: Who[]): Promise<(i: number) => string | null> {
+export async function resolveCustomers(tx: Tx, org: string, whos: Who[], room: (wanted: number) => Promise<number | null>): Promise<(i: number) => Resolution> {
   const byUser = new Map<string, Profile>();
   const byEmail = new Map<string, Profile>();
   const byAnon = new Map<string, Profile>();
@@ -73,7 +79,11 @@ export async function resolveCustomers(tx: Tx, org: string, whos: Who[]): Promis
     resolved.push(p);
   }
 
-  if (creates.length) await createProfiles(tx, org, creates);
+  if (creates.length) {
+    const fits = await room(creates.length);
+    for (const p of fits === null ? [] : creates.splice(fits)) ((p.failed = true), (p.overPlan = true));
+    if (creates.length) await createProfiles(tx, org, creates);
+  }
   for (const p of attaches) {
     if (p.isNew) continue;
     // A savepoint: a concurrent request may have given the id or address to another profile meanwhile.
@@ -88,7 +98,11 @@ export async function resolveCustomers(tx: Tx, org: string, whos: Who[]): Promis
     if (m.from.failed || m.into.failed || m.from.id === m.into.id) continue;
     await mergeProfiles(tx, org, m.from.id, m.into.id, m.anonymousId);
   }
-  return (i) => (resolved[i].failed ? null : resolved[i].id);
+  return (i) => {
+    const p = resolved[i];
+    if (!p.failed) return { customerId: p.id };
+    return { error: p.overPlan ? 'plan_limit' : 'customer_conflict' };
+  };
 }
 
 const LOAD_COLUMNS = sql`id, external_id as "externalId", lower(email) as email, anonymous_id as "anonymousId",

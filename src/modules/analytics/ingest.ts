@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Tx } from '../../db/index.js';
 import { arr, query } from '../../db/sql.js';
 import type { TenantContext } from '../../http/access.js';
+import { customerRoom, type Plans } from '../billing/limits.js';
 import { applyTraits, resolveCustomers, type Who } from './identity.js';
 import { EventIn, FUTURE_TOLERANCE_MS, type EventBatch } from './schemas.js';
 
@@ -23,7 +24,7 @@ const Email = z.email().max(254);
  * resolved to customers, then deduplicated on messageId (analytics_event_ids) and stored by one
  * statement, all in the request's tenant transaction. Bad events come back by index.
  */
-export async function ingestEvents(tx: Tx, ctx: TenantContext, body: EventBatch) {
+export async function ingestEvents(tx: Tx, ctx: TenantContext, body: EventBatch, plans: Plans) {
   const org = ctx.organizationId;
   const now = Date.now();
   const rejected: Rejection[] = [];
@@ -54,11 +55,13 @@ export async function ingestEvents(tx: Tx, ctx: TenantContext, body: EventBatch)
   });
   if (!items.length) return { accepted: 0, duplicates, rejected };
 
-  const customerOf = await resolveCustomers(tx, org, items.map((i) => i.who));
+  // Unknown people become customers only while the plan has room; events about the others are refused by index.
+  const customerOf = await resolveCustomers(tx, org, items.map((i) => i.who), () => customerRoom(tx, org, plans));
   const ready: Ready[] = [];
   items.forEach((item, k) => {
-    const customerId = customerOf(k);
-    if (customerId) ready.push({ ...item, customerId });
+    const r = customerOf(k);
+    if ('customerId' in r) ready.push({ ...item, customerId: r.customerId });
+    else if (r.error === 'plan_limit') rejected.push({ index: item.index, error: 'plan_limit', details: [{ path: 'userId', message: "The organization's plan has no room for another customer" }] });
     else rejected.push({ index: item.index, error: 'customer_conflict', details: [{ path: 'userId', message: 'The customer changed meanwhile; send the event again' }] });
   });
   // Traits of a replayed identify are applied again: the same values, so no harm.

@@ -1,11 +1,11 @@
-import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
+import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { ingestEvents } from './ingest.js';
 import { countEvents, customerTimeline, funnel, listEvents } from './query.js';
 import { CountsOut, CountsQuery, EventBatch, EventListQuery, EventPage, FunnelIn, FunnelOut, IngestOut, TimelineQuery } from './schemas.js';
 
 const tags = ['analytics'];
 
-export function registerAnalyticsRoutes(app: App) {
+export function registerAnalyticsRoutes(app: App, { config }: ModuleDeps) {
   app.post('/api/analytics/events', {
     config: { access: 'org' },
     // 500 events of up to 16 KiB of properties each would pass 8 MB; batches are far smaller in practice.
@@ -15,12 +15,13 @@ export function registerAnalyticsRoutes(app: App) {
       summary: 'Track a batch of up to 500 events (Segment track/identify); bad events are reported by index, the rest stored',
       description:
         'Each event is validated on its own. The answer is 200 whenever the batch itself is well-formed: `accepted` events were stored, ' +
-        '`duplicates` carried a messageId already stored (a replay: accepted, not stored twice), and `rejected` lists each refused event by its index with the reason.',
+        '`duplicates` carried a messageId already stored (a replay: accepted, not stored twice), and `rejected` lists each refused event by its index with the reason (`validation_failed`, `timestamp_in_future`, ' +
+        '`plan_limit` when it names someone who is not a customer yet and the plan has no room for another, `customer_conflict`).',
       operationId: 'trackEvents',
       body: EventBatch,
       response: { 200: IngestOut, 413: ErrorOut, ...orgErrors },
     },
-    handler: (req) => req.tenant((tx, ctx) => ingestEvents(tx, ctx, req.body)),
+    handler: (req) => req.tenant((tx, ctx) => ingestEvents(tx, ctx, req.body, config.billing.plans)),
   });
 
   app.get('/api/analytics/events', {

@@ -117,14 +117,18 @@ export async function assertWithinPlan(tx: Tx, organizationId: string, limit: 'c
 }
 
 /**
- * Whether one more customer fits in the plan (the billing row locked until commit). For additions that
- * cannot be refused with a 402 — a store's sync or webhook — which then leave that customer out.
+ * How many more customers fit in the plan (null: unlimited), the billing row locked until commit. For
+ * additions that cannot be refused with a 402 — a store's sync or webhook, events naming unknown people —
+ * which then leave out what does not fit.
  */
-export async function roomForCustomer(tx: Tx, organizationId: string, plans: Plans): Promise<boolean> {
+export async function customerRoom(tx: Tx, organizationId: string, plans: Plans): Promise<number | null> {
   const row = await readAccount(tx, organizationId, { lock: true });
   const allowed = planInForce(row, plans).plan.limits.customers;
-  return allowed === null || row.customers_count < allowed;
+  return allowed === null ? null : Math.max(0, allowed - row.customers_count);
 }
+
+/** Whether one more customer fits in the plan (customerRoom for one). */
+export const roomForCustomer = async (tx: Tx, organizationId: string, plans: Plans) => (await customerRoom(tx, organizationId, plans)) !== 0;
 
 /**
  * How many customers are over the plan right now (0 when within): an import checks it after writing a

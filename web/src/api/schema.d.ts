@@ -1723,7 +1723,7 @@ export interface paths {
         put?: never;
         /**
          * Track a batch of up to 500 events (Segment track/identify); bad events are reported by index, the rest stored
-         * @description Each event is validated on its own. The answer is 200 whenever the batch itself is well-formed: `accepted` events were stored, `duplicates` carried a messageId already stored (a replay: accepted, not stored twice), and `rejected` lists each refused event by its index with the reason.
+         * @description Each event is validated on its own. The answer is 200 whenever the batch itself is well-formed: `accepted` events were stored, `duplicates` carried a messageId already stored (a replay: accepted, not stored twice), and `rejected` lists each refused event by its index with the reason (`validation_failed`, `timestamp_in_future`, `plan_limit` when it names someone who is not a customer yet and the plan has no room for another, `customer_conflict`).
          */
         post: operations["trackEvents"];
         delete?: never;
