@@ -99,7 +99,8 @@ describe('a hostile template', () => {
     for (const res of sends) {
       expect(res.statusCode, res.body).toBe(422);
       expect(res.json()).toMatchObject({ code: 'template_too_expensive' });
-      expect(res.json().error).toMatch(new RegExp(`longer than ${TIMEOUT_MS} ms`));
+      // A loop that prints runs out of time or, on a fast warm thread, of output first: either way it is stopped.
+      expect(res.json().error).toMatch(new RegExp(`longer than ${TIMEOUT_MS} ms|more than the \\d+ bytes allowed`));
     }
     expect(hugeSend.statusCode, hugeSend.body).toBe(422);
     expect(hugeSend.json().error).toMatch(/more than the \d+ bytes allowed/);
