@@ -57,7 +57,7 @@ describe('audience', () => {
     await createCustomer(t.app, b.headers, { phone: '+14155552601', smsOptIn: true, tags: ['vip'] });
 
     const c = await campaign(a, { audience: { tags: ['vip'] } });
-    const r = await inTenant<{ recipients: number; invalid: number }>(a, (tx) => resolveAudience(tx, a.organizationId, c.id, ['vip']));
+    const r = await inTenant<{ recipients: number; invalid: number }>(a, (tx) => resolveAudience(tx, a.organizationId, c.id, { tags: ['vip'] }));
     expect(r).toEqual({ recipients: 2, invalid: 2 });
     const rows = await messages(a, c.id);
     expect(rows.map((m) => [m.customer_id, m.to_phone, m.status])).toEqual([
@@ -65,7 +65,7 @@ describe('audience', () => {
       [ok2.id, '+14155552602', 'queued'],
     ]);
     // Resolving again (a resumed send) adds nobody twice.
-    expect(await inTenant(a, (tx) => resolveAudience(tx, a.organizationId, c.id, ['vip']))).toEqual({ recipients: 0, invalid: 2 });
+    expect(await inTenant(a, (tx) => resolveAudience(tx, a.organizationId, c.id, { tags: ['vip'] }))).toEqual({ recipients: 0, invalid: 2 });
     expect(await messages(a, c.id)).toHaveLength(2);
   });
 });
@@ -146,8 +146,8 @@ describe('inbound messages', () => {
     // Both organizations have a campaign waiting to go to that number.
     const campA = await campaign(a, {});
     const campB = await campaign(b, {});
-    await inTenant(a, (tx) => resolveAudience(tx, a.organizationId, campA.id, []));
-    await inTenant(b, (tx) => resolveAudience(tx, b.organizationId, campB.id, []));
+    await inTenant(a, (tx) => resolveAudience(tx, a.organizationId, campA.id, {}));
+    await inTenant(b, (tx) => resolveAudience(tx, b.organizationId, campB.id, {}));
     const r = await inbound(a, '+14155552700', '  Stop ');
     expect(r).toMatchObject({ keyword: 'stop', customerId: ca.id, reply: null, stored: true });
     expect((await customer(a, ca.id)).smsOptIn).toBe(false);

@@ -14,10 +14,17 @@ export const EDITABLE_STATUSES = ['draft', 'scheduled', 'cancelled'] as const sa
 /** A campaign in one of these is being or has been delivered: no edits, no deletes. */
 export const LOCKED_STATUSES = ['sending', 'sent'] as const satisfies readonly CampaignStatus[];
 
-/** Who a campaign goes to: customers carrying any of the tags (all of the channel's opted-in customers without tags). */
-export const Audience = z.strictObject({ tags: Tags.optional() });
-export type Audience = { tags?: string[] };
-export const AudienceOut = z.object({ tags: z.array(z.string()).optional() });
+/**
+ * Who a campaign goes to: the channel's opted-in customers carrying any of the tags (all of them without
+ * tags) and, with a segmentId, who are members of that saved segment of the organization (both: AND).
+ * Membership is computed in SQL when the send starts, and the recipients are frozen then.
+ */
+export const Audience = z.strictObject({
+  tags: Tags.optional(),
+  segmentId: z.uuid().optional().describe("A saved segment of the organization (/api/segments): only its members, computed when the send starts"),
+});
+export type Audience = { tags?: string[]; segmentId?: string };
+export const AudienceOut = z.object({ tags: z.array(z.string()).optional(), segmentId: z.uuid().optional() });
 
 /** The 409 message for a change a campaign's status refuses (see conflictOr404 in http/errors.ts). */
 export const campaignRefusal = (status: CampaignStatus, verb: string) => `Campaign is ${status}; it cannot be ${verb}`;

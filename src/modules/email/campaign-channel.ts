@@ -1,8 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { CampaignChannel, CampaignRow, Claimed } from '../../channels/campaign-engine.js';
 import type { Config } from '../../config.js';
 import type { Database, Tx } from '../../db/index.js';
 import { arr } from '../../db/sql.js';
+import { audienceSegmentFilter } from '../segments/index.js';
 import { senderIdentity, withIdentity, type SendingIdentity } from '../senders/identity.js';
 import { campaignEvents } from '../webhooks/sources.js';
 import { composeMessage, extractLinks, prepareCampaign, type CampaignContent, type PreparedCampaign } from './compose.js';
@@ -23,13 +24,15 @@ export interface EmailChannelDeps {
 
 /**
  * Who an email campaign goes to (customers `c`): opted-in, active, unsuppressed addresses of the
- * organization with any of the tags (every one when none). The send and the audience count share it.
+ * organization with any of the tags (every one when none), members of the segment when the audience names
+ * one (`segment`: its compiled condition, see audienceSegmentFilter). The send and the audience count share it.
  */
-export const emailAudience = (org: string, tags: string[]) => sql`c.organization_id = ${org}
+export const emailAudience = (org: string, tags: string[], segment: SQL = sql`true`) => sql`c.organization_id = ${org}
   and c.email is not null and c.email_opt_in and c.unsubscribed_at is null and c.email_status = 'active'
   and not exists (select 1 from suppressions s
     where s.organization_id = c.organization_id and s.channel = 'email' and s.address = lower(c.email))
-  and (cardinality(${arr(tags)}::text[]) = 0 or c.tags && ${arr(tags)}::text[])`;
+  and (cardinality(${arr(tags)}::text[]) = 0 or c.tags && ${arr(tags)}::text[])
+  and ${segment}`;
 
 /** What one run of an email campaign's send shares between its messages. */
 interface Run {
@@ -73,10 +76,13 @@ export function emailCampaignChannel(deps: EmailChannelDeps): CampaignChannel<Ru
 
     async audience(tx: Tx, org: string, c: CampaignRow) {
       const tags: string[] = c.audience?.tags ?? [];
+      // The recipients are frozen here, once, when the send starts (beginSend): one message row per
+      // member now; customers who join the segment or get the tag later are not added.
+      const segment = await audienceSegmentFilter(tx, org, c.audience?.segmentId);
       await tx.execute(sql`
         insert into email_messages (organization_id, campaign_id, customer_id, to_email)
         select c.organization_id, ${c.id}, c.id, c.email from customers c
-        where ${emailAudience(org, tags)}
+        where ${emailAudience(org, tags, segment)}
         order by c.id
         on conflict do nothing`);
       // The links the click tokens point at, fixed with the recipients.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Tags } from '../../lib/schemas.js';
+import { Audience } from '../../lib/campaigns.js';
 import type { Config } from '../../config.js';
 import { requireOrg } from '../../http/access.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
@@ -36,11 +36,11 @@ export function registerCampaignRoutes(app: App, deps: { pool: RenderPool; confi
     schema: {
       tags,
       operationId: 'countEmailAudience',
-      summary: 'How many customers a campaign with this audience would be sent to now (opted in, active, not suppressed, any of the tags; all when none)',
-      body: z.strictObject({ tags: Tags.default([]) }).meta({ example: { tags: ['newsletter'] } }),
+      summary: "How many customers a campaign with this audience would be sent to now (opted in, active, not suppressed, any of the tags (all when none), members of the segment when given; 400 for a segment the organization does not have)",
+      body: Audience.meta({ example: { tags: ['newsletter'] } }),
       response: { 200: z.object({ recipients: z.number().int() }), ...orgErrors },
     },
-    handler: (req) => req.tenant((tx, ctx) => countEmailAudience(tx, ctx, req.body.tags)),
+    handler: (req) => req.tenant((tx, ctx) => countEmailAudience(tx, ctx, req.body)),
   });
 
   app.get('/api/email/campaigns/:id', {

@@ -3,11 +3,12 @@ import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { conflictOr404, notFound } from '../../http/errors.js';
-import { campaignRefusal, LOCKED_STATUSES } from '../../lib/campaigns.js';
+import { campaignRefusal, LOCKED_STATUSES, type Audience } from '../../lib/campaigns.js';
 import { writableFields } from '../../lib/fields.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { cancelQueuedJob, rescheduleQueuedJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
+import { audienceSegmentFilter, requireAudienceSegment } from '../segments/index.js';
 import { requireSender } from '../senders/identity.js';
 import { arr, query, queryOne } from '../../db/sql.js';
 import { campaignJobKey, emailAudience } from './campaign-channel.js';
@@ -97,6 +98,7 @@ function columns(input: CampaignInput, replace: boolean) {
 
 export async function createCampaign(tx: Tx, ctx: TenantContext, input: CampaignInput, config: Config) {
   if (input.fromEmail) await requireSender(tx, ctx.organizationId, input.fromEmail, config);
+  await requireAudienceSegment(tx, ctx.organizationId, input.audience?.segmentId);
   const [row] = await tx
     .insert(campaigns)
     .values({ ...columns(input, true), name: input.name!, organizationId: ctx.organizationId })
@@ -119,6 +121,7 @@ export async function updateCampaign(tx: Tx, ctx: TenantContext, id: string, inp
   if (!row) return refused(tx, ctx, id, 'edited');
   // After the keyed update, so another organization's id stays a 404; throwing rolls the update back.
   if (input.fromEmail) await requireSender(tx, ctx.organizationId, input.fromEmail, config);
+  await requireAudienceSegment(tx, ctx.organizationId, input.audience?.segmentId);
   if (row.status === 'scheduled') {
     // A scheduled send waits in the job table; it follows the campaign's new time.
     await rescheduleQueuedJob(tx, ctx.organizationId, campaignJobKey(id), row.scheduledAt);
@@ -137,8 +140,13 @@ export async function deleteCampaign(tx: Tx, ctx: TenantContext, id: string) {
   await recordAudit(tx, ctx, { action: 'email_campaign.deleted', resourceType: 'email_campaign', resourceId: id, changes: { name: rows[0].name } });
 }
 
-/** How many customers a campaign with these audience tags would go to right now (the send's own condition). */
-export async function countEmailAudience(tx: Tx, ctx: TenantContext, tags: string[]) {
-  const row = await queryOne<{ n: string }>(tx, sql`select count(*)::text as n from customers c where ${emailAudience(ctx.organizationId, tags)}`);
+/**
+ * How many customers a campaign with this audience would go to right now (the send's own condition).
+ * A segment the organization does not have is a 400 (another organization's reads the same).
+ */
+export async function countEmailAudience(tx: Tx, ctx: TenantContext, audience: Audience) {
+  await requireAudienceSegment(tx, ctx.organizationId, audience.segmentId);
+  const segment = await audienceSegmentFilter(tx, ctx.organizationId, audience.segmentId);
+  const row = await queryOne<{ n: string }>(tx, sql`select count(*)::text as n from customers c where ${emailAudience(ctx.organizationId, audience.tags ?? [], segment)}`);
   return { recipients: Number(row?.n ?? 0) };
 }

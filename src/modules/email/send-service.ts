@@ -49,7 +49,8 @@ export async function sendCampaign(tx: Tx, ctx: TenantContext, id: string, confi
     .where(and(eq(campaigns.organizationId, ctx.organizationId), eq(campaigns.id, id), eq(campaigns.status, 'draft')))
     .returning();
   if (!row) return refused(tx, ctx, id, 'sent again');
-  const { recipients } = await countEmailAudience(tx, ctx, row.audience?.tags ?? []);
+  // Also refuses (400, rolled back) an audience whose segment has been deleted since it was saved.
+  const { recipients } = await countEmailAudience(tx, ctx, row.audience ?? {});
   await meterMessages(tx, ctx.organizationId, 'email', recipients, config.billing.plans);
   await enqueueJob(tx, ctx.organizationId, CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: campaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
   if (row.status === 'sending') await campaignEvents('email')(tx, ctx.organizationId, { id, name: row.name, status: 'sending' });

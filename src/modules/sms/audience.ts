@@ -1,7 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { arr, query } from '../../db/sql.js';
+import type { Audience } from '../../lib/campaigns.js';
 import { toE164 } from '../../lib/phone.js';
+import { audienceSegmentFilter } from '../segments/index.js';
 
 /**
  * Customers stored with a number typed any way ("+1 (555) 123-4567") under the spelling of
@@ -12,15 +14,22 @@ export const PHONE_KEY = sql.raw(`('+' || ltrim(regexp_replace(phone, '[\\s().-]
 
 const CHUNK = 5000;
 
-/** The campaign's would-be recipients: opted-in customers in the audience with a number, oldest first. */
-const candidatesOf = (tx: Tx, org: string, tags: string[]) =>
-  query<{ id: string; phone: string }>(
+/**
+ * The campaign's would-be recipients: opted-in customers in the audience (any of the tags, members of the
+ * segment when it names one: its condition compiled to SQL, see audienceSegmentFilter) with a number, oldest first.
+ */
+async function candidatesOf(tx: Tx, org: string, audience: Audience) {
+  const tags = audience.tags ?? [];
+  const segment: SQL = await audienceSegmentFilter(tx, org, audience.segmentId);
+  return query<{ id: string; phone: string }>(
     tx,
-    sql`select id, phone from customers
-      where organization_id = ${org} and sms_opt_in and phone is not null
-        and (cardinality(${arr(tags)}::text[]) = 0 or tags && ${arr(tags)}::text[])
-      order by created_at, id`,
+    sql`select c.id, c.phone from customers c
+      where c.organization_id = ${org} and c.sms_opt_in and c.phone is not null
+        and (cardinality(${arr(tags)}::text[]) = 0 or c.tags && ${arr(tags)}::text[])
+        and ${segment}
+      order by c.created_at, c.id`,
   );
+}
 
 /** One number per recipient (the oldest customer holding it), invalid numbers counted and left out. */
 function distinctNumbers(candidates: { id: string; phone: string }[]) {
@@ -41,8 +50,8 @@ function distinctNumbers(candidates: { id: string; phone: string }[]) {
 }
 
 /** How many messages resolveAudience would write now (same rules, nothing written): what a send is metered by. */
-export async function countSmsAudience(tx: Tx, org: string, tags: string[]): Promise<number> {
-  const { numbers } = distinctNumbers(await candidatesOf(tx, org, tags));
+export async function countSmsAudience(tx: Tx, org: string, audience: Audience): Promise<number> {
+  const { numbers } = distinctNumbers(await candidatesOf(tx, org, audience));
   if (!numbers.length) return 0;
   const [row] = await query<{ n: number }>(
     tx,
@@ -54,13 +63,14 @@ export async function countSmsAudience(tx: Tx, org: string, tags: string[]): Pro
 
 /**
  * Writes one queued message row per recipient of the campaign: the organization's customers who
- * opted in to SMS, match the audience tags, have a valid E.164 number (libphonenumber-js) that is not
+ * opted in to SMS, match the audience (tags, segment), have a valid E.164 number (libphonenumber-js) that is not
  * on the SMS suppression list. Customers with an invalid number are left out and counted. Two
  * customers sharing a number get one message (the oldest customer): a phone is texted once per campaign.
- * Idempotent: rows that exist stay as they are.
+ * Idempotent: rows that exist stay as they are. Run once when the send starts (beginSend): the rows
+ * written here are the campaign's frozen recipients; later segment members or tags add no one.
  */
-export async function resolveAudience(tx: Tx, org: string, campaignId: string, tags: string[]): Promise<{ recipients: number; invalid: number }> {
-  const { ids, numbers, invalid } = distinctNumbers(await candidatesOf(tx, org, tags));
+export async function resolveAudience(tx: Tx, org: string, campaignId: string, audience: Audience): Promise<{ recipients: number; invalid: number }> {
+  const { ids, numbers, invalid } = distinctNumbers(await candidatesOf(tx, org, audience));
   let recipients = 0;
   for (let i = 0; i < ids.length; i += CHUNK) {
     const rows = await query<{ n: number }>(

@@ -55,7 +55,7 @@ export function smsChannel({ db, config, pool }: SmsChannelDeps): CampaignChanne
     retryBaseMs: config.sms.retryBaseMs,
 
     async audience(tx: Tx, org: string, campaign: CampaignRow) {
-      const { invalid } = await resolveAudience(tx, org, campaign.id, campaign.audience?.tags ?? []);
+      const { invalid } = await resolveAudience(tx, org, campaign.id, campaign.audience ?? {});
       await tx.execute(sql`update sms_campaigns set invalid_numbers = ${invalid} where organization_id = ${org} and id = ${campaign.id}`);
     },
 

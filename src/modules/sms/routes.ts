@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { ErrorOut, IdParams, orgErrors, type App } from '../../http/types.js';
+import { Audience } from '../../lib/campaigns.js';
+import { requireAudienceSegment } from '../segments/index.js';
 import { smsCampaignAnalytics } from './analytics.js';
+import { countSmsAudience } from './audience.js';
 import { listInboundSms } from './inbound-list.js';
 import { bodyPreviewSource, campaignPreviewSource, previewSms } from './preview.js';
 import type { RenderPool } from './render.js';
@@ -102,6 +105,22 @@ export function registerSmsRoutes(app: App, { pool, config }: { pool: RenderPool
     config: { access: 'org' },
     schema: { tags, operationId: 'createSmsCampaign', summary: 'Create an SMS campaign (sending is a separate step)', body: SmsCampaignCreate, response: { 201: SmsCampaignOut, ...orgErrors } },
     handler: async (req, reply) => reply.code(201).send(await req.tenant((tx, ctx) => createSmsCampaign(tx, ctx, req.body))),
+  });
+
+  app.post('/api/sms/audience/count', {
+    config: { access: 'org' },
+    schema: {
+      tags,
+      operationId: 'countSmsAudience',
+      summary: "How many messages a campaign with this audience would send now (opted in to SMS, a valid number not suppressed, one per number; any of the tags (all when none), members of the segment when given; 400 for a segment the organization does not have)",
+      body: Audience.meta({ example: { tags: ['vip'] } }),
+      response: { 200: z.object({ recipients: z.number().int() }), ...orgErrors },
+    },
+    handler: (req) =>
+      req.tenant(async (tx, ctx) => {
+        await requireAudienceSegment(tx, ctx.organizationId, req.body.segmentId);
+        return { recipients: await countSmsAudience(tx, ctx.organizationId, req.body) };
+      }),
   });
 
   app.get('/api/sms/campaigns/:id', {

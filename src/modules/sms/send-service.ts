@@ -8,6 +8,7 @@ import { cancelQueuedJob, enqueueJob } from '../../jobs/queue.js';
 import { recordAudit } from '../audit/service.js';
 import { meterMessages, type Plans } from '../billing/limits.js';
 import { campaignEvents } from '../webhooks/sources.js';
+import { requireAudienceSegment } from '../segments/index.js';
 import { countSmsAudience } from './audience.js';
 import { getSmsCampaign } from './service.js';
 import { loadSmsSettings } from './settings.js';
@@ -66,7 +67,9 @@ export async function sendSmsCampaign(tx: Tx, ctx: TenantContext, id: string, pl
     .returning();
   if (!row) return refusal(tx, ctx, id, 'sent again');
   // The whole audience is accepted against this month's SMS allowance, or the send is refused (402).
-  await meterMessages(tx, org, 'sms', await countSmsAudience(tx, org, row.audience?.tags ?? []), plans);
+  // A segment deleted since the campaign was saved is refused here (400, the whole send rolled back).
+  await requireAudienceSegment(tx, org, row.audience?.segmentId);
+  await meterMessages(tx, org, 'sms', await countSmsAudience(tx, org, row.audience ?? {}), plans);
   await enqueueJob(tx, org, SMS_CAMPAIGN_QUEUE, { campaignId: id }, { singletonKey: smsCampaignJobKey(id), runAt: row.status === 'scheduled' ? row.scheduledAt : null });
   if (row.status === 'sending') await campaignEvents('sms')(tx, org, { id, name: row.name, status: 'sending' });
   await recordAudit(tx, ctx, {

@@ -8,6 +8,7 @@ import { arr, query } from '../../db/sql.js';
 import { recordAudit } from '../audit/service.js';
 import { campaignRefusal, LOCKED_STATUSES } from '../../lib/campaigns.js';
 import type { SmsCampaignInput, SmsCampaignListQuery } from './schemas.js';
+import { requireAudienceSegment } from '../segments/index.js';
 import { segmentInfo } from './segments.js';
 
 const { smsCampaigns, smsMessages, customers } = schema;
@@ -84,6 +85,7 @@ function columns(input: SmsCampaignInput, replace: boolean): Partial<typeof smsC
 }
 
 export async function createSmsCampaign(tx: Tx, ctx: TenantContext, input: SmsCampaignInput) {
+  await requireAudienceSegment(tx, ctx.organizationId, input.audience?.segmentId);
   const [row] = await tx
     .insert(smsCampaigns)
     .values({ ...columns(input, true), name: input.name!, organizationId: ctx.organizationId })
@@ -109,6 +111,8 @@ export async function updateSmsCampaign(tx: Tx, ctx: TenantContext, id: string, 
     .where(and(byKey(ctx, id), editable()))
     .returning();
   if (!row) return refusal(tx, ctx, id, 'edited');
+  // After the keyed update, so another organization's campaign id stays a 404; throwing rolls the update back.
+  await requireAudienceSegment(tx, ctx.organizationId, input.audience?.segmentId);
   // PATCH can move a campaign to scheduled without a time; throwing rolls the update back.
   if (row.status === 'scheduled' && !row.scheduledAt) {
     throw new AppError('validation_failed', 'Validation failed', [{ in: 'body', path: 'scheduledAt', message: 'A scheduled campaign needs scheduledAt' }]);

@@ -562,7 +562,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** How many customers a campaign with this audience would be sent to now (opted in, active, not suppressed, any of the tags; all when none) */
+        /** How many customers a campaign with this audience would be sent to now (opted in, active, not suppressed, any of the tags (all when none), members of the segment when given; 400 for a segment the organization does not have) */
         post: operations["countEmailAudience"];
         delete?: never;
         options?: never;
@@ -1068,6 +1068,23 @@ export interface paths {
         put?: never;
         /** Create an SMS campaign (sending is a separate step) */
         post: operations["createSmsCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sms/audience/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** How many messages a campaign with this audience would send now (opted in to SMS, a valid number not suppressed, one per number; any of the tags (all when none), members of the segment when given; 400 for a segment the organization does not have) */
+        post: operations["countSmsAudience"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5301,6 +5318,8 @@ export interface operations {
                             text: string | null;
                             audience: {
                                 tags?: string[];
+                                /** Format: uuid */
+                                segmentId?: string;
                             };
                             /** @enum {string} */
                             status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -5408,6 +5427,11 @@ export interface operations {
                     text?: string | null;
                     audience?: {
                         tags?: string[];
+                        /**
+                         * Format: uuid
+                         * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                         */
+                        segmentId?: string;
                     };
                     /** Format: date-time */
                     scheduledAt?: string | null;
@@ -5434,6 +5458,8 @@ export interface operations {
                         text: string | null;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -5541,8 +5567,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @default [] */
                     tags?: string[];
+                    /**
+                     * Format: uuid
+                     * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                     */
+                    segmentId?: string;
                 };
             };
         };
@@ -5646,6 +5676,8 @@ export interface operations {
                         text: string | null;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -5753,6 +5785,11 @@ export interface operations {
                     text?: string | null;
                     audience?: {
                         tags?: string[];
+                        /**
+                         * Format: uuid
+                         * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                         */
+                        segmentId?: string;
                     };
                     /** Format: date-time */
                     scheduledAt?: string | null;
@@ -5779,6 +5816,8 @@ export interface operations {
                         text: string | null;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -6006,6 +6045,11 @@ export interface operations {
                     text?: string | null;
                     audience?: {
                         tags?: string[];
+                        /**
+                         * Format: uuid
+                         * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                         */
+                        segmentId?: string;
                     };
                     /** Format: date-time */
                     scheduledAt?: string | null;
@@ -6032,6 +6076,8 @@ export interface operations {
                         text: string | null;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -6173,6 +6219,8 @@ export interface operations {
                         text: string | null;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -6314,6 +6362,8 @@ export interface operations {
                         text: string | null;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -8751,6 +8801,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -8888,6 +8940,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -9025,6 +9079,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -9360,6 +9416,8 @@ export interface operations {
                             body: string;
                             audience: {
                                 tags?: string[];
+                                /** Format: uuid */
+                                segmentId?: string;
                             };
                             /** @enum {string} */
                             status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -9461,6 +9519,11 @@ export interface operations {
                     body?: string;
                     audience?: {
                         tags?: string[];
+                        /**
+                         * Format: uuid
+                         * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                         */
+                        segmentId?: string;
                     };
                     /** @enum {string} */
                     status?: "draft" | "scheduled" | "cancelled";
@@ -9483,6 +9546,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -9568,6 +9633,95 @@ export interface operations {
             };
         };
     };
+    countSmsAudience: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tags?: string[];
+                    /**
+                     * Format: uuid
+                     * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                     */
+                    segmentId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        recipients: number;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     getSmsCampaign: {
         parameters: {
             query?: never;
@@ -9592,6 +9746,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -9693,6 +9849,11 @@ export interface operations {
                     body?: string;
                     audience?: {
                         tags?: string[];
+                        /**
+                         * Format: uuid
+                         * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                         */
+                        segmentId?: string;
                     };
                     /** @enum {string} */
                     status?: "draft" | "scheduled" | "cancelled";
@@ -9715,6 +9876,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
@@ -9922,6 +10085,11 @@ export interface operations {
                     body?: string;
                     audience?: {
                         tags?: string[];
+                        /**
+                         * Format: uuid
+                         * @description A saved segment of the organization (/api/segments): only its members, computed when the send starts
+                         */
+                        segmentId?: string;
                     };
                     /** @enum {string} */
                     status?: "draft" | "scheduled" | "cancelled";
@@ -9944,6 +10112,8 @@ export interface operations {
                         body: string;
                         audience: {
                             tags?: string[];
+                            /** Format: uuid */
+                            segmentId?: string;
                         };
                         /** @enum {string} */
                         status: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";

@@ -1,7 +1,8 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap, type Body } from '../../api/client';
+import { AudienceCount, SegmentSelect } from '../../components/Audience';
 import { EmailFrame } from '../../components/EmailFrame';
 import { Button, ConfirmDialog, ErrorMessage, Field, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 import { useSession } from '../../lib/session';
@@ -16,6 +17,7 @@ interface Draft {
   fromName: string;
   fromEmail: string;
   tags: string;
+  segmentId: string;
   html: string;
 }
 
@@ -27,6 +29,7 @@ const EMPTY: Draft = {
   fromName: '',
   fromEmail: '',
   tags: '',
+  segmentId: '',
   html: '<h1>Hi {{ customer.firstName | default: "there" }},</h1>\n<p>Here is what is new this month.</p>\n<p><a href="https://example.com/new">See what is new</a></p>',
 };
 
@@ -38,6 +41,7 @@ const toDraft = (c: Campaign): Draft => ({
   fromName: c.fromName ?? '',
   fromEmail: c.fromEmail ?? '',
   tags: (c.audience.tags ?? []).join(', '),
+  segmentId: c.audience.segmentId ?? '',
   html: c.html,
 });
 
@@ -49,7 +53,7 @@ const toBody = (d: Draft) => ({
   fromName: d.fromName.trim() || null,
   fromEmail: d.fromEmail.trim() || null,
   html: d.html,
-  audience: { tags: d.tags.split(',').map((t) => t.trim()).filter(Boolean) },
+  audience: { tags: d.tags.split(',').map((t) => t.trim()).filter(Boolean), ...(d.segmentId && { segmentId: d.segmentId }) },
 });
 
 export default function CampaignEditor() {
@@ -123,9 +127,10 @@ function Editor({ campaign, back }: { campaign?: Campaign; back: React.ReactNode
               </Field>
             </div>
             <Field label="Reply-to address" hint="Empty: replies go to the From address.">{(p) => <input {...p} type="email" value={draft.replyTo} onChange={set('replyTo')} maxLength={254} />}</Field>
-            <Field label="Audience tags" hint={<>Comma-separated. Opted-in customers with any of these tags; empty: every opted-in customer. <AudienceCount tags={draft.tags} /></>}>
+            <Field label="Audience tags" hint={<>Comma-separated. Opted-in customers with any of these tags; empty: every opted-in customer. <AudienceCount channel="email" tags={draft.tags} segmentId={draft.segmentId} /></>}>
               {(p) => <input {...p} value={draft.tags} onChange={set('tags')} placeholder="newsletter, vip" />}
             </Field>
+            <SegmentSelect value={draft.segmentId} onChange={(segmentId) => setDraft((d) => ({ ...d, segmentId }))} />
             <Field label="HTML body" hint={<>Liquid: <code>{'{{ customer.firstName }}'}</code>, <code>{'{{ customer.attributes.city }}'}</code>, <code>{'{{ unsubscribe_url }}'}</code>.</>}>
               {(p) => <textarea {...p} className="mono" rows={14} value={draft.html} onChange={set('html')} spellCheck={false} />}
             </Field>
@@ -148,25 +153,6 @@ function Editor({ campaign, back }: { campaign?: Campaign; back: React.ReactNode
       {campaign && editable && dirty && <p className="muted">Save your changes to test-send or send this campaign.</p>}
     </>
   );
-}
-
-/** The live recipient count: whom a send would reach now (the server applies the send's own condition). */
-function AudienceCount({ tags }: { tags: string }) {
-  const [settled, setSettled] = useState(tags);
-  useEffect(() => {
-    const t = setTimeout(() => setSettled(tags), 300);
-    return () => clearTimeout(t);
-  }, [tags]);
-  const list = [...new Set(settled.split(',').map((t) => t.trim()).filter(Boolean))].sort();
-  const count = useQuery({
-    queryKey: ['audience-count', list],
-    queryFn: () => unwrap(api.POST('/api/email/audience/count', { body: { tags: list } })),
-    placeholderData: keepPreviousData,
-  });
-  if (count.error) return <span className="error-text">Recipients could not be counted: {count.error.message}</span>;
-  if (!count.data) return null;
-  const n = count.data.recipients;
-  return <strong className="audience-count" aria-live="polite">{n.toLocaleString()} {n === 1 ? 'recipient' : 'recipients'} now.</strong>;
 }
 
 /** Renders the draft for a customer of the organization as the user types. */
@@ -270,6 +256,7 @@ function SendPanel({ campaign }: { campaign: Campaign }) {
       <h2 id="send-h">Send</h2>
       <p className="muted">
         {campaign.audience.tags?.length ? <>To opted-in customers tagged {campaign.audience.tags.map((t) => <span className="tag" key={t}>{t}</span>)}</> : 'To every opted-in customer of this organization'}
+        {campaign.audience.segmentId && ' who are in the chosen segment when the send starts'}
         {' '}(suppressed addresses are skipped).
       </p>
       <div className="row">

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap, type Body } from '../../api/client';
+import { AudienceCount, SegmentSelect } from '../../components/Audience';
 import { Button, ConfirmDialog, ErrorMessage, Field, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 import { countSegments } from './segments';
 
@@ -34,6 +35,7 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
   const [name, setName] = useState(campaign?.name ?? '');
   const [body, setBody] = useState(campaign?.body ?? 'Hi {{ customer.firstName | default: "there" }}, our spring sale starts today. Reply STOP to opt out.');
   const [tags, setTags] = useState((campaign?.audience.tags ?? []).join(', '));
+  const [segmentId, setSegmentId] = useState(campaign?.audience.segmentId ?? '');
   const [sample, setSample] = useState(body);
   const editable = !campaign || campaign.status === 'draft';
   const customers = useQuery({ queryKey: ['customers', 'list', { limit: 1, sms: true }], queryFn: () => unwrap(api.GET('/api/customers', { params: { query: { limit: 1, smsOptIn: 'true' } } })) });
@@ -59,7 +61,7 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
   const count = countSegments(sample);
   const save = useMutation({
     mutationFn: () => {
-      const payload = { name: name.trim(), body, audience: { tags: tags.split(',').map((t) => t.trim()).filter(Boolean) } };
+      const payload = { name: name.trim(), body, audience: { tags: tags.split(',').map((t) => t.trim()).filter(Boolean), ...(segmentId && { segmentId }) } };
       return campaign
         ? unwrap(api.PATCH('/api/sms/campaigns/{id}', { params: { path: { id: campaign.id } }, body: payload }))
         : unwrap(api.POST('/api/sms/campaigns', { body: payload }));
@@ -109,9 +111,10 @@ function Editor({ campaign, back }: { campaign?: SmsCampaign; back: React.ReactN
         <form className="card stack" aria-label="SMS campaign" onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
           <fieldset disabled={!editable} className="stack plain">
             <Field label="Campaign name">{(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}</Field>
-            <Field label="Audience tags" hint="Comma-separated. SMS-opted-in customers with a valid number and any of these tags; empty: all of them.">
+            <Field label="Audience tags" hint={<>Comma-separated. SMS-opted-in customers with a valid number and any of these tags; empty: all of them. <AudienceCount channel="sms" tags={tags} segmentId={segmentId} /></>}>
               {(p) => <input {...p} value={tags} onChange={(e) => setTags(e.target.value)} />}
             </Field>
+            <SegmentSelect value={segmentId} onChange={setSegmentId} />
             <Field label="Message" hint={<>Liquid, as in email: <code>{'{{ customer.firstName }}'}</code>.</>}>
               {(p) => <textarea {...p} rows={6} value={body} onChange={(e) => setBody(e.target.value)} maxLength={1600} />}
             </Field>
