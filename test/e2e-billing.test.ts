@@ -2,13 +2,12 @@
 // A's billing page shows its usage bars and the plan's limit in words when the customers form hits
 // it; B (an operator put it on an unlimited plan) connects a store through the Shopify page against
 // the local Shopify stand-in, syncs its customers, and disconnects after a confirmation. axe on every page.
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { systemContext } from '../src/http/access.js';
 import { setPlan } from '../src/modules/billing/index.js';
-import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
-import { TEST_PASSWORD, testConfig } from './helpers.js';
+import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, signUp, startE2E, type E2E } from './e2e-support.js';
+import { testConfig } from './helpers.js';
 import { makeCustomers, startFakeShopify, type FakeShopify } from './shopify-support.js';
 import { signedStripeEvent, startFakeStripe } from './stripe-support.js';
 
@@ -38,26 +37,12 @@ beforeAll(async () => {
   a = await newUser(e);
   b = await newUser(e);
 });
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && e) {
-    await screenshot(a.page, `failed-billing-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-    await screenshot(b.page, `failed-billing-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-  }
-});
+afterEach((ctx) => screenshotsOnFailure(ctx, 'billing', { a, b }));
 afterAll(async () => {
   await e?.close();
   await shopify?.close();
 });
 
-async function signUp(page: Page, who: { name: string; email: string; org: string }) {
-  await page.goto('/sign-up');
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Work email').fill(who.email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByLabel('Organization name').fill(who.org);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { level: 1, name: who.org }).waitFor();
-}
 
 describe.skipIf(!hasChromium && !process.env.CI)('billing and Shopify pages end to end (Chromium)', () => {
   it('two organizations sign up; the Billing page shows the free plan, a usage bar per limit, and that Stripe is not set up', async () => {

@@ -5,8 +5,7 @@
 // Organization B pasting A's URLs sees "not found". axe checks every page on the way.
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
-import { TEST_PASSWORD } from './helpers.js';
+import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, signUp, startE2E, type E2E } from './e2e-support.js';
 import { newTwilioAccount, signedTwilioRequest, startFakeTwilio, type FakeTwilio } from './twilio-support.js';
 
 let e: E2E;
@@ -28,26 +27,12 @@ beforeAll(async () => {
   a = await newUser(e);
   b = await newUser(e);
 });
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && e) {
-    await screenshot(a.page, `failed-channels-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-    await screenshot(b.page, `failed-channels-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-  }
-});
+afterEach((ctx) => screenshotsOnFailure(ctx, 'channels', { a, b }));
 afterAll(async () => {
   await e?.close();
   await fake?.close();
 });
 
-async function signUp(page: Page, who: { name: string; email: string; org: string }) {
-  await page.goto('/sign-up');
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Work email').fill(who.email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByLabel('Organization name').fill(who.org);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { level: 1, name: who.org }).waitFor();
-}
 
 /** A JSON request from the page itself (its session cookie, its origin): what the dashboard would send. */
 async function apiCall(page: Page, method: string, url: string, body?: unknown) {

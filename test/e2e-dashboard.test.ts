@@ -2,9 +2,8 @@
 // profiles; A imports customers from a CSV file, builds, test-sends and sends a campaign and watches
 // its results; B pastes A's URLs and sees "not found". axe checks every page on the way.
 import { gzipSync } from 'node:zlib';
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
+import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, signUp, startE2E, type E2E } from './e2e-support.js';
 import { TEST_PASSWORD, tokenFromMail } from './helpers.js';
 
 /** The dashboard links in account mail (the mail also carries the API's own links). */
@@ -25,26 +24,11 @@ beforeAll(async () => {
   a = await newUser(e);
   b = await newUser(e);
 });
-afterEach(async (ctx) => {
-  // A failed step leaves a picture of where each browser was.
-  if (ctx.task.result?.state === 'fail' && e) {
-    await screenshot(a.page, `failed-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-    await screenshot(b.page, `failed-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-  }
-});
+afterEach((ctx) => screenshotsOnFailure(ctx, 'dashboard', { a, b }));
 afterAll(async () => {
   await e?.close();
 });
 
-async function signUp(page: Page, who: { name: string; email: string; org: string }) {
-  await page.goto('/sign-up');
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Work email').fill(who.email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByLabel('Organization name').fill(who.org);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { level: 1, name: who.org }).waitFor();
-}
 
 // Skipped only outside CI on a machine without Chromium; CI installs it (.ci/run) and fails without it.
 describe.skipIf(!hasChromium && !process.env.CI)('dashboard end to end (Chromium)', () => {

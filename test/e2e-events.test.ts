@@ -3,7 +3,7 @@
 // (timeline included) sees "not found" and B's events page shows none of A's events. axe on each page.
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
+import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
 import { createApiKey, signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
@@ -29,12 +29,7 @@ beforeAll(async () => {
   await signIn(a, ownerA);
   await signIn(b, ownerB);
 });
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && e) {
-    await screenshot(a.page, `events-failed-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-    await screenshot(b.page, `events-failed-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-  }
-});
+afterEach((ctx) => screenshotsOnFailure(ctx, 'events', { a, b }));
 afterAll(async () => {
   await e?.close();
 });

@@ -3,7 +3,7 @@
 // axe on both editors.
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
+import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
 import { createApiKey, createCustomer, signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
@@ -30,9 +30,7 @@ beforeAll(async () => {
     expect(res.statusCode).toBe(201);
   }
 });
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && e) await screenshot(a.page, `segment-audience-failed-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-});
+afterEach((ctx) => screenshotsOnFailure(ctx, 'segment-audience', { a }));
 afterAll(async () => {
   await e?.close();
 });

@@ -4,10 +4,8 @@
 // once) and reads a delivery to a local receiver in its log, replays it; B pastes A's URLs and sees
 // "not found". axe checks every page.
 import type { OAuth2Server } from 'oauth2-mock-server';
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, startE2E, type E2E } from './e2e-support.js';
-import { TEST_PASSWORD } from './helpers.js';
+import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, signUp, startE2E, type E2E } from './e2e-support.js';
 import { socialPlatforms, startAuthorizationServer, startPlatformStandIn, X_USER, type PlatformStandIn } from './social-support.js';
 import { startReceiver, verify, waitFor, type Receiver } from './webhook-receiver.js';
 
@@ -43,14 +41,7 @@ beforeAll(async () => {
   // Beside other test files on two cores, a sign-up (argon2) or the OAuth round trip can take a while.
   for (const u of [a, b]) u.context.setDefaultTimeout(20_000);
 });
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && e) {
-    const text = (p: Page) => p.evaluate(() => document.querySelector('main')?.innerText ?? document.body.innerText).catch((err) => String(err));
-    console.log(`A at ${a.page.url()}:\n${await text(a.page)}\nB at ${b.page.url()}:\n${await text(b.page)}\nproblems: ${[...a.problems, ...b.problems].join('; ')}`);
-    await screenshot(a.page, `failed-social-a-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-    await screenshot(b.page, `failed-social-b-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => {});
-  }
-});
+afterEach((ctx) => screenshotsOnFailure(ctx, 'social', { a, b }));
 afterAll(async () => {
   await e?.close();
   await oauth?.stop();
@@ -58,15 +49,6 @@ afterAll(async () => {
   await rx?.close();
 });
 
-async function signUp(page: Page, who: { name: string; email: string; org: string }) {
-  await page.goto('/sign-up');
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Work email').fill(who.email);
-  await page.getByLabel('Password').fill(TEST_PASSWORD);
-  await page.getByLabel('Organization name').fill(who.org);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { level: 1, name: who.org }).waitFor();
-}
 
 describe.skipIf(!hasChromium && !process.env.CI)('social and webhooks in the dashboard (Chromium)', () => {
   it('connects an X account through the OAuth server (PKCE) from the Connect button', async () => {

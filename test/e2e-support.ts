@@ -5,9 +5,9 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { expect, type TestContext } from 'vitest';
 import type { Config } from '../src/config.js';
-import { createTestApp, type TestApp } from './helpers.js';
+import { createTestApp, TEST_PASSWORD, type TestApp } from './helpers.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -98,4 +98,30 @@ export async function expectAccessible(page: Page, label: string) {
 export async function screenshot(page: Page, name: string) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Signs up through the dashboard's form, creating the organization, and waits for its home page. */
+export async function signUp(page: Page, who: { name: string; email: string; org: string }) {
+  await page.goto('/sign-up');
+  await page.getByLabel('Your name').fill(who.name);
+  await page.getByLabel('Work email').fill(who.email);
+  await page.getByLabel('Password').fill(TEST_PASSWORD);
+  await page.getByLabel('Organization name').fill(who.org);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { level: 1, name: who.org }).waitFor();
+}
+
+/**
+ * After a failed test, where each browser was: its URL, the page's text and any CSP violation or page
+ * error in the log, and a picture (`failed-<label>-<who>-<test>.png`).
+ */
+export async function screenshotsOnFailure(ctx: TestContext, label: string, users: Record<string, { page: Page; problems: string[] } | undefined>) {
+  if (ctx.task.result?.state !== 'fail') return;
+  const test = ctx.task.name.slice(0, 30).replace(/\W+/g, '-');
+  for (const [who, u] of Object.entries(users)) {
+    if (!u) continue;
+    const text = await u.page.evaluate(() => document.querySelector('main')?.innerText ?? document.body.innerText).catch((err) => String(err));
+    console.log(`${label} ${who} at ${u.page.url()}:\n${text}\nproblems: ${u.problems.join('; ') || 'none'}`);
+    await screenshot(u.page, `failed-${label}-${who}-${test}`).catch(() => {});
+  }
 }
