@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../http/errors.js';
 import { ErrorOut, type App } from '../../http/types.js';
 import { listPage, pageOf, pageQuery } from '../../lib/pagination.js';
 import { outboxDir } from '../email/mailer.js';
+import { OutboxFileId, RawMessage, sendRawMessage } from '../email/outbox-files.js';
 import { ACCOUNT_OUTBOX } from './mail.js';
 
 // The development mailbox: without SMTP_URL, account mail (verification, password reset, invitations)
@@ -14,9 +15,7 @@ import { ACCOUNT_OUTBOX } from './mail.js';
 // follow the verification link without a mail server. Off (404) in production and whenever SMTP_URL
 // sends the mail for real.
 
-const FileId = z.string().regex(/^\d+-[0-9a-f-]{36}\.eml$/);
 const DevMailItem = z.object({ id: z.string(), to: z.string(), subject: z.string(), date: z.string() });
-const RawMessage = { description: 'The raw RFC 5322 message', content: { 'message/rfc822': { schema: z.string() } } };
 const errors = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut };
 
 export const devMailboxOn = (config: Config) => config.env !== 'production' && !config.email.smtpUrl;
@@ -45,7 +44,7 @@ function mailboxOf(config: Config, email: string) {
   const dir = outboxDir(config, ACCOUNT_OUTBOX);
   let files: string[] = [];
   try {
-    files = readdirSync(dir).filter((f) => FileId.safeParse(f).success);
+    files = readdirSync(dir).filter((f) => OutboxFileId.safeParse(f).success);
   } catch {
     // No account mail yet.
   }
@@ -85,7 +84,7 @@ export function registerDevMailRoutes(app: App, config: Config) {
       tags: ['auth'],
       operationId: 'getDevMail',
       summary: "Development only: one account mail as raw RFC 5322 (message/rfc822), if it is addressed to the signed-in user; anyone else's is a 404",
-      params: z.object({ id: FileId }),
+      params: z.object({ id: OutboxFileId }),
       response: { 200: RawMessage, ...errors },
     },
     handler: async (req, reply) => {
@@ -98,11 +97,7 @@ export function registerDevMailRoutes(app: App, config: Config) {
       } catch {
         throw notFound();
       }
-      return reply
-        .type('message/rfc822')
-        .header('x-content-type-options', 'nosniff')
-        .header('content-disposition', `attachment; filename="${req.params.id}"`)
-        .send(body as unknown as string);
+      return sendRawMessage(reply, req.params.id, body);
     },
   });
 }

@@ -7,9 +7,9 @@ import { notFound } from '../../http/errors.js';
 import { orgErrors, type App } from '../../http/types.js';
 import { listPage, pageOf, pageQuery } from '../../lib/pagination.js';
 import { outboxDir } from './mailer.js';
+import { OutboxFileId, RawMessage, sendRawMessage } from './outbox-files.js';
 
 const tags = ['email'];
-const FileId = z.string().regex(/^\d+-[0-9a-f-]{36}\.eml$/);
 const OutboxItem = z.object({ id: z.string(), to: z.string(), subject: z.string(), date: z.string(), size: z.number() });
 
 /** Reads the header block of an .eml file (first 16 KiB), unfolding continuation lines. */
@@ -28,7 +28,6 @@ function headersOf(file: string) {
  * named by the organization id of the verified principal.
  */
 /** The stored message's bytes (documented as text; sent as-is, never serialized). */
-const RawMessage = { description: 'The raw RFC 5322 message', content: { 'message/rfc822': { schema: z.string() } } };
 
 export function registerOutboxRoutes(app: App, config: Config) {
   app.get('/api/email/outbox', {
@@ -43,7 +42,7 @@ export function registerOutboxRoutes(app: App, config: Config) {
       const dir = outboxDir(config, requireOrg(req).organizationId);
       let files: string[] = [];
       try {
-        files = readdirSync(dir).filter((f) => FileId.safeParse(f).success);
+        files = readdirSync(dir).filter((f) => OutboxFileId.safeParse(f).success);
       } catch {
         // No folder yet: nothing was sent, and no cursor can name a message of it.
       }
@@ -59,7 +58,7 @@ export function registerOutboxRoutes(app: App, config: Config) {
 
   app.get('/api/email/outbox/:id', {
     config: { access: 'org' },
-    schema: { tags, operationId: 'getOutboxMessage', summary: 'One outbox message as raw RFC 5322 (message/rfc822), as an attachment', params: z.object({ id: FileId }), response: { 200: RawMessage, ...orgErrors } },
+    schema: { tags, operationId: 'getOutboxMessage', summary: 'One outbox message as raw RFC 5322 (message/rfc822), as an attachment', params: z.object({ id: OutboxFileId }), response: { 200: RawMessage, ...orgErrors } },
     handler: async (req, reply) => {
       const file = path.join(outboxDir(config, requireOrg(req).organizationId), req.params.id);
       let body: Buffer;
@@ -68,12 +67,7 @@ export function registerOutboxRoutes(app: App, config: Config) {
       } catch {
         throw notFound();
       }
-      // Raw mail is attacker-shaped content (any organization's template): never rendered by the browser as our page.
-      return reply
-        .type('message/rfc822')
-        .header('x-content-type-options', 'nosniff')
-        .header('content-disposition', `attachment; filename="${req.params.id}"`)
-        .send(body as unknown as string); // the bytes as stored: Fastify sends a Buffer untouched
+      return sendRawMessage(reply, req.params.id, body);
     },
   });
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, isNotFoundError, unwrap } from '../api/client';
 import { EmailFrame } from '../components/EmailFrame';
+import { OutboxList } from '../components/OutboxList';
 import { Empty, ErrorMessage, formatDate, Loading, PageHeader, SubNav } from '../components/ui';
 import { parseMail } from '../lib/mime';
 import { OUTBOX_TABS } from '../lib/tabs';
@@ -41,22 +42,17 @@ export default function AccountMail() {
       )}
       {list.data && list.data.data.length > 0 && (
         <div className="outbox">
-          <div className="card outbox-list">
-            <ul aria-label="Account mail">
-              {list.data.data.map((m) => (
-                <li key={m.id}>
-                  <button type="button" className={m.id === current ? 'is-selected' : ''} aria-current={m.id === current || undefined} onClick={() => setSelected(m.id)}>
-                    <span className="outbox-subject">{m.subject || '(no subject)'}</span>
-                    <span className="outbox-meta">{formatDate(m.date)}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-            <nav className="pager" aria-label="Account mail pages">
-              {cursor ? <button type="button" className="btn btn-ghost" onClick={() => setCursor(undefined)}>← Newest</button> : <span />}
-              {list.data.nextCursor && <button type="button" className="btn btn-secondary" onClick={() => setCursor(list.data.nextCursor ?? undefined)}>Older →</button>}
-            </nav>
-          </div>
+          <OutboxList
+            label="Account mail"
+            items={list.data.data}
+            current={current}
+            onSelect={setSelected}
+            title={(m) => m.subject || '(no subject)'}
+            meta={(m) => formatDate(m.date)}
+            cursor={cursor}
+            nextCursor={list.data.nextCursor}
+            onCursor={setCursor}
+          />
           {current && <Message id={current} />}
         </div>
       )}

@@ -2,6 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api/client';
 import { EmailFrame } from '../components/EmailFrame';
+import { OutboxList } from '../components/OutboxList';
 import { Empty, ErrorMessage, formatDate, Loading, PageHeader, SubNav } from '../components/ui';
 import { OUTBOX_TABS } from '../lib/tabs';
 import { parseMail } from '../lib/mime';
@@ -32,22 +33,17 @@ export default function Outbox() {
       )}
       {list.data && list.data.data.length > 0 && (
         <div className="outbox">
-          <div className="card outbox-list">
-            <ul aria-label="Messages">
-              {list.data.data.map((m) => (
-                <li key={m.id}>
-                  <button type="button" className={m.id === current ? 'is-selected' : ''} aria-current={m.id === current || undefined} onClick={() => setSelected(m.id)}>
-                    <span className="outbox-subject">{m.subject || '(no subject)'}</span>
-                    <span className="outbox-meta">{m.to} · {formatDate(m.date)}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-            <nav className="pager" aria-label="Outbox pages">
-              {cursor ? <button type="button" className="btn btn-ghost" onClick={() => setCursor(undefined)}>← Newest</button> : <span />}
-              {list.data.nextCursor && <button type="button" className="btn btn-secondary" onClick={() => setCursor(list.data.nextCursor ?? undefined)}>Older →</button>}
-            </nav>
-          </div>
+          <OutboxList
+            label="Messages"
+            items={list.data.data}
+            current={current}
+            onSelect={setSelected}
+            title={(m) => m.subject || '(no subject)'}
+            meta={(m) => `${m.to} · ${formatDate(m.date)}`}
+            cursor={cursor}
+            nextCursor={list.data.nextCursor}
+            onCursor={setCursor}
+          />
           {current && <Message id={current} />}
         </div>
       )}

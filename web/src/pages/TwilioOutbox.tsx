@@ -2,9 +2,9 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../api/client';
+import { OutboxList } from '../components/OutboxList';
 import { Empty, ErrorMessage, formatDate, Loading, PageHeader, SubNav } from '../components/ui';
 import { OUTBOX_TABS } from '../lib/tabs';
-
 
 /**
  * The Twilio development outbox: without a connected Twilio account, the SMS and calls the platform
@@ -32,22 +32,17 @@ export default function TwilioOutbox() {
       )}
       {list.data && list.data.data.length > 0 && (
         <div className="outbox">
-          <div className="card outbox-list">
-            <ul aria-label="Messages and calls">
-              {list.data.data.map((m) => (
-                <li key={m.id}>
-                  <button type="button" className={m.id === current?.id ? 'is-selected' : ''} aria-current={m.id === current?.id || undefined} onClick={() => setSelected(m.id)}>
-                    <span className="outbox-subject">{m.kind === 'sms' ? 'SMS' : 'Call'} to {m.to}</span>
-                    <span className="outbox-meta">{m.kind === 'sms' ? (m.body ?? '').slice(0, 60) : `from ${m.from}`} · {formatDate(m.createdAt)}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-            <nav className="pager" aria-label="Outbox pages">
-              {cursor ? <button type="button" className="btn btn-ghost" onClick={() => setCursor(undefined)}>← Newest</button> : <span />}
-              {list.data.nextCursor && <button type="button" className="btn btn-secondary" onClick={() => setCursor(list.data.nextCursor ?? undefined)}>Older →</button>}
-            </nav>
-          </div>
+          <OutboxList
+            label="Messages and calls"
+            items={list.data.data}
+            current={current?.id ?? null}
+            onSelect={setSelected}
+            title={(m) => `${m.kind === 'sms' ? 'SMS' : 'Call'} to ${m.to}`}
+            meta={(m) => `${m.kind === 'sms' ? (m.body ?? '').slice(0, 60) : `from ${m.from}`} · ${formatDate(m.createdAt)}`}
+            cursor={cursor}
+            nextCursor={list.data.nextCursor}
+            onCursor={setCursor}
+          />
           {current && (
             <section className="card outbox-message stack" aria-label={current.kind === 'sms' ? 'Message' : 'Call'}>
               <dl className="props mail-headers">
