@@ -13,8 +13,11 @@ export interface Series {
 
 const totalOf = (s: Series) => (s.counts ? s.counts.reduce((n, c) => n + c, 0) : s.times.length);
 
-/** Cumulative counts over time (uPlot, canvas); the figures are also in the page's text for screen readers. */
-export function TimeChart({ series, title }: { series: Series[]; title: string }) {
+/**
+ * Cumulative counts over time (uPlot, canvas); the figures are also in the page's text for screen readers.
+ * `step` is the width of the server's buckets (ms), so one bucket still spans a readable time axis.
+ */
+export function TimeChart({ series, title, step = 1000 }: { series: Series[]; title: string; step?: number }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const node = el.current;
@@ -22,7 +25,7 @@ export function TimeChart({ series, title }: { series: Series[]; title: string }
     const all = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
     if (all.length === 0) return;
     // Starts from zero just before the first event, so each line climbs from nothing.
-    const xs = [all[0] - Math.max(1000, (all[all.length - 1] - all[0]) / 20), ...all];
+    const xs = [all[0] - Math.max(step, (all[all.length - 1] - all[0]) / 20), ...all];
     const ys = series.map((s) => {
       const sorted = s.times.map((t, k) => [t, s.counts?.[k] ?? 1] as const).sort((a, b) => a[0] - b[0]);
       let i = 0;
@@ -51,7 +54,7 @@ export function TimeChart({ series, title }: { series: Series[]; title: string }
       ro.disconnect();
       plot.destroy();
     };
-  }, [series]);
+  }, [series, step]);
   const empty = series.every((s) => totalOf(s) === 0);
   return (
     <figure className="time-chart">

@@ -4,7 +4,7 @@ import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { Pager } from '../../components/Pager';
 import { TimeChart } from '../../components/TimeChart';
-import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, formatPercent, MessageCells, PageHeader, QueryState, StatusBadge } from '../../components/ui';
+import { Button, ConfirmDialog, Empty, ErrorMessage, formatDate, formatPercent, Kpi, MessageCells, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 
 const LIVE = new Set(['sending', 'scheduled']);
 const POLL_MS = 2000;
@@ -106,7 +106,7 @@ export default function CampaignResults() {
       )}
       <div className="grid-2">
         <section className="card">
-          <TimeChart title="Over time (all recipients, by hour)" series={series} />
+          <TimeChart title="Over time (all recipients, by hour)" series={series} step={3_600_000} />
         </section>
         <section className="card" aria-labelledby="links-h">
           <h2 id="links-h">Clicks per link</h2>
@@ -146,15 +146,5 @@ export default function CampaignResults() {
         <p>Messages not yet sent will not go out. Messages already sent stay sent.</p>
       </ConfirmDialog>
     </>
-  );
-}
-
-function Kpi({ label, value, sub }: { label: string; value: number; sub?: string }) {
-  return (
-    <div className="kpi card">
-      <div className="kpi-label">{label}</div>
-      <div className="kpi-value">{value.toLocaleString()}</div>
-      {sub && <div className="kpi-sub">{sub}</div>}
-    </div>
   );
 }

@@ -8,6 +8,7 @@ import { Empty, ErrorMessage, formatDate, formatNumber, Loading, PageHeader } fr
 
 type Interval = 'hour' | 'day' | 'week';
 const RANGES: Record<Interval, number> = { hour: 2 * 86_400_000, day: 30 * 86_400_000, week: 26 * 7 * 86_400_000 };
+const STEPS: Record<Interval, number> = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
 const isoDate = (d: Date) => d.toISOString().slice(0, 10);
 
 /** Recent events with filters, and the chosen event's counts over time. */
@@ -74,7 +75,7 @@ export default function EventList() {
               <h2>
                 {counts.data.event}: {formatNumber(counts.data.total)} since {formatDate(from)}
               </h2>
-              <TimeChart title={`${counts.data.event} per ${interval}, running total`} series={series} />
+              <TimeChart title={`${counts.data.event} per ${interval}, running total`} series={series} step={STEPS[interval]} />
             </>
           )}
         </section>
