@@ -110,7 +110,7 @@ export async function run(): Promise<Result[]> {
 
     // A representative event: a customer.created payload as the customers module emits it.
     const customer = {
-      id: '7c1d3f0e-2b8a-4c59-9a51-0f6b5d2e8a11', email: 'ada@example.com', phone: '+14155550123', firstName: 'Ada', lastName: 'Lovelace',
+      id: '7c1d3f0e-2b8a-4c59-9a51-0f6b5d2e8a11', externalId: null, anonymousId: null, email: 'ada@example.com', phone: '+14155550123', firstName: 'Ada', lastName: 'Lovelace',
       emailOptIn: true, smsOptIn: false, emailStatus: 'active' as const, emailSuppressed: false, smsSuppressed: false, tags: ['vip', 'spring'],
       attributes: { plan: 'pro' }, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(),
     };

@@ -78,6 +78,10 @@ export type CustomerListQuery = z.infer<typeof CustomerListQuery>;
 
 export const CustomerOut = z.object({
   id: z.uuid(),
+  /** The organization's own id for the customer (an event's `userId`), set through the events API. */
+  externalId: z.string().nullable(),
+  /** The anonymous id of a profile made by events before the person was identified. */
+  anonymousId: z.string().nullable(),
   email: z.string().nullable(),
   phone: z.string().nullable(),
   firstName: z.string().nullable(),

@@ -18,6 +18,8 @@ type Flags = { emailSuppressed: boolean; smsSuppressed: boolean };
 
 export const toCustomerDto = (c: Row, flags: Flags) => ({
   id: c.id,
+  externalId: c.externalId,
+  anonymousId: c.anonymousId,
   email: c.email,
   phone: c.phone,
   firstName: c.firstName,

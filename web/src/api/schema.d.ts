@@ -4526,6 +4526,8 @@ export interface operations {
                         data: {
                             /** Format: uuid */
                             id: string;
+                            externalId: string | null;
+                            anonymousId: string | null;
                             email: string | null;
                             phone: string | null;
                             firstName: string | null;
@@ -4639,6 +4641,8 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        externalId: string | null;
+                        anonymousId: string | null;
                         email: string | null;
                         phone: string | null;
                         firstName: string | null;
@@ -4764,6 +4768,8 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        externalId: string | null;
+                        anonymousId: string | null;
                         email: string | null;
                         phone: string | null;
                         firstName: string | null;
@@ -4877,6 +4883,8 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        externalId: string | null;
+                        anonymousId: string | null;
                         email: string | null;
                         phone: string | null;
                         firstName: string | null;
@@ -5082,6 +5090,8 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         id: string;
+                        externalId: string | null;
+                        anonymousId: string | null;
                         email: string | null;
                         phone: string | null;
                         firstName: string | null;
