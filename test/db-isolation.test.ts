@@ -110,6 +110,7 @@ const SHAPED: Record<string, (org: Org, k: number) => string | null> = {
   'usage_months.month': (_org, k) => `2026-${String(k + 1).padStart(2, '0')}-01`,
   // A report is one of the kinds modules/reports computes.
   'reports.kind': () => 'campaign_performance',
+  'reports.schedule_every': () => 'week',
 };
 
 function synthesize(col: Column, org: Org, k: number): unknown {

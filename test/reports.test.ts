@@ -1,7 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobHandler } from '../src/jobs/queue.js';
+import { outboxDir } from '../src/modules/email/mailer.js';
+import { reportsModule } from '../src/modules/reports/index.js';
 import { csvCell } from '../src/modules/reports/csv.js';
-import { createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
+import { addMember, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
 
 let t: TestApp;
 let a: Actor;
@@ -154,5 +159,55 @@ describe('report results', () => {
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell(-3)).toBe('-3');
     expect(csvCell(null)).toBe('');
+  });
+});
+
+describe('scheduled delivery', () => {
+  const queued = (actor: Actor, id: string) =>
+    t.db.withTenant(actor.organizationId, async (tx) =>
+      ((await tx.execute(sql`select state, run_at from jobs where organization_id = ${actor.organizationId} and singleton_key = ${'report:' + id} order by created_at`)) as any).rows as { state: string; run_at: string | Date }[]);
+
+  it('mails the CSV to member recipients by a job that queues itself again; strangers are refused', async () => {
+    const member = await addMember(t.app, a, 'member', 'rep-member');
+    // B's owner is not a member of A: refused, nothing saved.
+    const refused = await create(a, { name: 'Daily', kind: 'campaign_performance', range: MARCH, schedule: { every: 'day', recipients: [member.userId, b.userId] } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'validation_failed' });
+    expect(JSON.stringify(refused.json())).toContain(b.userId);
+
+    const res = await create(a, { name: 'Daily =perf', kind: 'campaign_performance', range: MARCH, schedule: { every: 'day', recipients: [member.userId] } });
+    expect(res.statusCode).toBe(201);
+    const r = res.json();
+    expect(r.schedule).toEqual({ every: 'day', recipients: [member.userId] });
+    const [job] = await queued(a, r.id);
+    expect(job.state).toBe('queued');
+    const inHours = (new Date(job.run_at).getTime() - Date.now()) / 3_600_000;
+    expect(inHours).toBeGreaterThan(23.9);
+    expect(inHours).toBeLessThanOrEqual(24);
+
+    const handler = reportsModule.jobs!({ db: t.db, config: t.config }).handlers['report.deliver'] as JobHandler;
+    const run = () =>
+      handler({ id: 'j', organizationId: a.organizationId, queue: 'report.deliver', payload: { reportId: r.id }, attempts: 1, maxAttempts: 5, leaseId: 'l' }, { signal: new AbortController().signal, lease: {} as any });
+    const result = await run();
+    expect(result && (result.retryAt.getTime() - Date.now()) / 3_600_000).toBeGreaterThan(23.9);
+    const dir = outboxDir(t.config, a.organizationId);
+    const mails = readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'utf8'));
+    const mail = mails.find((m) => m.includes('Report: Daily =perf'))!;
+    expect(mail).toBeDefined();
+    expect(mail).toMatch(new RegExp(`^To: ${member.email}`, 'mi'));
+    expect(mail).toContain('filename=Daily-perf-2026-03-09-2026-03-12.csv');
+    // The attachment is the CSV, formula-safe like the download.
+    const b64 = /filename=Daily-perf[^\n]*\n(?:[^\n]+\n)*\n([A-Za-z0-9+\/=\n]+)/.exec(mail)?.[1];
+    expect(b64 && Buffer.from(b64.replace(/\n/g, ''), 'base64').toString('utf8')).toContain(`"'=HYPERLINK(""https://evil.example"",""Click"")",5,2,2,0,0,0`);
+    expect(mail).toMatch(/Content-Type: text\/csv/i);
+    // Only the recipient: not A's owner, not B.
+    expect(mails.filter((m) => m.includes('Report: Daily =perf')).length).toBe(1);
+
+    // Unscheduled: the queued job is cancelled and a stray run ends the chain without mail.
+    const off = await t.app.inject({ method: 'PATCH', url: `/api/reports/${r.id}`, headers: a.headers, payload: { schedule: null } });
+    expect(off.json().schedule).toBeNull();
+    expect((await queued(a, r.id)).map((j) => j.state)).toEqual(['cancelled']);
+    expect(await run()).toBeUndefined();
+    expect(readdirSync(dir).length).toBe(mails.length);
   });
 });

@@ -181,6 +181,8 @@ export const reports = pgTable(
     name: text('name').notNull(),
     kind: text('kind').notNull(),
     range: jsonb('range').$type<unknown>().notNull(),
+    scheduleEvery: text('schedule_every').$type<'day' | 'week'>(),
+    scheduleRecipients: uuid('schedule_recipients').array().notNull().default([]),
     createdAt: created(),
     updatedAt: updated(),
   },

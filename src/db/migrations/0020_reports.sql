@@ -9,6 +9,9 @@ CREATE TABLE reports (
   name text NOT NULL,
   kind text NOT NULL CHECK (kind IN ('campaign_performance', 'customer_growth', 'messages_by_channel')),
   range jsonb NOT NULL,
+  -- Delivery by email (a durable job that re-queues itself): every day or week, to these members' addresses.
+  schedule_every text CHECK (schedule_every IN ('day', 'week')),
+  schedule_recipients uuid[] NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (organization_id, id)

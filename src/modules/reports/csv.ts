@@ -12,6 +12,10 @@ export function csvCell(v: string | number | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
+/** The rows as one CSV text (a mail attachment). */
+export const csvText = (columns: string[], rows: Record<string, string | number | null>[]) =>
+  [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].map((l) => l + '\r\n').join('');
+
 /** The rows as a CSV stream: the header, then one line per row (CRLF line ends). */
 export function csvStream(columns: string[], rows: Record<string, string | number | null>[]): Readable {
   function* lines() {

@@ -30,18 +30,27 @@ export type ReportRange = z.infer<typeof ReportRange>;
 
 const Name = z.string().trim().min(1).max(200);
 
+/** Delivery by email to members of the organization, with the CSV attached; null: none. */
+export const ReportSchedule = z
+  .strictObject({
+    every: z.enum(['day', 'week']),
+    recipients: z.array(z.uuid()).min(1).max(20).meta({ description: "Members' user ids (GET /api/organizations/current/members)" }),
+  })
+  .meta({ description: 'Email the results (CSV attached) every day or week, first one interval after saving, to these members' });
+export type ReportSchedule = z.infer<typeof ReportSchedule>;
+
 export const ReportIn = z
-  .strictObject({ name: Name, kind: ReportKind, range: ReportRange })
+  .strictObject({ name: Name, kind: ReportKind, range: ReportRange, schedule: ReportSchedule.nullable().optional() })
   .meta({ example: { name: 'Campaigns this month', kind: 'campaign_performance', range: { lastDays: 30 } } });
 export type ReportIn = z.infer<typeof ReportIn>;
 
 export const ReportPatch = z
-  .strictObject({ name: Name.optional(), kind: ReportKind.optional(), range: ReportRange.optional() })
-  .refine((p) => Object.keys(p).length > 0, 'Change at least one of name, kind, range')
+  .strictObject({ name: Name.optional(), kind: ReportKind.optional(), range: ReportRange.optional(), schedule: ReportSchedule.nullable().optional() })
+  .refine((p) => Object.keys(p).length > 0, 'Change at least one of name, kind, range, schedule')
   .meta({ example: { range: { from: '2026-11-01', to: '2026-11-30' } } });
 export type ReportPatch = z.infer<typeof ReportPatch>;
 
-export const ReportOut = z.object({ id: z.uuid(), name: z.string(), kind: ReportKind, range: ReportRange, createdAt: z.string(), updatedAt: z.string() });
+export const ReportOut = z.object({ id: z.uuid(), name: z.string(), kind: ReportKind, range: ReportRange, schedule: ReportSchedule.nullable(), createdAt: z.string(), updatedAt: z.string() });
 export const ReportPage = pageOf(ReportOut);
 export const ReportListQuery = z.strictObject(pageQuery);
 

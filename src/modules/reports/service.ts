@@ -1,11 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
-import { query } from '../../db/sql.js';
+import { enqueueJob, cancelQueuedJob } from '../../jobs/queue.js';
+import { arr, query } from '../../db/sql.js';
 import type { TenantContext } from '../../http/access.js';
-import { notFound } from '../../http/errors.js';
+import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
 import { recordAudit } from '../audit/service.js';
-import type { ReportIn, ReportPatch, ReportRange, ReportResults } from './schemas.js';
+import type { ReportIn, ReportPatch, ReportRange, ReportResults, ReportSchedule } from './schemas.js';
 import { ReportKind } from './schemas.js';
 
 const { reports } = schema;
@@ -16,34 +17,72 @@ const toDto = (r: Row) => ({
   name: r.name,
   kind: r.kind as Kind,
   range: r.range as ReportRange,
+  schedule: r.scheduleEvery ? { every: r.scheduleEvery, recipients: r.scheduleRecipients } : null,
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
 });
+
+export const REPORT_DELIVERY_QUEUE = 'report.deliver';
+const deliveryKey = (id: string) => `report:${id}`;
+export const INTERVAL_MS = { day: 86_400_000, week: 7 * 86_400_000 } as const;
+
+/** Every recipient must be a member of the organization (read in its scope): anyone else is a 400. */
+async function checkRecipients(tx: Tx, organizationId: string, schedule: ReportSchedule | null | undefined) {
+  if (!schedule) return;
+  const found = await query<{ userId: string }>(
+    tx,
+    sql`select user_id as "userId" from memberships where organization_id = ${organizationId} and user_id = any(${arr(schedule.recipients)}::uuid[])`,
+  );
+  const members = new Set(found.map((r) => r.userId));
+  const strangers = schedule.recipients.filter((u) => !members.has(u));
+  if (strangers.length) {
+    throw new AppError('validation_failed', 'Every recipient must be a member of the organization', [{ path: ['schedule', 'recipients'], message: `Not members: ${strangers.join(', ')}` }]);
+  }
+}
+
+/** (Re)plans a report's delivery job: the queued one goes; a schedule queues the next, one interval from now. */
+async function planDelivery(tx: Tx, organizationId: string, id: string, every: 'day' | 'week' | null) {
+  await cancelQueuedJob(tx, organizationId, deliveryKey(id));
+  if (every) await enqueueJob(tx, organizationId, REPORT_DELIVERY_QUEUE, { reportId: id }, { singletonKey: deliveryKey(id), runAt: new Date(Date.now() + INTERVAL_MS[every]), maxAttempts: 5 });
+}
 
 export async function listReports(tx: Tx, ctx: TenantContext, q: { limit: number; cursor?: string }) {
   const { rows, nextCursor } = await keysetPage(tx, reports, q, [eq(reports.organizationId, ctx.organizationId)]);
   return { data: rows.map(toDto), nextCursor };
 }
 
-export async function getReport(tx: Tx, ctx: TenantContext, id: string) {
+export async function getReport(tx: Tx, ctx: Pick<TenantContext, 'organizationId'>, id: string) {
   const [row] = await tx.select().from(reports).where(and(eq(reports.organizationId, ctx.organizationId), eq(reports.id, id)));
   if (!row) throw notFound();
   return toDto(row);
 }
 
 export async function createReport(tx: Tx, ctx: TenantContext, input: ReportIn) {
-  const [row] = await tx.insert(reports).values({ organizationId: ctx.organizationId, name: input.name, kind: input.kind, range: input.range }).returning();
+  await checkRecipients(tx, ctx.organizationId, input.schedule);
+  const [row] = await tx
+    .insert(reports)
+    .values({ organizationId: ctx.organizationId, name: input.name, kind: input.kind, range: input.range, scheduleEvery: input.schedule?.every ?? null, scheduleRecipients: input.schedule?.recipients ?? [] })
+    .returning();
+  await planDelivery(tx, ctx.organizationId, row.id, row.scheduleEvery);
   await recordAudit(tx, ctx, { action: 'report.created', resourceType: 'report', resourceId: row.id, changes: { name: row.name, kind: row.kind } });
   return toDto(row);
 }
 
 export async function updateReport(tx: Tx, ctx: TenantContext, id: string, patch: ReportPatch) {
+  await checkRecipients(tx, ctx.organizationId, patch.schedule);
   const [row] = await tx
     .update(reports)
-    .set({ ...(patch.name !== undefined && { name: patch.name }), ...(patch.kind && { kind: patch.kind }), ...(patch.range && { range: patch.range }), updatedAt: sql`now()` })
+    .set({
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.kind && { kind: patch.kind }),
+      ...(patch.range && { range: patch.range }),
+      ...(patch.schedule !== undefined && { scheduleEvery: patch.schedule?.every ?? null, scheduleRecipients: patch.schedule?.recipients ?? [] }),
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(reports.organizationId, ctx.organizationId), eq(reports.id, id)))
     .returning();
   if (!row) throw notFound();
+  if (patch.schedule !== undefined) await planDelivery(tx, ctx.organizationId, id, row.scheduleEvery);
   await recordAudit(tx, ctx, { action: 'report.updated', resourceType: 'report', resourceId: id, changes: patch });
   return toDto(row);
 }
@@ -51,6 +90,7 @@ export async function updateReport(tx: Tx, ctx: TenantContext, id: string, patch
 export async function deleteReport(tx: Tx, ctx: TenantContext, id: string) {
   const [row] = await tx.delete(reports).where(and(eq(reports.organizationId, ctx.organizationId), eq(reports.id, id))).returning({ id: reports.id, name: reports.name });
   if (!row) throw notFound();
+  await cancelQueuedJob(tx, ctx.organizationId, deliveryKey(id));
   await recordAudit(tx, ctx, { action: 'report.deleted', resourceType: 'report', resourceId: id, changes: { name: row.name } });
 }
 
@@ -73,7 +113,7 @@ const COLUMNS: Record<Kind, string[]> = {
  * A report's rows over [from, to] (UTC days), computed from the organization's counters in its own
  * transaction: RLS scopes every table, and every statement also names the organization.
  */
-export async function runReport(tx: Tx, ctx: TenantContext, id: string, override?: { from?: string; to?: string }): Promise<ReportResults> {
+export async function runReport(tx: Tx, ctx: Pick<TenantContext, 'organizationId'>, id: string, override?: { from?: string; to?: string }): Promise<ReportResults> {
   const report = await getReport(tx, ctx, id);
   const { from, to } = override?.from && override.to ? { from: override.from, to: override.to } : resolveRange(report.range);
   const kind = ReportKind.parse(report.kind);

@@ -17458,6 +17458,13 @@ export interface operations {
                             } | {
                                 lastDays: number;
                             };
+                            /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                            schedule: {
+                                /** @enum {string} */
+                                every: "day" | "week";
+                                /** @description Members' user ids (GET /api/organizations/current/members) */
+                                recipients: string[];
+                            } | null;
                             createdAt: string;
                             updatedAt: string;
                         }[];
@@ -17554,6 +17561,13 @@ export interface operations {
                     } | {
                         lastDays: number;
                     };
+                    /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                    schedule?: {
+                        /** @enum {string} */
+                        every: "day" | "week";
+                        /** @description Members' user ids (GET /api/organizations/current/members) */
+                        recipients: string[];
+                    } | null;
                 };
             };
         };
@@ -17588,6 +17602,13 @@ export interface operations {
                         } | {
                             lastDays: number;
                         };
+                        /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                        schedule: {
+                            /** @enum {string} */
+                            every: "day" | "week";
+                            /** @description Members' user ids (GET /api/organizations/current/members) */
+                            recipients: string[];
+                        } | null;
                         createdAt: string;
                         updatedAt: string;
                     };
@@ -17692,6 +17713,13 @@ export interface operations {
                         } | {
                             lastDays: number;
                         };
+                        /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                        schedule: {
+                            /** @enum {string} */
+                            every: "day" | "week";
+                            /** @description Members' user ids (GET /api/organizations/current/members) */
+                            recipients: string[];
+                        } | null;
                         createdAt: string;
                         updatedAt: string;
                     };
@@ -17866,6 +17894,13 @@ export interface operations {
                     } | {
                         lastDays: number;
                     };
+                    /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                    schedule?: {
+                        /** @enum {string} */
+                        every: "day" | "week";
+                        /** @description Members' user ids (GET /api/organizations/current/members) */
+                        recipients: string[];
+                    } | null;
                 };
             };
         };
@@ -17900,6 +17935,13 @@ export interface operations {
                         } | {
                             lastDays: number;
                         };
+                        /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                        schedule: {
+                            /** @enum {string} */
+                            every: "day" | "week";
+                            /** @description Members' user ids (GET /api/organizations/current/members) */
+                            recipients: string[];
+                        } | null;
                         createdAt: string;
                         updatedAt: string;
                     };
