@@ -44,7 +44,10 @@ export default function ReportView() {
       <PageHeader title={r.name} back={<Link className="back" to="/reports">← Reports</Link>}>
         <Button variant="danger" onClick={() => setConfirming(true)}>Delete</Button>
       </PageHeader>
-      <p className="muted">{KIND_LABELS[r.kind]} · saved range: {describeRange(r.range)}</p>
+      <p className="muted">
+        {KIND_LABELS[r.kind]} · saved range: {describeRange(r.range)}
+        {r.schedule && ` · emailed every ${r.schedule.every} to ${r.schedule.recipients.length} ${r.schedule.recipients.length === 1 ? 'member' : 'members'}`}
+      </p>
       <form
         className="card row end"
         aria-label="Date range"
