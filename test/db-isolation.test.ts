@@ -108,6 +108,9 @@ const SHAPED: Record<string, (org: Org, k: number) => string | null> = {
   'sms_settings.quiet_hours_end': () => null,
   // A calendar month is its first day (and one row per organization and month).
   'usage_months.month': (_org, k) => `2026-${String(k + 1).padStart(2, '0')}-01`,
+  // A report is one of the kinds modules/reports computes.
+  'reports.kind': () => 'campaign_performance',
+  'reports.schedule_every': () => 'week',
 };
 
 function synthesize(col: Column, org: Org, k: number): unknown {

@@ -82,6 +82,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('dashboard channels end to end 
     await dialog.getByLabel('Name').fill('Front desk');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: /Front desk/ }).waitFor();
+    // The dialog closes once the save's refetches are in; until then the page behind it is inert.
+    await dialog.waitFor({ state: 'hidden' });
     // Removing asks first.
     await page.getByLabel('Number', { exact: true }).fill('+14155550199');
     await page.getByRole('button', { name: 'Add number' }).click();

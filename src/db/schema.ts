@@ -173,6 +173,22 @@ export const segments = pgTable(
   tenantPk,
 );
 
+/** Saved report definitions (0020_reports.sql); kind and range are validated by modules/reports. */
+export const reports = pgTable(
+  'reports',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    range: jsonb('range').$type<unknown>().notNull(),
+    scheduleEvery: text('schedule_every').$type<'day' | 'week'>(),
+    scheduleRecipients: uuid('schedule_recipients').array().notNull().default([]),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
 export type { Audience, CampaignStatus };
 
 export const emailCampaigns = pgTable(

@@ -11,6 +11,7 @@ import { emailModule } from './email/index.js';
 import { ivrModule } from './ivr/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
+import { reportsModule } from './reports/index.js';
 import { segmentsModule } from './segments/index.js';
 import { sendersModule } from './senders/index.js';
 import { shopifyModule } from './shopify/index.js';
@@ -44,6 +45,7 @@ export const modules: readonly Module[] = [
   socialModule,
   analyticsModule,
   segmentsModule,
+  reportsModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

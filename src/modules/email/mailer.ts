@@ -17,6 +17,8 @@ export interface OutgoingMail {
   messageIdHeader: string;
   /** DKIM signature of the sender's verified domain (see senders/identity.ts). */
   dkim?: { domainName: string; keySelector: string; privateKey: string };
+  /** Files attached (a scheduled report's CSV). */
+  attachments?: { filename: string; content: string; contentType: string }[];
 }
 
 export interface SendResult {
@@ -51,6 +53,7 @@ const toNodemailer = (m: OutgoingMail, config: Config) => ({
   text: m.text,
   headers: m.headers,
   messageId: m.messageIdHeader,
+  attachments: m.attachments,
 });
 
 export function outboxDir(config: Config, organizationId?: string) {

@@ -1871,6 +1871,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List saved reports (cursor pagination) */
+        get: operations["listReports"];
+        put?: never;
+        /** Save a report definition (kind and date range) */
+        post: operations["createReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A saved report definition */
+        get: operations["getReport"];
+        put?: never;
+        post?: never;
+        /** Delete a report definition */
+        delete: operations["deleteReport"];
+        options?: never;
+        head?: never;
+        /** Change a report definition (name, kind, range) */
+        patch: operations["updateReport"];
+        trace?: never;
+    };
+    "/api/reports/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Run a report: its rows over its saved range, or over ?from=&to= (calendar days, UTC) for this run only */
+        get: operations["getReportResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{id}/results.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Run a report and download its rows as CSV (same rows and range rules as the JSON results) */
+        get: operations["getReportResultsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/email": {
         parameters: {
             query?: never;
@@ -17294,6 +17365,777 @@ export interface operations {
                             lastName: string | null;
                         }[];
                     };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    listReports: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            /**
+                             * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                             * @enum {string}
+                             */
+                            kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                            /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
+                            range: {
+                                /**
+                                 * Format: date
+                                 * @description A calendar day (UTC), YYYY-MM-DD
+                                 */
+                                from: string;
+                                /**
+                                 * Format: date
+                                 * @description A calendar day (UTC), YYYY-MM-DD
+                                 */
+                                to: string;
+                            } | {
+                                lastDays: number;
+                            };
+                            /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                            schedule: {
+                                /** @enum {string} */
+                                every: "day" | "week";
+                                /** @description Members' user ids (GET /api/organizations/current/members) */
+                                recipients: string[];
+                            } | null;
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    createReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /**
+                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                     * @enum {string}
+                     */
+                    kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                    /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
+                    range: {
+                        /**
+                         * Format: date
+                         * @description A calendar day (UTC), YYYY-MM-DD
+                         */
+                        from: string;
+                        /**
+                         * Format: date
+                         * @description A calendar day (UTC), YYYY-MM-DD
+                         */
+                        to: string;
+                    } | {
+                        lastDays: number;
+                    };
+                    /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                    schedule?: {
+                        /** @enum {string} */
+                        every: "day" | "week";
+                        /** @description Members' user ids (GET /api/organizations/current/members) */
+                        recipients: string[];
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /**
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @enum {string}
+                         */
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
+                        range: {
+                            /**
+                             * Format: date
+                             * @description A calendar day (UTC), YYYY-MM-DD
+                             */
+                            from: string;
+                            /**
+                             * Format: date
+                             * @description A calendar day (UTC), YYYY-MM-DD
+                             */
+                            to: string;
+                        } | {
+                            lastDays: number;
+                        };
+                        /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                        schedule: {
+                            /** @enum {string} */
+                            every: "day" | "week";
+                            /** @description Members' user ids (GET /api/organizations/current/members) */
+                            recipients: string[];
+                        } | null;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /**
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @enum {string}
+                         */
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
+                        range: {
+                            /**
+                             * Format: date
+                             * @description A calendar day (UTC), YYYY-MM-DD
+                             */
+                            from: string;
+                            /**
+                             * Format: date
+                             * @description A calendar day (UTC), YYYY-MM-DD
+                             */
+                            to: string;
+                        } | {
+                            lastDays: number;
+                        };
+                        /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                        schedule: {
+                            /** @enum {string} */
+                            every: "day" | "week";
+                            /** @description Members' user ids (GET /api/organizations/current/members) */
+                            recipients: string[];
+                        } | null;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    deleteReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    updateReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    /**
+                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                     * @enum {string}
+                     */
+                    kind?: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                    /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
+                    range?: {
+                        /**
+                         * Format: date
+                         * @description A calendar day (UTC), YYYY-MM-DD
+                         */
+                        from: string;
+                        /**
+                         * Format: date
+                         * @description A calendar day (UTC), YYYY-MM-DD
+                         */
+                        to: string;
+                    } | {
+                        lastDays: number;
+                    };
+                    /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                    schedule?: {
+                        /** @enum {string} */
+                        every: "day" | "week";
+                        /** @description Members' user ids (GET /api/organizations/current/members) */
+                        recipients: string[];
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        /**
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @enum {string}
+                         */
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
+                        range: {
+                            /**
+                             * Format: date
+                             * @description A calendar day (UTC), YYYY-MM-DD
+                             */
+                            from: string;
+                            /**
+                             * Format: date
+                             * @description A calendar day (UTC), YYYY-MM-DD
+                             */
+                            to: string;
+                        } | {
+                            lastDays: number;
+                        };
+                        /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
+                        schedule: {
+                            /** @enum {string} */
+                            every: "day" | "week";
+                            /** @description Members' user ids (GET /api/organizations/current/members) */
+                            recipients: string[];
+                        } | null;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    getReportResults: {
+        parameters: {
+            query?: {
+                /** @description A calendar day (UTC), YYYY-MM-DD */
+                from?: string;
+                /** @description A calendar day (UTC), YYYY-MM-DD */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @enum {string}
+                         */
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        /** @description First day covered (UTC) */
+                        from: string;
+                        /** @description Last day covered (UTC), inclusive */
+                        to: string;
+                        /** @description The columns of every row, in order (the CSV header) */
+                        columns: string[];
+                        rows: {
+                            [key: string]: string | (number | null);
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    getReportResultsCsv: {
+        parameters: {
+            query?: {
+                /** @description A calendar day (UTC), YYYY-MM-DD */
+                from?: string;
+                /** @description A calendar day (UTC), YYYY-MM-DD */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The results as CSV (an attachment; text cells that could be read as formulas are prefixed with a quote) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Default Response */

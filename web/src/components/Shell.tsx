@@ -10,6 +10,7 @@ const NAV = [
   { to: '/customers', label: 'Customers' },
   { to: '/events', label: 'Events' },
   { to: '/segments', label: 'Segments' },
+  { to: '/reports', label: 'Reports' },
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/outbox', label: 'Outbox' },
 ];
