@@ -35,3 +35,15 @@ export function OutboxList<T extends { id: string }>(props: {
     </div>
   );
 }
+
+/** A message's headers as the outbox views show them above its content. */
+export function MailHeaders({ headers }: { headers: { subject?: string; from?: string; to?: string; date?: string } }) {
+  return (
+    <dl className="props mail-headers">
+      <dt>Subject</dt><dd>{headers.subject}</dd>
+      <dt>From</dt><dd>{headers.from}</dd>
+      <dt>To</dt><dd>{headers.to}</dd>
+      <dt>Date</dt><dd>{headers.date}</dd>
+    </dl>
+  );
+}

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, isNotFoundError, unwrap } from '../api/client';
 import { EmailFrame } from '../components/EmailFrame';
-import { OutboxList } from '../components/OutboxList';
+import { MailHeaders, OutboxList } from '../components/OutboxList';
 import { Empty, ErrorMessage, formatDate, Loading, PageHeader, SubNav } from '../components/ui';
 import { parseMail } from '../lib/mime';
 import { OUTBOX_TABS } from '../lib/tabs';
@@ -93,12 +93,7 @@ function Message({ id }: { id: string }) {
       <ErrorMessage error={msg.error} />
       {mail && (
         <>
-          <dl className="props mail-headers">
-            <dt>Subject</dt><dd>{mail.headers.subject}</dd>
-            <dt>From</dt><dd>{mail.headers.from}</dd>
-            <dt>To</dt><dd>{mail.headers.to}</dd>
-            <dt>Date</dt><dd>{mail.headers.date}</dd>
-          </dl>
+          <MailHeaders headers={mail.headers} />
           {links.length > 0 && (
             <div className="alert alert-info stack-sm">
               <strong>Links in this message</strong>

@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api/client';
 import { EmailFrame } from '../components/EmailFrame';
-import { OutboxList } from '../components/OutboxList';
+import { MailHeaders, OutboxList } from '../components/OutboxList';
 import { Empty, ErrorMessage, formatDate, Loading, PageHeader, SubNav } from '../components/ui';
 import { OUTBOX_TABS } from '../lib/tabs';
 import { parseMail } from '../lib/mime';
@@ -65,12 +65,7 @@ function Message({ id }: { id: string }) {
       <ErrorMessage error={msg.error} />
       {mail && (
         <>
-          <dl className="props mail-headers">
-            <dt>Subject</dt><dd>{mail.headers.subject}</dd>
-            <dt>From</dt><dd>{mail.headers.from}</dd>
-            <dt>To</dt><dd>{mail.headers.to}</dd>
-            <dt>Date</dt><dd>{mail.headers.date}</dd>
-          </dl>
+          <MailHeaders headers={mail.headers} />
           <div className="tabs" role="group" aria-label="Show as">
             {(['html', 'text', 'raw'] as const).map((v) => (
               <button type="button" key={v} aria-pressed={view === v} onClick={() => setView(v)}>{v === 'html' ? 'HTML' : v === 'text' ? 'Text' : 'Source'}</button>
