@@ -12,7 +12,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { APP_ROLE, openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
-import { closedLoop, createBenchDatabase, interleaved, log, loopVariant, ms, onCleanup, settings, type Load, type Result, type Variant } from './lib.js';
+import { bodyOf, closedLoop, createBenchDatabase, createTenantOverHttp, interleaved, log, loopVariant, ms, onCleanup, settings, type Load, type Result, type Variant } from './lib.js';
 
 const SUITE = 'customers';
 const ORGS = 10;
@@ -88,36 +88,6 @@ async function captureEndpoint(base: string, t: Tenant): Promise<Captured> {
 const valuesFor = (cap: Captured, st: Statement, t: Tenant) =>
   st.values.map((v) => (v === cap.from.organizationId ? t.organizationId : v === cap.from.keyHash ? t.keyHash : v));
 
-async function json(res: Response) {
-  const text = await res.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** Signs up an owner with an organization and creates a member API key, all through the real HTTP API. */
-async function createTenant(base: string, n: number): Promise<Omit<Tenant, 'keyHash'>> {
-  const signUp = await fetch(`${base}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-owner-${n}@example.test`, password: 'correct horse battery staple', name: `Owner ${n}`, organizationName: `Bench org ${n}` }),
-  });
-  const account = await json(signUp);
-  if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${JSON.stringify(account)}`);
-  const cookie = signUp.headers.getSetCookie().find((c) => c.startsWith('sb_session='))?.split(';')[0];
-  if (!cookie) throw new Error('sign-up set no session cookie');
-  const keyRes = await fetch(`${base}/api/api-keys`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
-    body: JSON.stringify({ name: 'bench', role: 'member' }),
-  });
-  const key = await json(keyRes);
-  if (keyRes.status !== 201) throw new Error(`api key failed: ${keyRes.status} ${JSON.stringify(key)}`);
-  return { organizationId: account.organization.id, key: key.key };
-}
-
 /** 10,000 customers per organization in one statement, as the owner; created_at spread so the page order is meaningful. */
 async function seedCustomers(owner: pg.Pool, orgIds: string[]) {
   await owner.query(
@@ -147,7 +117,7 @@ async function seedCustomers(owner: pg.Pool, orgIds: string[]) {
 async function verifyEndpoint(base: string, owner: pg.Pool, tenants: Tenant[], cap: Captured) {
   for (const t of tenants) {
     const res = await fetch(`${base}${LIST_PATH}`, { headers: { authorization: `Bearer ${t.key}` } });
-    const page = await json(res);
+    const page = await bodyOf(res);
     if (res.status !== 200) throw new Error(`list endpoint answered ${res.status}: ${JSON.stringify(page)}`);
     const ids: string[] = page.data.map((c: { id: string }) => c.id);
     const raw = await owner.query({ text: cap.list.text, values: valuesFor(cap, cap.list, t) });
@@ -228,7 +198,7 @@ export async function run(): Promise<Result[]> {
 
     const t0 = Date.now();
     const created: Omit<Tenant, 'keyHash'>[] = [];
-    for (let n = 1; n <= ORGS; n++) created.push(await createTenant(base, n));
+    for (let n = 1; n <= ORGS; n++) created.push(await createTenantOverHttp(base, 'bench', n, 'member'));
     await seedCustomers(owner, created.map((t) => t.organizationId));
     const hashes = await owner.query(`SELECT organization_id, key_hash FROM api_keys`);
     const tenants: Tenant[] = created.map((t) => ({ ...t, keyHash: hashes.rows.find((h) => h.organization_id === t.organizationId)!.key_hash }));

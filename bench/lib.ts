@@ -278,3 +278,37 @@ export async function runIfMain(moduleUrl: string, run: () => Promise<Result[]>)
   console.log(`\n${formatResults(await run())}\n`);
   process.exit(0);
 }
+
+/** A response's body as JSON, or as text when it is not JSON (an error page). */
+export async function bodyOf(res: Response) {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Signs up an owner with a new organization and creates an API key of `role`, all through the real HTTP
+ * API of a listening server. `label` names the account and organization (`<label>-owner-<n>@example.test`).
+ */
+export async function createTenantOverHttp(base: string, label: string, n: number, role: 'admin' | 'member'): Promise<{ organizationId: string; key: string }> {
+  const signUp = await fetch(`${base}/api/auth/sign-up`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: `${label}-owner-${n}@example.test`, password: 'correct horse battery staple', name: `Owner ${n}`, organizationName: `${label[0].toUpperCase()}${label.slice(1)} org ${n}` }),
+  });
+  const account = await bodyOf(signUp);
+  if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${JSON.stringify(account)}`);
+  const cookie = signUp.headers.getSetCookie().find((c) => c.startsWith('sb_session='))?.split(';')[0];
+  if (!cookie) throw new Error('sign-up set no session cookie');
+  const keyRes = await fetch(`${base}/api/api-keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ name: 'bench', role }),
+  });
+  const key = await bodyOf(keyRes);
+  if (keyRes.status !== 201) throw new Error(`api key failed: ${keyRes.status} ${JSON.stringify(key)}`);
+  return { organizationId: account.organization.id, key: key.key };
+}

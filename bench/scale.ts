@@ -17,7 +17,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
-import { createBenchDatabase, interleaved, log, loopVariant, onCleanup, runIfMain, settings, type Load, type Result } from './lib.js';
+import { bodyOf, createBenchDatabase, createTenantOverHttp, interleaved, log, loopVariant, onCleanup, runIfMain, settings, type Load, type Result } from './lib.js';
 
 const SUITE = 'scale';
 const BIG = Number(process.env.SCALE_ROWS ?? 1_000_000);
@@ -36,28 +36,8 @@ interface Tenant {
   deepCursor?: string;
 }
 
-const json = async (res: Response) => {
-  const text = await res.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-};
-
 async function createTenant(base: string, n: number, size: number): Promise<Tenant> {
-  const signUp = await fetch(`${base}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `scale-owner-${n}@example.test`, password: 'correct horse battery staple', name: `Owner ${n}`, organizationName: `Scale org ${n}` }),
-  });
-  const account = await json(signUp);
-  if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${JSON.stringify(account)}`);
-  const cookie = signUp.headers.getSetCookie().find((c) => c.startsWith('sb_session='))?.split(';')[0];
-  const keyRes = await fetch(`${base}/api/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: cookie! }, body: JSON.stringify({ name: 'bench', role: 'admin' }) });
-  const key = await json(keyRes);
-  if (keyRes.status !== 201) throw new Error(`api key failed: ${keyRes.status} ${JSON.stringify(key)}`);
-  return { organizationId: account.organization.id, key: key.key, size };
+  return { ...(await createTenantOverHttp(base, 'scale', n, 'admin')), size };
 }
 
 /**
@@ -158,7 +138,7 @@ async function importOnce(base: string, t: Tenant, round: number): Promise<numbe
   }
   const started = performance.now();
   const res = await fetch(`${base}/api/customers/import`, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'text/csv' }, body: lines.join('\n') });
-  const body = await json(res);
+  const body = await bodyOf(res);
   const ms = performance.now() - started;
   if (res.status !== 200 || body.created + body.updated !== IMPORT_ROWS) throw new Error(`import answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
   return ms;
@@ -208,7 +188,7 @@ export async function run(): Promise<Result[]> {
       const variant = (t: Tenant, label: string) =>
         loopVariant(SUITE, `${op.name} (${label})`, async () => {
           const res = await fetch(`${base}${op.path(t)}`, { headers: { authorization: `Bearer ${t.key}` } });
-          const body = await json(res);
+          const body = await bodyOf(res);
           return res.status === 200 && op.check(body, t);
         });
       // One connection: a latency measurement. Each side gets settings.seconds in ROUNDS alternating parts.
