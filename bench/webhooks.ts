@@ -4,6 +4,7 @@
  * to a local receiver, against a bare loop of signed POSTs (same signing, same body size, same
  * receiver, as many in flight, keep-alive agent) — the ratio is the platform's overhead per delivery.
  */
+import { inProcessBus } from '../src/lib/bus.js';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -128,7 +129,7 @@ export async function run(): Promise<Result[]> {
     log(`webhooks: bare loop, ${BASELINE / 2} signed POSTs (before)`);
     const bareBefore = await bareLoop(rx.url, secret, body, BASELINE / 2);
 
-    const jobs = webhooksModule.jobs!({ db, config });
+    const jobs = webhooksModule.jobs!({ db, config, bus: inProcessBus() });
     const worker = new Worker({ db, handlers: jobs.handlers, concurrency: WORKER_RUNS, pollMs: 20, leaseMs: config.jobs.leaseMs });
     const before = rx.count();
     log(`webhooks: ${DELIVERIES} deliveries through the job worker (${WORKER_RUNS} runs of up to ${DELIVERY_BATCH})`);

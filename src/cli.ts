@@ -74,11 +74,14 @@ async function worker() {
   const { modules } = await import('./modules/index.js');
   const logs = createLogDestination();
   const log = pino({ level: config.logLevel }, logs);
-  const runner = createJobRunner({ db, config, modules, log }).start();
+  const { createBus } = await import('./lib/create-bus.js');
+  const bus = await createBus(config, db);
+  const runner = createJobRunner({ db, config, bus, modules, log }).start();
   log.info(`Switchboard worker running (database: ${db.kind})`);
   stopOnSignals(
     async () => {
       await runner.stop();
+      await bus.close();
       await db.close();
     },
     WORKER_DEADLINE_MS,

@@ -1,3 +1,4 @@
+import { inProcessBus } from '../src/lib/bus.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -185,7 +186,7 @@ describe('scheduled delivery', () => {
     expect(inHours).toBeGreaterThan(23.9);
     expect(inHours).toBeLessThanOrEqual(24);
 
-    const handler = reportsModule.jobs!({ db: t.db, config: t.config }).handlers['report.deliver'] as JobHandler;
+    const handler = reportsModule.jobs!({ db: t.db, config: t.config, bus: inProcessBus() }).handlers['report.deliver'] as JobHandler;
     const run = () =>
       handler({ id: 'j', organizationId: a.organizationId, queue: 'report.deliver', payload: { reportId: r.id }, attempts: 1, maxAttempts: 5, leaseId: 'l' }, { signal: new AbortController().signal, lease: {} as any });
     const result = await run();

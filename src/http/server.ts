@@ -9,6 +9,8 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import { createJobRunner } from '../jobs/index.js';
+import { createBus } from '../lib/create-bus.js';
+import type { Bus } from '../lib/bus.js';
 import { modules, registerModules } from '../modules/index.js';
 import { registerPrincipal, sessionCookieName } from '../modules/auth/index.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
@@ -24,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every registered route with its access mode; the isolation tests walk it. */
     routeTable: RouteRecord[];
+    /** This process's publish/subscribe. */
+    bus: Bus;
   }
 }
 
@@ -35,11 +39,13 @@ export interface ServerOptions {
   logStream?: { write(line: string): void };
   /** DNS lookups (sender domain verification); node:dns when not given. */
   dns?: DnsResolver;
+  /** Publish/subscribe shared with the in-process worker (default: createBus, closed with the server). */
+  bus?: Bus;
   /** The built dashboard (default dist/web; `false` serves none). */
   webRoot?: string | false;
 }
 
-export async function buildServer({ config, db, logger = true, logStream, dns, webRoot }: ServerOptions): Promise<App> {
+export async function buildServer({ config, db, logger = true, logStream, dns, webRoot, bus: givenBus }: ServerOptions): Promise<App> {
   const app = Fastify({
     logger: logger
       ? { level: config.logLevel, stream: logStream ?? createLogDestination(), serializers, redact: ['req.headers.authorization', 'req.headers.cookie'] }
@@ -107,10 +113,13 @@ export async function buildServer({ config, db, logger = true, logStream, dns, w
     handler: async () => app.swagger(),
   });
 
-  registerModules(app, { db, config, dns });
+  const bus = givenBus ?? (await createBus(config, db));
+  app.decorate('bus', bus);
+  if (!givenBus) app.addHook('onClose', async () => bus.close());
+  registerModules(app, { db, config, bus, dns });
 
   // Job workers run in the server process unless JOBS_IN_PROCESS=false (then `npm run worker`).
-  const jobs = config.jobs.inProcess ? createJobRunner({ db, config, modules, log: app.log }) : null;
+  const jobs = config.jobs.inProcess ? createJobRunner({ db, config, bus, modules, log: app.log }) : null;
   app.decorate('jobs', jobs);
   if (jobs) {
     app.addHook('onReady', async () => void jobs.start());

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
+import type { Bus } from '../lib/bus.js';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -14,6 +15,8 @@ export interface DnsResolver {
 export interface ModuleDeps {
   db: Database;
   config: Config;
+  /** This process's publish/subscribe (live events, key revocations). */
+  bus: Bus;
   dns?: DnsResolver;
 }
 

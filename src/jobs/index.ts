@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
+import { inProcessBus, type Bus } from '../lib/bus.js';
 import type { Module, ModuleJobs } from '../modules/module.js';
 import { Worker, type QueueHandler, type WorkerOptions } from './queue.js';
 
@@ -23,13 +24,15 @@ declare module 'fastify' {
  * runs one on its own. The caller passes the modules (src/modules/index.ts): nothing here knows
  * what a queue does.
  */
-export function createJobRunner(deps: { db: Database; config: Config; modules: readonly Module[]; log?: WorkerOptions['log'] }): JobRunner {
+export function createJobRunner(deps: { db: Database; config: Config; bus?: Bus; modules: readonly Module[]; log?: WorkerOptions['log'] }): JobRunner {
   const { db, config } = deps;
+  // A worker alone in its process (tests, benches) publishes to nobody unless given the server's bus.
+  const bus = deps.bus ?? inProcessBus();
   const contributed: ModuleJobs[] = [];
   const handlers: Record<string, QueueHandler> = {};
   for (const m of deps.modules) {
     if (!m.jobs) continue;
-    const jobs = m.jobs({ db, config });
+    const jobs = m.jobs({ db, config, bus });
     contributed.push(jobs);
     for (const [queue, handler] of Object.entries(jobs.handlers)) {
       if (handlers[queue]) throw new Error(`Queue ${queue} has two handlers (module ${m.name})`);

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
+import type { Bus } from '../lib/bus.js';
 import type { App, ModuleDeps } from '../http/types.js';
 import type { QueueHandler } from '../jobs/queue.js';
 
@@ -7,6 +8,7 @@ import type { QueueHandler } from '../jobs/queue.js';
 export interface WorkerDeps {
   db: Database;
   config: Config;
+  bus: Bus;
 }
 
 /** The handlers a module runs in the job worker, and what to release when the worker stops. */

@@ -12,7 +12,8 @@ import { getSessionInfo, SESSION_TTL_MS, signIn, signOut, signUp, userOut, type 
 import { limiter } from '../../http/throttle.js';
 import { SignInThrottle } from './throttle.js';
 
-export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
+export function registerAuthRoutes(app: App, deps: ModuleDeps) {
+  const { db, config } = deps;
   const cookieName = sessionCookieName(config);
   const mailer = accountMailerFor(app, config);
   const setSessionCookie = (reply: FastifyReply, s: NewSession) =>
@@ -104,6 +105,6 @@ export function registerAuthRoutes(app: App, { db, config }: ModuleDeps) {
     },
   });
 
-  registerAccountRoutes(app, { db, config, mailer, perIp, clearSessionCookie });
+  registerAccountRoutes(app, { ...deps, mailer, perIp, clearSessionCookie });
   registerDevMailRoutes(app, config);
 }
