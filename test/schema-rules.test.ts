@@ -35,13 +35,17 @@ const tenantPolicy = (col: string) =>
 const REVIEWED_PLATFORM_UNIQUES = ['phone_numbers_number_key', 'integrations_twilio_account_key', 'integrations_shopify_shop_key', 'billing_accounts_stripe_customer_key'];
 
 /** SECURITY DEFINER functions, each a reviewed decision: sign-in's lookup of one account's password hash by address. */
-const REVIEWED_DEFINERS = ['sb_sign_in_lookup', 'sb_customer_page'];
+const REVIEWED_DEFINERS = ['sb_sign_in_lookup', 'sb_customer_page', 'sb_kb_search'];
 /**
  * The tenant tables a reviewed SECURITY DEFINER function may read, past RLS. Such a function must take
  * the organization from app.org_id only (test/customer-search.test.ts proves it returns nothing without a
  * tenant and nothing of another tenant); every other one reads no tenant table at all.
  */
-const DEFINER_TENANT_READS: Record<string, string[]> = { sb_customer_page: ['customers'] };
+const DEFINER_TENANT_READS: Record<string, string[]> = {
+  sb_customer_page: ['customers'],
+  // The help center's full-text search (0022_knowledge_base.sql): published versions of app.org_id's articles, ranked ids only.
+  sb_kb_search: ['kb_article_translations'],
+};
 
 let tdb: TestDatabase;
 let db: Database;

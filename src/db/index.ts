@@ -37,6 +37,9 @@ export const SYSTEM_REASONS = [
   'resolve-stripe-webhook',
   // Creating analytics_events' monthly partitions ahead of time (DDL: the owner's); reads no tenant row.
   'event-partitions',
+  // Finding which organization a public help center address (/help/<slug>) names, by its slug; the pages are
+  // then read inside withTenant (knowledge-base/public.ts).
+  'resolve-help-center',
 ] as const;
 export type SystemReason = (typeof SYSTEM_REASONS)[number];
 

@@ -16,6 +16,8 @@ const tenantPk = (t: { organizationId: any; id: any }) => [primaryKey({ columns:
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
+  /** The public URL slug (/help/<slug>), unique across the platform (0022_knowledge_base.sql). */
+  slug: text('slug').notNull(),
   plan: text('plan').notNull().default('free'),
   createdAt: created(),
   updatedAt: updated(),
@@ -187,6 +189,59 @@ export const reports = pgTable(
     updatedAt: updated(),
   },
   tenantPk,
+);
+
+/** Knowledge base categories (0022_knowledge_base.sql). */
+export const kbCategories = pgTable(
+  'kb_categories',
+  {
+    ...tenantKey(),
+    name: text('name').notNull(),
+    slug: text('slug').notNull(),
+    description: text('description').notNull().default(''),
+    position: integer('position').notNull().default(0),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** Knowledge base articles: status and counters; the text lives in kbArticleTranslations, one per locale. */
+export const kbArticles = pgTable(
+  'kb_articles',
+  {
+    ...tenantKey(),
+    categoryId: uuid('category_id'),
+    status: text('status').$type<'draft' | 'published'>().notNull().default('draft'),
+    publishedAt: ts('published_at'),
+    views: integer('views').notNull().default(0),
+    helpful: integer('helpful').notNull().default(0),
+    notHelpful: integer('not_helpful').notNull().default(0),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  tenantPk,
+);
+
+/** One locale's version of an article; `search` (a generated tsvector) is left out: the database computes it. */
+export const kbArticleTranslations = pgTable(
+  'kb_article_translations',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    articleId: uuid('article_id').notNull(),
+    locale: text('locale').notNull(),
+    slug: text('slug').notNull(),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    body: text('body').notNull().default(''),
+    bodyHtml: text('body_html').notNull().default(''),
+    bodyText: text('body_text').notNull().default(''),
+    published: boolean('published').notNull().default(false),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.articleId, t.locale] })],
 );
 
 export type { Audience, CampaignStatus };

@@ -9,6 +9,7 @@ import { customersModule } from './customers/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { emailModule } from './email/index.js';
 import { ivrModule } from './ivr/index.js';
+import { knowledgeBaseModule } from './knowledge-base/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
 import { reportsModule } from './reports/index.js';
@@ -46,6 +47,7 @@ export const modules: readonly Module[] = [
   analyticsModule,
   segmentsModule,
   reportsModule,
+  knowledgeBaseModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

@@ -50,7 +50,7 @@ export function registerAuthRoutes(app: App, deps: ModuleDeps) {
       setSessionCookie(reply, session);
       return reply.code(201).send({
         user: userOut(user),
-        organization: organization && { id: organization.id, name: organization.name, plan: organization.plan, createdAt: organization.createdAt.toISOString() },
+        organization: organization && { id: organization.id, name: organization.name, slug: organization.slug, plan: organization.plan, createdAt: organization.createdAt.toISOString() },
       });
     },
   });

@@ -28,7 +28,13 @@ export const UserOut = z.object({ id: z.uuid(), email: z.string(), name: z.strin
 export const RoleEnum = z.enum(['owner', 'admin', 'member']);
 /** What an invitation or an API key may grant (see GrantableRole in db/schema.ts). */
 export const GrantableRoleEnum = z.enum(['admin', 'member']);
-export const OrganizationOut = z.object({ id: z.uuid(), name: z.string(), plan: z.string(), createdAt: z.string() });
+export const OrganizationOut = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  slug: z.string().meta({ description: 'The public URL name: the help center is at /help/<slug>' }),
+  plan: z.string(),
+  createdAt: z.string(),
+});
 
 export const SessionOut = z.object({
   user: UserOut,

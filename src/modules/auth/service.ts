@@ -5,6 +5,8 @@ import type { Principal } from '../../http/access.js';
 import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToken, verifyPassword } from './crypto.js';
 import { rowsOf } from '../../db/sql.js';
 import { recordAudit } from '../audit/service.js';
+import { randomBytes } from 'node:crypto';
+import { isUniqueViolation as isSlugTaken, slugify } from '../../lib/slug.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 export const VERIFY_EMAIL_TTL_MS = 48 * 3600 * 1000;
@@ -56,13 +58,29 @@ export async function issueUserToken(tx: Tx, user: { id: string; email: string }
 export async function createOrganization(db: Database, user: { id: string }, name: string, requestId: string) {
   const id = crypto.randomUUID();
   return db.withTenant(id, async (tx) => {
-    const [org] = await tx.insert(organizations).values({ id, name }).returning();
+    const org = await insertWithFreeSlug(tx, id, name);
     await tx.insert(memberships).values({ organizationId: id, userId: user.id, role: 'owner' });
     await recordAudit(tx, { organizationId: id, actor: { type: 'user', id: user.id }, requestId }, {
       action: 'organization.created', resourceType: 'organization', resourceId: id, changes: { name },
     });
     return org;
   }, { userId: user.id });
+}
+
+/**
+ * Inserts the organization with a slug made from its name, or the name with -2, -3… (then a random
+ * suffix) when another organization holds it: each try is a savepoint, so a collision costs nothing else.
+ */
+async function insertWithFreeSlug(tx: Tx, id: string, name: string) {
+  const base = slugify(name);
+  for (let attempt = 1; ; attempt++) {
+    const slug = attempt === 1 ? base : attempt <= 5 ? `${base}-${attempt}` : `${base}-${randomBytes(4).toString('hex')}`;
+    try {
+      return await tx.transaction(async (sp) => (await sp.insert(organizations).values({ id, name, slug }).returning())[0]);
+    } catch (err) {
+      if (attempt >= 8 || !isSlugTaken(err, 'organizations_slug_key')) throw err;
+    }
+  }
 }
 
 const isUniqueViolation = (err: unknown) => {

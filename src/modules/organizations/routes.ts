@@ -2,16 +2,24 @@ import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { EmailAddress } from '../../lib/schemas.js';
+import { slugSchema } from '../../lib/slug.js';
 import { GrantableRoleEnum, OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
 import { accountMailerFor, invitationMail } from '../auth/mail.js';
 import { createOrganization, forgetApiKey, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
 import { acceptInvitation } from './invitations.js';
-import { changeMemberRole, getCurrentOrganization, inviteMember, leaveOrganization, listInvitations, listMembers, removeMember } from './service.js';
+import { changeMemberRole, getCurrentOrganization, updateCurrentOrganization, inviteMember, leaveOrganization, listInvitations, listMembers, removeMember } from './service.js';
 
 const CurrentOrganizationOut = OrganizationOut.extend({
   role: RoleEnum,
   usage: z.object({ customers: z.number(), emailsThisMonth: z.number(), smsThisMonth: z.number(), members: z.number(), emailCampaigns: z.number(), smsCampaigns: z.number(), apiKeys: z.number() }),
 });
+const OrganizationPatch = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    slug: slugSchema(63).optional().meta({ description: 'Lowercase letters, digits and inner hyphens, at most 63 characters; unique across the platform' }),
+  })
+  .refine((p) => p.name !== undefined || p.slug !== undefined, 'Change at least one of name, slug')
+  .meta({ example: { name: 'Acme Support' } });
 const MemberOut = z.object({ id: z.uuid(), userId: z.uuid(), email: z.string(), name: z.string(), role: RoleEnum, createdAt: z.string() });
 const MemberRoleOut = z.object({ id: z.uuid(), userId: z.uuid(), role: RoleEnum });
 const InvitationOut = z.object({ id: z.uuid(), email: z.string(), role: RoleEnum, createdAt: z.string(), expiresAt: z.string() });
@@ -33,7 +41,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
       const p = req.principal!;
       const org = await createOrganization(db, { id: p.userId! }, req.body.name, req.id);
       await setActiveOrganization(db, p, org.id);
-      return reply.code(201).send({ id: org.id, name: org.name, plan: org.plan, createdAt: org.createdAt.toISOString() });
+      return reply.code(201).send({ id: org.id, name: org.name, slug: org.slug, plan: org.plan, createdAt: org.createdAt.toISOString() });
     },
   });
 
@@ -41,6 +49,22 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     config: { access: 'org' },
     schema: { tags: ['organizations'], operationId: 'getCurrentOrganization', summary: 'The active organization with its plan and usage', response: { 200: CurrentOrganizationOut, ...orgErrors } },
     handler: (req) => req.tenant((tx, ctx) => getCurrentOrganization(tx, ctx, config.billing.plans)),
+  });
+
+  app.patch('/api/organizations/current', {
+    config: { access: 'org', role: 'admin' },
+    schema: {
+      tags: ['organizations'],
+      operationId: 'updateCurrentOrganization',
+      summary: "Rename the active organization or change its URL slug (owner/admin; the help center moves to /help/<slug>; 409 when another organization holds the slug)",
+      body: OrganizationPatch,
+      response: { 200: CurrentOrganizationOut, 409: ErrorOut, ...orgErrors },
+    },
+    handler: (req) =>
+      req.tenant(async (tx, ctx) => {
+        await updateCurrentOrganization(tx, ctx, req.body);
+        return getCurrentOrganization(tx, ctx, config.billing.plans);
+      }),
   });
 
   app.post('/api/organizations/current/switch', {

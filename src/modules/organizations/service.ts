@@ -3,6 +3,7 @@ import { schema, type GrantableRole, type Role, type Tx } from '../../db/index.j
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
+import { isUniqueViolation } from '../../lib/slug.js';
 import { recordAudit } from '../audit/service.js';
 import { newScopedToken } from '../auth/crypto.js';
 import { assertWithinPlan, monthUsage, readAccount, planInForce, type Plans } from '../billing/limits.js';
@@ -23,6 +24,7 @@ export async function getCurrentOrganization(tx: Tx, ctx: TenantContext, plans: 
   return {
     id: o.id,
     name: o.name,
+    slug: o.slug,
     plan: planInForce(account, plans).plan.name,
     role: ctx.role,
     createdAt: o.createdAt.toISOString(),
@@ -36,6 +38,34 @@ export async function getCurrentOrganization(tx: Tx, ctx: TenantContext, plans: 
       apiKeys: keys.n,
     },
   };
+}
+
+/**
+ * Renames the organization and/or changes its slug (the help center's address), with an audit entry of
+ * what changed. A slug another organization holds is a 409 (its unique index answers; nothing else of
+ * that organization is read).
+ */
+export async function updateCurrentOrganization(tx: Tx, ctx: TenantContext, patch: { name?: string; slug?: string }) {
+  const org = ctx.organizationId;
+  const [before] = await tx.select({ name: organizations.name, slug: organizations.slug }).from(organizations).where(eq(organizations.id, org));
+  if (!before) throw notFound();
+  try {
+    await tx.transaction((sp) =>
+      sp.update(organizations)
+        .set({ ...(patch.name !== undefined && { name: patch.name }), ...(patch.slug !== undefined && { slug: patch.slug }), updatedAt: sql`now()` })
+        .where(eq(organizations.id, org)),
+    );
+  } catch (err) {
+    if (isUniqueViolation(err, 'organizations_slug_key')) {
+      throw new AppError('conflict', 'This slug is taken by another organization', [{ path: ['slug'], message: 'This slug is taken' }]);
+    }
+    throw err;
+  }
+  const changes: Record<string, { from: string; to: string }> = {};
+  if (patch.name !== undefined && patch.name !== before.name) changes.name = { from: before.name, to: patch.name };
+  if (patch.slug !== undefined && patch.slug !== before.slug) changes.slug = { from: before.slug, to: patch.slug };
+  if (Object.keys(changes).length) await recordAudit(tx, ctx, { action: 'organization.updated', resourceType: 'organization', resourceId: org, changes });
+  return changes;
 }
 
 type PageQuery = { limit: number; cursor?: string };
