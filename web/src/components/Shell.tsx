@@ -13,6 +13,7 @@ const NAV = [
   { to: '/reports', label: 'Reports' },
   { to: '/campaigns', label: 'Email campaigns' },
   { to: '/outbox', label: 'Outbox' },
+  { to: '/help-center', label: 'Help center' },
 ];
 const CHANNELS = [
   { to: '/sms', label: 'SMS' },
