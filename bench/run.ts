@@ -14,6 +14,8 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   scale: () => import('./scale.js'),
   events: () => import('./events.js'),
   segments: () => import('./segments.js'),
+  // Help center full-text search on an organization of 10,000 articles, through the API vs the same SQL over raw pg (issue 11).
+  'help-center': () => import('./help-center.js'),
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),

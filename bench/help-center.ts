@@ -1,0 +1,127 @@
+/**
+ * Help center search (issue 11): one organization with BENCH_HELP_ARTICLES (10,000) published English
+ * articles of ~120 words (plus a second organization of 2,000, so the GIN index holds more than one
+ * tenant), then the p50 of GET /api/help/<slug>/articles?q= (slug lookup, tenant transaction, sb_kb_search,
+ * titles and snippets re-read under RLS, JSON) beside the same search — ranked ids and ts_headline
+ * snippets of the top ten — as one SQL statement over raw pg as the owner. Also the plain @@ query inside
+ * the tenant's RLS scope, which cannot use the GIN index (tsvector @@ tsquery is not leakproof): the reason
+ * sb_kb_search exists.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/index.js';
+import { buildServer } from '../src/http/server.js';
+import { createBenchDatabase, interleaved, log, loopVariant, onCleanup, runIfMain, settings, type Result } from './lib.js';
+
+const SUITE = 'help-center';
+const ARTICLES = Number(process.env.BENCH_HELP_ARTICLES ?? 10_000);
+const HEADLINE = 'StartSel=\u0001, StopSel=\u0002, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "';
+/** Words of every frequency: common ones (in ~1 article in 5), rarer ones, and a two-word query. */
+const QUERIES = ['account', 'password reset', 'invoice', 'w17', 'w503', 'w1999', 'shipping refund'];
+
+async function seed(owner: pg.Pool, org: string, n: number) {
+  // Each body: 120 words drawn from 2,000 synthetic ones (w0…w1999, skewed towards the small numbers) and a few real ones.
+  await owner.query(
+    `with a as (
+       insert into kb_articles (organization_id, status, published_at) select $1, 'published', now() from generate_series(1, $2::int) returning id)
+     insert into kb_article_translations (organization_id, article_id, locale, slug, title, description, body, body_text, published)
+     select $1, a.id, 'en', 'article-' || row_number() over (), initcap(t.title), 'About ' || t.title, t.body, t.body, true
+       from a, lateral (
+         select (array['account','password','invoice','shipping','refund','billing','device','team'])[1 + floor(random() * 8)::int]
+                || ' ' || 'w' || floor(power(random(), 2) * 2000)::int as title,
+                string_agg(case when random() < 0.05 then (array['account','password','reset','invoice','shipping','refund'])[1 + floor(random() * 6)::int]
+                                else 'w' || floor(power(random(), 2) * 2000)::int end, ' ') as body
+           from generate_series(1, 120) where a.id is not null) t`,
+    [org, n],
+  );
+}
+
+export async function run(): Promise<Result[]> {
+  const bdb = await createBenchDatabase();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-help-'));
+  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url });
+  const config = { ...base, jobs: { ...base.jobs, inProcess: false } };
+  const db = await openDatabase({ databaseUrl: bdb.url, poolSize: 4 });
+  const app = await buildServer({ config, db, logger: false });
+  const owner = new pg.Pool({ connectionString: bdb.url, max: 4 });
+  const closeAll = onCleanup(async () => {
+    await owner.end();
+    await app.close();
+    await db.close();
+    await bdb.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  try {
+    const orgs: { id: string; slug: string }[] = [];
+    for (const name of ['Bench Help', 'Other Tenant']) {
+      const res = await app.inject({ method: 'POST', url: '/api/auth/sign-up', payload: { email: `${name.replace(' ', '-')}@bench.example`, password: 'correct horse battery', name: 'b', organizationName: name } });
+      orgs.push({ id: res.json().organization.id, slug: res.json().organization.slug });
+    }
+    const [org, other] = orgs;
+    let t0 = performance.now();
+    await seed(owner, org.id, ARTICLES);
+    await seed(owner, other.id, 2_000);
+    await owner.query('analyze');
+    log(`help-center: ${ARTICLES} + 2000 articles in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // Every variant must find the same top ten; checked once before measuring.
+    const viaApi = async (i: number) => {
+      const q = QUERIES[i % QUERIES.length];
+      const res = await app.inject({ method: 'GET', url: `/api/help/${org.slug}/articles?q=${encodeURIComponent(q)}&locale=en&limit=10` });
+      return res.statusCode === 200 && res.json().data.length > 0;
+    };
+    const rawSql = `select t.article_id, t.slug, t.title, t.description, ts_rank(t.search, q) as rank, ts_headline('english', t.body_text, q, $3) as snippet
+        from kb_article_translations t, websearch_to_tsquery('english', $2) q
+       where t.organization_id = $1 and t.locale = 'en' and t.published and t.search @@ q
+       order by rank desc, t.article_id limit 10`;
+    const viaRaw = async (i: number) => (await owner.query(rawSql, [org.id, QUERIES[i % QUERIES.length], HEADLINE])).rows.length > 0;
+    const viaRlsScan = async (i: number) =>
+      db.withTenant(org.id, async (tx) => {
+        const r = await tx.execute(sql`select t.article_id, ts_rank(t.search, q) as rank from kb_article_translations t, websearch_to_tsquery('english', ${QUERIES[i % QUERIES.length]}) q
+          where t.organization_id = ${org.id} and t.locale = 'en' and t.published and t.search @@ q order by rank desc, t.article_id limit 10`);
+        return (r as unknown as { rows: unknown[] }).rows.length > 0;
+      });
+    for (let i = 0; i < QUERIES.length; i++) {
+      const api = (await app.inject({ method: 'GET', url: `/api/help/${org.slug}/articles?q=${encodeURIComponent(QUERIES[i])}&locale=en&limit=10` })).json().data.map((h: { id: string }) => h.id);
+      const raw = (await owner.query(rawSql, [org.id, QUERIES[i], HEADLINE])).rows.map((r) => r.article_id);
+      if (JSON.stringify(api) !== JSON.stringify(raw)) throw new Error(`"${QUERIES[i]}": the API and the raw query disagree`);
+    }
+    const plan = (await owner.query(`explain ${rawSql.replace('$1', `'${org.id}'`).replace('$2', `'w1999'`).replace('$3', `''`)}`)).rows.map((r) => String(Object.values(r)[0]));
+    log(`help-center: the raw query ${plan.some((l) => l.includes('kb_article_translations_search_idx')) ? 'uses' : 'does NOT use'} the GIN index`);
+
+    const warm = settings.warmupSeconds;
+    if (warm > 0) await interleaved([loopVariant(SUITE, 'warm-up api', viaApi), loopVariant(SUITE, 'warm-up raw', viaRaw)], warm, 2);
+    const [api, raw, scan] = await interleaved(
+      [
+        loopVariant(SUITE, `GET /api/help/:slug/articles?q= (${ARTICLES} articles)`, viaApi),
+        loopVariant(SUITE, 'same search + headline, raw pg as owner', viaRaw),
+        loopVariant(SUITE, 'plain @@ under RLS (no GIN: not leakproof), ids only', viaRlsScan),
+      ],
+      settings.seconds,
+      5,
+    );
+    return [
+      api,
+      raw,
+      scan,
+      {
+        kind: 'ratio',
+        suite: SUITE,
+        name: 'search p50, through the API / raw pg',
+        value: api.p50Ms / raw.p50Ms,
+        aim: 'report',
+        met: true,
+        detail: `${api.p50Ms.toFixed(2)} ms vs ${raw.p50Ms.toFixed(2)} ms at ${settings.connections} connections; the RLS scan without sb_kb_search: ${scan.p50Ms.toFixed(2)} ms`,
+      },
+    ];
+  } finally {
+    await closeAll();
+  }
+}
+
+await runIfMain(import.meta.url, run);
