@@ -50,7 +50,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('help center (Chromium)', () =>
     // A category, then an article.
     await goto(a.page, '/help-center');
     await a.page.getByText('No articles').waitFor();
-    await a.page.getByLabel('New category').fill('Getting started');
+    await a.page.getByLabel('Category name').fill('Getting started');
     await a.page.getByRole('button', { name: 'Add category' }).click();
     await a.page.getByText('/getting-started').waitFor();
     await expectAccessible(a.page, 'help center list');

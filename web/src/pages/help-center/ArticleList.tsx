@@ -124,14 +124,14 @@ function Categories() {
       <ErrorMessage error={remove.error} />
       <form
         className="row"
-        aria-label="New category"
+        aria-label="Add a category"
         onSubmit={(e) => {
           e.preventDefault();
           create.mutate();
         }}
       >
-        <Field label="New category">{(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} required maxLength={120} />}</Field>
-        <Field label="Description">{(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} maxLength={500} />}</Field>
+        <Field label="Category name">{(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} required maxLength={120} />}</Field>
+        <Field label="Category description">{(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} maxLength={500} />}</Field>
         <div><Button type="submit" busy={create.isPending} disabled={!name.trim()}>Add category</Button></div>
       </form>
       <ErrorMessage error={create.error} />
