@@ -235,7 +235,8 @@ describe('comparison, attribution and conversations', () => {
     await track(a, 'Conversation Created', { conversationId: 'c3', channel: 'sms' }, '2026-05-11T10:00:00Z', 'c3');
     await track(a, 'Conversation Resolved', { conversationId: 'c1', channel: 'email', csatScore: 5 }, '2026-05-11T09:00:00Z', 'c1');
     await track(a, 'Conversation Resolved', { conversationId: 'c2', channel: 'sms' }, '2026-05-11T11:00:00Z', 'c2');
-    await track(a, 'CSAT Answered', { conversationId: 'c2', score: 2 }, '2026-05-11T12:00:00Z', 'c2');
+    // The inbox's own name for an answer.
+    await track(a, 'CSAT Submitted', { conversationId: 'c2', channel: 'sms', score: 2 }, '2026-05-11T12:00:00Z', 'c2');
     // The customer changes their mind on c1 later the same day: one answer per conversation, the latest.
     await track(a, 'CSAT Answered', { conversationId: 'c1', score: 4 }, '2026-05-11T13:00:00Z', 'c1');
     await track(a, 'CSAT Answered', { conversationId: 'c9', score: 'great' }, '2026-05-11T13:00:00Z', 'c9');

@@ -112,8 +112,12 @@ const COLUMNS: Record<Kind, string[]> = {
   conversations: ['day', 'created', 'resolved', 'csatAnswers', 'csatAverage', 'satisfied'],
 };
 
-/** Event names of the conversations kind (emitted by the inbox through analytics trackInternal). */
-export const CONVERSATION_EVENTS = { created: 'Conversation Created', resolved: 'Conversation Resolved', csat: 'CSAT Answered' } as const;
+/**
+ * Event names of the conversations kind, emitted by the inbox through analytics trackInternal (the inbox
+ * branch sends `Conversation Resolved` and `CSAT Submitted` {conversationId, channel, score}; `CSAT Answered`
+ * is taken too, as the name an API client would send).
+ */
+export const CONVERSATION_EVENTS = { created: 'Conversation Created', resolved: 'Conversation Resolved', csat: ['CSAT Submitted', 'CSAT Answered'] } as const;
 
 type Rows = Record<string, string | number | null>[];
 const dayNumber = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
@@ -214,8 +218,8 @@ async function reportRows(tx: Tx, org: string, kind: Kind, from: string, to: str
     );
   }
   if (kind === 'conversations') {
-    // A CSAT answer is a `CSAT Answered` event (score, or csatScore, 1–5) or a `Conversation Resolved` event
-    // carrying csatScore; one per conversation (its latest), so an inbox that sends both is not counted twice.
+    // A CSAT answer is a `CSAT Submitted` / `CSAT Answered` event (score, or csatScore, 1–5) or a `Conversation
+    // Resolved` event carrying csatScore; one per conversation (its latest), so one sent twice counts once.
     const score = sql`coalesce(properties->>'score', properties->>'csatScore')`;
     return query(
       tx,
@@ -226,7 +230,7 @@ async function reportRows(tx: Tx, org: string, kind: Kind, from: string, to: str
                 from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.created}, ${CONVERSATION_EVENTS.resolved})
                  and occurred_at >= ${start} and occurred_at < ${end} group by 1),
         answers as (select distinct on (coalesce(properties->>'conversationId', id::text)) (occurred_at at time zone 'UTC')::date as day, (${score})::numeric as s
-                from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.csat}, ${CONVERSATION_EVENTS.resolved})
+                from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.csat[0]}, ${CONVERSATION_EVENTS.csat[1]}, ${CONVERSATION_EVENTS.resolved})
                  and occurred_at >= ${start} and occurred_at < ${end} and ${score} ~ '^[1-5](\\.0+)?$'
                 order by coalesce(properties->>'conversationId', id::text), occurred_at desc),
         csat as (select day, count(*)::int as n, round(avg(s), 2)::float8 as avg, (count(*) filter (where s >= 4))::int as satisfied from answers group by day)
