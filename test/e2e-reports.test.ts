@@ -1,14 +1,17 @@
 // Reports in a real browser: the list, creating a report, its chart and table over a chosen date range,
-// and the CSV download link. axe on the list and the report page.
+// and the CSV download link; totals against the previous period with the dashed line, the schedule and
+// attribution settings; another organization pasting a report's URL sees Not found. axe on each page.
 import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
-import { signUpWithOrg, type Actor } from './helpers.js';
+import { addMember, signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
 let a: Awaited<ReturnType<typeof newUser>>;
 let owner: Actor;
+let bUser: Awaited<ReturnType<typeof newUser>>;
+let member: Actor;
 
 beforeAll(async () => {
   if (!hasChromium && !process.env.CI) return;
@@ -17,11 +20,20 @@ beforeAll(async () => {
   owner = await signUpWithOrg(e.t.app, 'reports-e2e', 'Reports A');
   const [name, value] = owner.cookie.split(';')[0].split('=');
   await a.context.addCookies([{ name, value, url: e.baseUrl }]);
+  member = await addMember(e.t.app, owner, 'member', 'reports-e2e-member');
+  bUser = await newUser(e);
+  const other = await signUpWithOrg(e.t.app, 'reports-e2e-b', 'Reports B');
+  const [bn, bv] = other.cookie.split(';')[0].split('=');
+  await bUser.context.addCookies([{ name: bn, value: bv, url: e.baseUrl }]);
   await e.t.db.withTenant(owner.organizationId, async (tx) => {
     const org = owner.organizationId;
     const [{ id: ec }] = ((await tx.execute(sql`insert into email_campaigns (organization_id, name) values (${org}, 'Spring sale') returning id`)) as any).rows;
     await tx.execute(sql`insert into email_messages (organization_id, campaign_id, to_email, status, sent_at)
       select ${org}, ${ec}, 'm' || g || '@r.example', 'sent', '2026-03-10T12:00:00Z' from generate_series(1, 7) g`);
+    // The day before, another campaign sent 5: the previous period of a report over the 10th.
+    const [{ id: wc }] = ((await tx.execute(sql`insert into email_campaigns (organization_id, name) values (${org}, 'Winter sale') returning id`)) as any).rows;
+    await tx.execute(sql`insert into email_messages (organization_id, campaign_id, to_email, status, sent_at)
+      select ${org}, ${wc}, 'w' || g || '@r.example', 'sent', '2026-03-09T12:00:00Z' from generate_series(1, 5) g`);
   });
 });
 afterEach((ctx) => screenshotsOnFailure(ctx, 'reports', { a }));
@@ -45,8 +57,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('reports (Chromium)', () => {
     await a.page.waitForURL(/\/reports\/[0-9a-f-]{36}$/);
     await a.page.getByRole('heading', { level: 1, name: 'Campaigns in March' }).waitFor();
 
-    await a.page.getByLabel('From').fill('2026-03-01');
-    await a.page.getByLabel('To').fill('2026-03-31');
+    await a.page.getByLabel('From', { exact: true }).fill('2026-03-01');
+    await a.page.getByLabel('To', { exact: true }).fill('2026-03-31');
     await a.page.getByRole('button', { name: 'Run for these dates' }).click();
     await a.page.getByRole('heading', { name: '2026-03-01 to 2026-03-31' }).waitFor();
     await a.page.getByText('Sent per campaign').waitFor();
@@ -60,6 +72,63 @@ describe.skipIf(!hasChromium && !process.env.CI)('reports (Chromium)', () => {
 
     await goto(a.page, '/reports');
     await a.page.getByRole('link', { name: 'Campaigns in March' }).waitFor();
+    expect(a.problems).toEqual([]);
+  });
+
+  it('shows totals against the previous period, the dashed previous-period line, and saves the schedule and attribution window', async () => {
+    await goto(a.page, '/reports');
+    await a.page.getByLabel('Name').fill('Messages 10th');
+    await a.page.getByLabel('Kind').selectOption('messages_by_channel');
+    await a.page.getByRole('button', { name: 'Create report' }).click();
+    await a.page.waitForURL(/\/reports\/[0-9a-f-]{36}$/);
+    const reportUrl = new URL(a.page.url()).pathname;
+    await a.page.getByLabel('From', { exact: true }).fill('2026-03-10');
+    await a.page.getByLabel('To', { exact: true }).fill('2026-03-10');
+    await a.page.getByRole('button', { name: 'Run for these dates' }).click();
+    await a.page.getByText('Compared with the previous period, 2026-03-09 to 2026-03-09.').waitFor();
+    const totals = a.page.getByRole('region', { name: 'Totals against the previous period' });
+    // Email: 7 on the 10th against 5 on the 9th.
+    await expect.poll(() => totals.getByText('Email sent').locator('..').innerText()).toContain('▲ 40% vs 5');
+    await totals.getByText('Email sent').locator('..').getByText('7', { exact: true }).waitFor();
+    await a.page.getByRole('img', { name: /Messages sent per day, previous period dashed: this period 7, previous period 5/ }).waitFor();
+    expect(await a.page.locator('.period-chart canvas').count()).toBe(1);
+
+    // Email it every week to the member.
+    await a.page.getByLabel('Email this report').selectOption('week');
+    await expect.poll(() => a.page.getByRole('button', { name: 'Save delivery' }).isDisabled()).toBe(true);
+    await a.page.getByRole('checkbox', { name: new RegExp(member.email) }).check();
+    await a.page.getByRole('button', { name: 'Save delivery' }).click();
+    await a.page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await expectAccessible(a.page, 'report with comparison and schedule');
+    await screenshot(a.page, 'reports-compare');
+    await a.page.reload();
+    await a.page.getByText('emailed every week to 1 member').waitFor();
+    expect(await a.page.getByRole('checkbox', { name: new RegExp(member.email) }).isChecked()).toBe(true);
+    // And stop it again.
+    await a.page.getByLabel('Email this report').selectOption('');
+    await a.page.getByRole('button', { name: 'Save delivery' }).click();
+    await a.page.getByText('· not emailed').waitFor();
+
+    // Organization B pasting the URL sees Not found, and nothing of the report.
+    await bUser.page.goto(reportUrl);
+    await bUser.page.getByRole('alert').filter({ hasText: 'Not found' }).waitFor();
+    expect(await bUser.page.content()).not.toContain('Messages 10th');
+    await expectAccessible(bUser.page, 'another organization\'s report');
+    expect(bUser.problems).toEqual([]);
+    expect(a.problems).toEqual([]);
+  });
+
+  it('changes the attribution window of a campaign report', async () => {
+    await goto(a.page, '/reports');
+    await a.page.getByLabel('Name').fill('Revenue');
+    await a.page.getByLabel('Kind').selectOption('campaign_performance');
+    await a.page.getByRole('button', { name: 'Create report' }).click();
+    await a.page.waitForURL(/\/reports\/[0-9a-f-]{36}$/);
+    await a.page.getByText('revenue from orders within 7 days of a click').waitFor();
+    await a.page.getByRole('region', { name: 'Totals against the previous period' }).getByText('Attributed revenue').waitFor();
+    await a.page.getByLabel('Attribution window (days)').fill('14');
+    await a.page.getByRole('button', { name: 'Save delivery' }).click();
+    await a.page.getByText('revenue from orders within 14 days of a click').waitFor();
     expect(a.problems).toEqual([]);
   });
 });

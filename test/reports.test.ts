@@ -7,6 +7,7 @@ import type { JobHandler } from '../src/jobs/queue.js';
 import { outboxDir } from '../src/modules/email/mailer.js';
 import { reportsModule } from '../src/modules/reports/index.js';
 import { csvCell } from '../src/modules/reports/csv.js';
+import { trackInternal } from '../src/modules/analytics/index.js';
 import { addMember, createTestApp, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
 
 let t: TestApp;
@@ -146,7 +147,7 @@ describe('report results', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.headers['content-disposition']).toBe('attachment; filename="Perf-March-2026-03-09-2026-03-12.csv"');
     const lines = res.body.trim().split('\r\n');
-    expect(lines[0]).toBe('channel,campaignId,campaign,sent,delivered,opened,clicked,bounced,unsubscribed');
+    expect(lines[0]).toBe('channel,campaignId,campaign,sent,delivered,opened,clicked,bounced,unsubscribed,orders,revenue');
     const emailLine = lines.find((l) => l.startsWith('email,'))!;
     // The campaign name is text again: a quote in front, the CSV quoting around it.
     expect(emailLine).toContain(`,"'=HYPERLINK(""https://evil.example"",""Click"")",5,2,2,0,0,0`);
@@ -160,6 +161,98 @@ describe('report results', () => {
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell(-3)).toBe('-3');
     expect(csvCell(null)).toBe('');
+  });
+});
+
+describe('comparison, attribution and conversations', () => {
+  it('answers the previous period (as many days, just before) beside the current one, with totals of both', async () => {
+    const m = (await create(a, { name: 'Msgs 11th', kind: 'messages_by_channel', range: { from: '2026-03-11', to: '2026-03-11' } })).json();
+    const body = (await results(a, m.id)).json();
+    expect(body.previous).toEqual({ from: '2026-03-10', to: '2026-03-10', rows: [{ day: '2026-03-10', email: 5, sms: 0, total: 5 }] });
+    expect(body.totals).toEqual({ email: 0, sms: 3, total: 3 });
+    expect(body.previousTotals).toEqual({ email: 5, sms: 0, total: 5 });
+    // A one-off range moves the previous period with it: 10th–11th against 8th–9th.
+    const two = (await results(a, m.id, '?from=2026-03-10&to=2026-03-11')).json();
+    expect([two.previous.from, two.previous.to, two.totals.total, two.previousTotals.total]).toEqual(['2026-03-08', '2026-03-09', 8, 0]);
+    const g = (await create(a, { name: 'Growth cmp', kind: 'customer_growth', range: { from: '2026-03-11', to: '2026-03-12' } })).json();
+    const growth = (await results(a, g.id)).json();
+    // The running total's "total" is its last value; the 10th's new customers are the previous period's.
+    expect([growth.totals.totalCustomers, growth.totals.newCustomers, growth.previousTotals.newCustomers, growth.previousTotals.totalCustomers]).toEqual([4, 0, 4, 4]);
+  });
+
+  it('attributes an order to the campaign clicked last within attributionDays before it, for the organization only', async () => {
+    const org = a.organizationId;
+    const ids = await t.db.withTenant(org, async (tx) => {
+      const one = async (q: ReturnType<typeof sql>) => (((await tx.execute(q)) as any).rows[0] as { id: string }).id;
+      const x = await one(sql`insert into customers (organization_id, email) values (${org}, 'buyer@attr.example') returning id`);
+      const y = await one(sql`insert into customers (organization_id, email) values (${org}, 'never-clicked@attr.example') returning id`);
+      const c1 = await one(sql`insert into email_campaigns (organization_id, name) values (${org}, 'Spring sale') returning id`);
+      const c2 = await one(sql`insert into email_campaigns (organization_id, name) values (${org}, 'Last chance') returning id`);
+      const m1 = await one(sql`insert into email_messages (organization_id, campaign_id, customer_id, to_email, status, sent_at) values (${org}, ${c1}, ${x}, 'buyer@attr.example', 'sent', '2026-04-01T08:00:00Z') returning id`);
+      const m2 = await one(sql`insert into email_messages (organization_id, campaign_id, customer_id, to_email, status, sent_at) values (${org}, ${c2}, ${x}, 'buyer@attr.example', 'sent', '2026-04-03T08:00:00Z') returning id`);
+      await tx.execute(sql`insert into email_events (organization_id, message_id, type, url, occurred_at) values
+        (${org}, ${m1}, 'click', 'https://shop.example/a', '2026-04-01T12:00:00Z'), (${org}, ${m2}, 'click', 'https://shop.example/b', '2026-04-03T12:00:00Z')`);
+      await tx.execute(sql`insert into orders (organization_id, shopify_order_id, customer_id, total, ordered_at) values
+        (${org}, 'o-before', ${x}, 7, '2026-04-01T11:00:00Z'),
+        (${org}, 'o-1', ${x}, 100, '2026-04-02T10:00:00Z'),
+        (${org}, 'o-2', ${x}, 50.25, '2026-04-04T10:00:00Z'),
+        (${org}, 'o-late', ${x}, 30, '2026-04-15T10:00:00Z'),
+        (${org}, 'o-other', ${y}, 999, '2026-04-02T10:00:00Z')`);
+      return { c1, c2 };
+    });
+    // B has an order by a customer of its own in the same days: never A's revenue.
+    await t.db.withTenant(b.organizationId, (tx) =>
+      tx.execute(sql`insert into orders (organization_id, shopify_order_id, customer_id, total, ordered_at)
+        select ${b.organizationId}, 'b-1', id, 5000, '2026-04-02T10:00:00Z' from customers where organization_id = ${b.organizationId} limit 1`),
+    );
+    const APRIL = { from: '2026-04-01', to: '2026-04-30' };
+    const r = (await create(a, { name: 'Attribution', kind: 'campaign_performance', range: APRIL })).json();
+    expect(r.attributionDays).toBe(7);
+    const rowOf = (body: any, id: string) => body.rows.find((x: any) => x.campaignId === id);
+    let body = (await results(a, r.id)).json();
+    // o-before precedes every click; o-1 follows the Spring sale click; o-2 the Last chance click (the last one);
+    // o-late is 12 days after the last click; o-other's customer never clicked.
+    expect(rowOf(body, ids.c1)).toMatchObject({ campaign: 'Spring sale', orders: 1, revenue: 100 });
+    expect(rowOf(body, ids.c2)).toMatchObject({ campaign: 'Last chance', orders: 1, revenue: 50.25 });
+    expect(body.totals.revenue).toBe(150.25);
+    // A longer window takes o-late too, for the campaign clicked last.
+    const patched = await t.app.inject({ method: 'PATCH', url: `/api/reports/${r.id}`, headers: a.headers, payload: { attributionDays: 14 } });
+    expect(patched.json().attributionDays).toBe(14);
+    body = (await results(a, r.id)).json();
+    expect(rowOf(body, ids.c2)).toMatchObject({ orders: 2, revenue: 80.25 });
+    expect(JSON.stringify(body)).not.toContain('5000');
+    for (const bad of [0, 91, 2.5]) expect((await create(a, { name: 'x', kind: 'campaign_performance', range: APRIL, attributionDays: bad })).statusCode).toBe(400);
+  });
+
+  it('counts conversations created and resolved and CSAT answers per day from the inbox events, A only', async () => {
+    const track = (actor: Actor, name: string, props: Record<string, unknown>, at: string, key: string) =>
+      t.db.withTenant(actor.organizationId, async (tx) => {
+        const [{ id }] = ((await tx.execute(sql`select id from customers where organization_id = ${actor.organizationId} order by created_at limit 1`)) as any).rows;
+        await trackInternal(tx, actor.organizationId, id, name, props, { key, at: new Date(at) });
+      });
+    await track(a, 'Conversation Created', { conversationId: 'c1', channel: 'email' }, '2026-05-10T09:00:00Z', 'c1');
+    await track(a, 'Conversation Created', { conversationId: 'c2', channel: 'sms' }, '2026-05-10T10:00:00Z', 'c2');
+    await track(a, 'Conversation Created', { conversationId: 'c3', channel: 'sms' }, '2026-05-11T10:00:00Z', 'c3');
+    await track(a, 'Conversation Resolved', { conversationId: 'c1', channel: 'email', csatScore: 5 }, '2026-05-11T09:00:00Z', 'c1');
+    await track(a, 'Conversation Resolved', { conversationId: 'c2', channel: 'sms' }, '2026-05-11T11:00:00Z', 'c2');
+    // The inbox's own name for an answer.
+    await track(a, 'CSAT Submitted', { conversationId: 'c2', channel: 'sms', score: 2 }, '2026-05-11T12:00:00Z', 'c2');
+    // The customer changes their mind on c1 later the same day: one answer per conversation, the latest.
+    await track(a, 'CSAT Answered', { conversationId: 'c1', score: 4 }, '2026-05-11T13:00:00Z', 'c1');
+    await track(a, 'CSAT Answered', { conversationId: 'c9', score: 'great' }, '2026-05-11T13:00:00Z', 'c9');
+    await track(b, 'Conversation Created', { conversationId: 'b1' }, '2026-05-10T09:00:00Z', 'b1');
+    await track(b, 'CSAT Answered', { conversationId: 'b1', score: 1 }, '2026-05-10T09:30:00Z', 'b1');
+    const r = (await create(a, { name: 'Support', kind: 'conversations', range: { from: '2026-05-10', to: '2026-05-11' } })).json();
+    const body = (await results(a, r.id)).json();
+    expect(body.columns).toEqual(['day', 'created', 'resolved', 'csatAnswers', 'csatAverage', 'satisfied']);
+    expect(body.rows).toEqual([
+      { day: '2026-05-10', created: 2, resolved: 0, csatAnswers: 0, csatAverage: null, satisfied: 0 },
+      { day: '2026-05-11', created: 1, resolved: 2, csatAnswers: 2, csatAverage: 3, satisfied: 1 },
+    ]);
+    expect(body.totals).toEqual({ created: 3, resolved: 2, csatAnswers: 2, csatAverage: 3, satisfied: 1 });
+    expect(body.previousTotals).toEqual({ created: 0, resolved: 0, csatAnswers: 0, csatAverage: null, satisfied: 0 });
+    const csv = await t.app.inject({ method: 'GET', url: `/api/reports/${r.id}/results.csv`, headers: a.headers });
+    expect(csv.body.split('\r\n')[2]).toBe('2026-05-11,1,2,2,3,1');
   });
 });
 

@@ -183,6 +183,7 @@ export const reports = pgTable(
     name: text('name').notNull(),
     kind: text('kind').notNull(),
     range: jsonb('range').$type<unknown>().notNull(),
+    attributionDays: integer('attribution_days').notNull().default(7),
     scheduleEvery: text('schedule_every').$type<'day' | 'week'>(),
     scheduleRecipients: uuid('schedule_recipients').array().notNull().default([]),
     createdAt: created(),

@@ -4,13 +4,19 @@ import { pageOf, pageQuery } from '../../lib/pagination.js';
 /** The longest range a report covers: a year and a day (a leap year's days, whole). */
 export const MAX_DAYS = 366;
 
-export const KINDS = ['campaign_performance', 'customer_growth', 'messages_by_channel'] as const;
+export const KINDS = ['campaign_performance', 'customer_growth', 'messages_by_channel', 'conversations'] as const;
 export const ReportKind = z.enum(KINDS).meta({
   description:
-    'campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; ' +
+    'campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue ' +
+    'attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); ' +
     'customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; ' +
-    'messages_by_channel: per day, campaign messages sent by email and by SMS.',
+    'messages_by_channel: per day, campaign messages sent by email and by SMS; ' +
+    'conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) ' +
+    '(from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).',
 });
+
+/** Days after a click during which an order counts to the clicked campaign (campaign_performance). */
+export const AttributionDays = z.number().int().min(1).max(90).meta({ description: 'Days after a click during which an order counts to the clicked campaign (campaign_performance; default 7)' });
 
 const Day = z.iso.date().meta({ description: 'A calendar day (UTC), YYYY-MM-DD' });
 const dayNumber = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
@@ -40,17 +46,17 @@ export const ReportSchedule = z
 export type ReportSchedule = z.infer<typeof ReportSchedule>;
 
 export const ReportIn = z
-  .strictObject({ name: Name, kind: ReportKind, range: ReportRange, schedule: ReportSchedule.nullable().optional() })
+  .strictObject({ name: Name, kind: ReportKind, range: ReportRange, attributionDays: AttributionDays.optional(), schedule: ReportSchedule.nullable().optional() })
   .meta({ example: { name: 'Campaigns this month', kind: 'campaign_performance', range: { lastDays: 30 } } });
 export type ReportIn = z.infer<typeof ReportIn>;
 
 export const ReportPatch = z
-  .strictObject({ name: Name.optional(), kind: ReportKind.optional(), range: ReportRange.optional(), schedule: ReportSchedule.nullable().optional() })
-  .refine((p) => Object.keys(p).length > 0, 'Change at least one of name, kind, range, schedule')
+  .strictObject({ name: Name.optional(), kind: ReportKind.optional(), range: ReportRange.optional(), attributionDays: AttributionDays.optional(), schedule: ReportSchedule.nullable().optional() })
+  .refine((p) => Object.keys(p).length > 0, 'Change at least one of name, kind, range, attributionDays, schedule')
   .meta({ example: { range: { from: '2026-11-01', to: '2026-11-30' } } });
 export type ReportPatch = z.infer<typeof ReportPatch>;
 
-export const ReportOut = z.object({ id: z.uuid(), name: z.string(), kind: ReportKind, range: ReportRange, schedule: ReportSchedule.nullable(), createdAt: z.string(), updatedAt: z.string() });
+export const ReportOut = z.object({ id: z.uuid(), name: z.string(), kind: ReportKind, range: ReportRange, attributionDays: z.number().int(), schedule: ReportSchedule.nullable(), createdAt: z.string(), updatedAt: z.string() });
 export const ReportPage = pageOf(ReportOut);
 export const ReportListQuery = z.strictObject(pageQuery);
 
@@ -72,5 +78,14 @@ export const ReportResults = z.object({
   to: z.string().meta({ description: 'Last day covered (UTC), inclusive' }),
   columns: z.array(z.string()).meta({ description: 'The columns of every row, in order (the CSV header)' }),
   rows: z.array(z.record(z.string(), Cell)),
+  previous: z
+    .object({
+      from: z.string().meta({ description: 'First day of the previous period (as many days, ending the day before `from`)' }),
+      to: z.string(),
+      rows: z.array(z.record(z.string(), Cell)),
+    })
+    .meta({ description: 'The same report over the period just before, for comparison (same columns)' }),
+  totals: z.record(z.string(), z.number().nullable()).meta({ description: "Each numeric column's total over the period (an average column: over the period's answers); totals of the previous period in previousTotals" }),
+  previousTotals: z.record(z.string(), z.number().nullable()),
 });
 export type ReportResults = z.infer<typeof ReportResults>;

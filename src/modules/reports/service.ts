@@ -17,6 +17,7 @@ const toDto = (r: Row) => ({
   name: r.name,
   kind: r.kind as Kind,
   range: r.range as ReportRange,
+  attributionDays: r.attributionDays,
   schedule: r.scheduleEvery ? { every: r.scheduleEvery, recipients: r.scheduleRecipients } : null,
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
@@ -61,7 +62,7 @@ export async function createReport(tx: Tx, ctx: TenantContext, input: ReportIn) 
   await checkRecipients(tx, ctx.organizationId, input.schedule);
   const [row] = await tx
     .insert(reports)
-    .values({ organizationId: ctx.organizationId, name: input.name, kind: input.kind, range: input.range, scheduleEvery: input.schedule?.every ?? null, scheduleRecipients: input.schedule?.recipients ?? [] })
+    .values({ organizationId: ctx.organizationId, name: input.name, kind: input.kind, range: input.range, attributionDays: input.attributionDays ?? 7, scheduleEvery: input.schedule?.every ?? null, scheduleRecipients: input.schedule?.recipients ?? [] })
     .returning();
   await planDelivery(tx, ctx.organizationId, row.id, row.scheduleEvery);
   await recordAudit(tx, ctx, { action: 'report.created', resourceType: 'report', resourceId: row.id, changes: { name: row.name, kind: row.kind } });
@@ -76,6 +77,7 @@ export async function updateReport(tx: Tx, ctx: TenantContext, id: string, patch
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.kind && { kind: patch.kind }),
       ...(patch.range && { range: patch.range }),
+      ...(patch.attributionDays !== undefined && { attributionDays: patch.attributionDays }),
       ...(patch.schedule !== undefined && { scheduleEvery: patch.schedule?.every ?? null, scheduleRecipients: patch.schedule?.recipients ?? [] }),
       updatedAt: sql`now()`,
     })
@@ -104,42 +106,102 @@ export function resolveRange(range: ReportRange, now = new Date()): { from: stri
 }
 
 const COLUMNS: Record<Kind, string[]> = {
-  campaign_performance: ['channel', 'campaignId', 'campaign', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'unsubscribed'],
+  campaign_performance: ['channel', 'campaignId', 'campaign', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'unsubscribed', 'orders', 'revenue'],
   customer_growth: ['day', 'newCustomers', 'newEmailOptIn', 'newSmsOptIn', 'unsubscribed', 'totalCustomers'],
   messages_by_channel: ['day', 'email', 'sms', 'total'],
+  conversations: ['day', 'created', 'resolved', 'csatAnswers', 'csatAverage', 'satisfied'],
 };
 
 /**
- * A report's rows over [from, to] (UTC days), computed from the organization's counters in its own
- * transaction: RLS scopes every table, and every statement also names the organization.
+ * Event names of the conversations kind, emitted by the inbox through analytics trackInternal (the inbox
+ * branch sends `Conversation Resolved` and `CSAT Submitted` {conversationId, channel, score}; `CSAT Answered`
+ * is taken too, as the name an API client would send).
+ */
+export const CONVERSATION_EVENTS = { created: 'Conversation Created', resolved: 'Conversation Resolved', csat: ['CSAT Submitted', 'CSAT Answered'] } as const;
+
+type Rows = Record<string, string | number | null>[];
+const dayNumber = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
+const dayOf = (n: number) => isoDay(new Date(n * 86_400_000));
+
+/** The period just before [from, to]: as many days, ending the day before `from`. */
+export function previousPeriod(from: string, to: string) {
+  const span = dayNumber(to) - dayNumber(from) + 1;
+  return { from: dayOf(dayNumber(from) - span), to: dayOf(dayNumber(from) - 1) };
+}
+
+/**
+ * A report's rows over [from, to] (UTC days) and over the period just before (the same number of days),
+ * computed from the organization's counters and events in its own transaction: RLS scopes every table,
+ * and every statement also names the organization.
  */
 export async function runReport(tx: Tx, ctx: Pick<TenantContext, 'organizationId'>, id: string, override?: { from?: string; to?: string }): Promise<ReportResults> {
   const report = await getReport(tx, ctx, id);
   const { from, to } = override?.from && override.to ? { from: override.from, to: override.to } : resolveRange(report.range);
   const kind = ReportKind.parse(report.kind);
-  const org = ctx.organizationId;
+  const prev = previousPeriod(from, to);
+  const rows = await reportRows(tx, ctx.organizationId, kind, from, to, report.attributionDays);
+  const prevRows = await reportRows(tx, ctx.organizationId, kind, prev.from, prev.to, report.attributionDays);
+  return { kind, from, to, columns: COLUMNS[kind], rows, previous: { ...prev, rows: prevRows }, totals: totalsOf(kind, rows), previousTotals: totalsOf(kind, prevRows) };
+}
+
+/** Each numeric column's total: a sum, except the running total (its last value) and the CSAT average (weighted by answers). */
+export function totalsOf(kind: Kind, rows: Rows): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  const numeric = COLUMNS[kind].filter((c) => !['channel', 'campaignId', 'campaign', 'day'].includes(c));
+  for (const c of numeric) {
+    if (c === 'totalCustomers') out[c] = rows.length ? Number(rows[rows.length - 1][c]) : null;
+    else if (c === 'csatAverage') {
+      const answers = rows.reduce((n, r) => n + Number(r.csatAnswers ?? 0), 0);
+      out[c] = answers ? Math.round((rows.reduce((n, r) => n + Number(r.csatAverage ?? 0) * Number(r.csatAnswers ?? 0), 0) / answers) * 100) / 100 : null;
+    } else {
+      const vals = rows.map((r) => r[c]).filter((v): v is number => typeof v === 'number');
+      out[c] = vals.length ? Math.round(vals.reduce((a, b) => a + b, 0) * 100) / 100 : rows.length ? null : 0;
+    }
+  }
+  return out;
+}
+
+async function reportRows(tx: Tx, org: string, kind: Kind, from: string, to: string, attributionDays: number): Promise<Rows> {
   // Half-open instants: [from 00:00 UTC, the day after `to` 00:00 UTC).
   const start = sql`(${from}::date)::timestamp at time zone 'UTC'`;
   const end = sql`((${to}::date + 1))::timestamp at time zone 'UTC'`;
   const days = sql`select d::date as day from generate_series(${from}::date, ${to}::date, interval '1 day') d`;
-  let rows: Record<string, string | number | null>[];
   if (kind === 'campaign_performance') {
-    rows = await query(
+    // Revenue: each order placed in the range by a known customer counts once, to the email campaign whose
+    // link that customer clicked last before the order and at most attributionDays before it (last click).
+    return query(
       tx,
-      sql`select 'email' as channel, c.id as "campaignId", c.name as campaign, sum(h.sent)::int as sent, sum(h.delivered)::int as delivered,
-            sum(h.opened)::int as opened, sum(h.clicked)::int as clicked, sum(h.bounced)::int as bounced, sum(h.unsubscribed)::int as unsubscribed
-          from email_campaign_hourly h join email_campaigns c on c.organization_id = h.organization_id and c.id = h.campaign_id
-          where h.organization_id = ${org} and h.hour >= ${start} and h.hour < ${end}
-          group by c.id, c.name
+      sql`with email as (
+          select h.campaign_id, sum(h.sent)::int as sent, sum(h.delivered)::int as delivered, sum(h.opened)::int as opened,
+                 sum(h.clicked)::int as clicked, sum(h.bounced)::int as bounced, sum(h.unsubscribed)::int as unsubscribed
+            from email_campaign_hourly h where h.organization_id = ${org} and h.hour >= ${start} and h.hour < ${end} group by h.campaign_id),
+        attributed as (
+          select last_click.campaign_id, count(*)::int as orders, sum(o.total) as revenue
+            from orders o
+            cross join lateral (
+              select m.campaign_id from email_messages m
+                join email_events e on e.organization_id = m.organization_id and e.message_id = m.id and e.type = 'click'
+               where m.organization_id = ${org} and m.customer_id = o.customer_id
+                 and e.occurred_at <= o.ordered_at and e.occurred_at > o.ordered_at - make_interval(days => ${attributionDays}::int)
+               order by e.occurred_at desc limit 1) last_click
+           where o.organization_id = ${org} and o.customer_id is not null and o.ordered_at >= ${start} and o.ordered_at < ${end}
+           group by last_click.campaign_id),
+        ids as (select campaign_id from email union select campaign_id from attributed)
+        select 'email' as channel, c.id as "campaignId", c.name as campaign, coalesce(e.sent, 0) as sent, coalesce(e.delivered, 0) as delivered,
+               coalesce(e.opened, 0) as opened, coalesce(e.clicked, 0) as clicked, coalesce(e.bounced, 0) as bounced, coalesce(e.unsubscribed, 0) as unsubscribed,
+               coalesce(a.orders, 0) as orders, coalesce(a.revenue, 0)::float8 as revenue
+          from ids join email_campaigns c on c.organization_id = ${org} and c.id = ids.campaign_id
+          left join email e on e.campaign_id = ids.campaign_id left join attributed a on a.campaign_id = ids.campaign_id
         union all
-        select 'sms', c.id, c.name, sum(h.sent)::int, sum(h.delivered)::int, null, null, null, null
+        select 'sms', c.id, c.name, sum(h.sent)::int, sum(h.delivered)::int, null, null, null, null, null, null
           from sms_campaign_hourly h join sms_campaigns c on c.organization_id = h.organization_id and c.id = h.campaign_id
           where h.organization_id = ${org} and h.hour >= ${start} and h.hour < ${end}
           group by c.id, c.name
         order by sent desc, campaign, "campaignId"`,
     );
-  } else if (kind === 'customer_growth') {
-    rows = await query(
+  }
+  if (kind === 'customer_growth') {
+    return query(
       tx,
       sql`with days as (${days}),
         born as (select (created_at at time zone 'UTC')::date as day, count(*)::int as n,
@@ -154,20 +216,41 @@ export async function runReport(tx: Tx, ctx: Pick<TenantContext, 'organizationId
           from days left join born on born.day = days.day left join unsub on unsub.day = days.day
          order by days.day`,
     );
-  } else {
-    rows = await query(
+  }
+  if (kind === 'conversations') {
+    // A CSAT answer is a `CSAT Submitted` / `CSAT Answered` event (score, or csatScore, 1–5) or a `Conversation
+    // Resolved` event carrying csatScore; one per conversation (its latest), so one sent twice counts once.
+    const score = sql`coalesce(properties->>'score', properties->>'csatScore')`;
+    return query(
       tx,
       sql`with days as (${days}),
-        e as (select (hour at time zone 'UTC')::date as day, sum(sent)::int as n from email_campaign_hourly
-               where organization_id = ${org} and hour >= ${start} and hour < ${end} group by 1),
-        s as (select (hour at time zone 'UTC')::date as day, sum(sent)::int as n from sms_campaign_hourly
-               where organization_id = ${org} and hour >= ${start} and hour < ${end} group by 1)
-        select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(e.n, 0) as email, coalesce(s.n, 0) as sms, (coalesce(e.n, 0) + coalesce(s.n, 0)) as total
-          from days left join e on e.day = days.day left join s on s.day = days.day
+        ev as (select (occurred_at at time zone 'UTC')::date as day,
+                  (count(*) filter (where name = ${CONVERSATION_EVENTS.created}))::int as created,
+                  (count(*) filter (where name = ${CONVERSATION_EVENTS.resolved}))::int as resolved
+                from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.created}, ${CONVERSATION_EVENTS.resolved})
+                 and occurred_at >= ${start} and occurred_at < ${end} group by 1),
+        answers as (select distinct on (coalesce(properties->>'conversationId', id::text)) (occurred_at at time zone 'UTC')::date as day, (${score})::numeric as s
+                from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.csat[0]}, ${CONVERSATION_EVENTS.csat[1]}, ${CONVERSATION_EVENTS.resolved})
+                 and occurred_at >= ${start} and occurred_at < ${end} and ${score} ~ '^[1-5](\\.0+)?$'
+                order by coalesce(properties->>'conversationId', id::text), occurred_at desc),
+        csat as (select day, count(*)::int as n, round(avg(s), 2)::float8 as avg, (count(*) filter (where s >= 4))::int as satisfied from answers group by day)
+        select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(ev.created, 0) as created, coalesce(ev.resolved, 0) as resolved,
+               coalesce(csat.n, 0) as "csatAnswers", csat.avg as "csatAverage", coalesce(csat.satisfied, 0) as satisfied
+          from days left join ev on ev.day = days.day left join csat on csat.day = days.day
          order by days.day`,
     );
   }
-  return { kind, from, to, columns: COLUMNS[kind], rows };
+  return query(
+    tx,
+    sql`with days as (${days}),
+      e as (select (hour at time zone 'UTC')::date as day, sum(sent)::int as n from email_campaign_hourly
+             where organization_id = ${org} and hour >= ${start} and hour < ${end} group by 1),
+      s as (select (hour at time zone 'UTC')::date as day, sum(sent)::int as n from sms_campaign_hourly
+             where organization_id = ${org} and hour >= ${start} and hour < ${end} group by 1)
+      select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(e.n, 0) as email, coalesce(s.n, 0) as sms, (coalesce(e.n, 0) + coalesce(s.n, 0)) as total
+        from days left join e on e.day = days.day left join s on s.day = days.day
+       order by days.day`,
+  );
 }
 
 /** The CSV file name of a report run: its name made safe for a header, and the range. */

@@ -3,6 +3,7 @@ import { acquireRenderPool } from '../email/render-pool.js';
 import type { Module } from '../module.js';
 import { smsChannel } from './channel.js';
 import { registerSmsRoutes } from './routes.js';
+import { registerSmsMessageRoutes } from './messages.js';
 import { SMS_CAMPAIGN_QUEUE } from './send-service.js';
 import { registerSmsWebhooks } from './webhooks.js';
 
@@ -14,6 +15,7 @@ export const smsModule: Module = {
     const renderer = acquireRenderPool(config.templates);
     app.addHook('onClose', () => renderer.release());
     registerSmsRoutes(app, { pool: renderer.pool, config });
+    registerSmsMessageRoutes(app);
     registerSmsWebhooks(app, { db, config });
   },
   jobs({ db, config }) {

@@ -1112,6 +1112,23 @@ export interface paths {
         patch: operations["updateSmsCampaign"];
         trace?: never;
     };
+    "/api/sms/campaigns/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SMS campaign's messages, oldest first, with status, segments and error code (filter status; cursor pagination) */
+        get: operations["listSmsCampaignMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dashboard/stats": {
         parameters: {
             query?: never;
@@ -10679,6 +10696,108 @@ export interface operations {
             };
         };
     };
+    listSmsCampaignMessages: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Only messages in this status */
+                status?: "queued" | "sending" | "sent" | "delivered" | "undelivered" | "failed" | "cancelled";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** Format: uuid */
+                            id: string;
+                            customerId: string | null;
+                            toPhone: string;
+                            /** @enum {string} */
+                            status: "queued" | "sending" | "sent" | "delivered" | "undelivered" | "failed" | "cancelled";
+                            segments: number | null;
+                            attempts: number;
+                            /** @description Twilio's error code of a failed or undelivered message */
+                            errorCode: number | null;
+                            error: string | null;
+                            sentAt: string | null;
+                            deliveredAt: string | null;
+                            failedAt: string | null;
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     getDashboardStats: {
         parameters: {
             query?: never;
@@ -17834,10 +17953,10 @@ export interface operations {
                             id: string;
                             name: string;
                             /**
-                             * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                             * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                              * @enum {string}
                              */
-                            kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                            kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                             /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
                             range: {
                                 /**
@@ -17853,6 +17972,7 @@ export interface operations {
                             } | {
                                 lastDays: number;
                             };
+                            attributionDays: number;
                             /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
                             schedule: {
                                 /** @enum {string} */
@@ -17937,10 +18057,10 @@ export interface operations {
                 "application/json": {
                     name: string;
                     /**
-                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                      * @enum {string}
                      */
-                    kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                    kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                     /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
                     range: {
                         /**
@@ -17956,6 +18076,8 @@ export interface operations {
                     } | {
                         lastDays: number;
                     };
+                    /** @description Days after a click during which an order counts to the clicked campaign (campaign_performance; default 7) */
+                    attributionDays?: number;
                     /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
                     schedule?: {
                         /** @enum {string} */
@@ -17978,10 +18100,10 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                          * @enum {string}
                          */
-                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                         /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
                         range: {
                             /**
@@ -17997,6 +18119,7 @@ export interface operations {
                         } | {
                             lastDays: number;
                         };
+                        attributionDays: number;
                         /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
                         schedule: {
                             /** @enum {string} */
@@ -18089,10 +18212,10 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                          * @enum {string}
                          */
-                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                         /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
                         range: {
                             /**
@@ -18108,6 +18231,7 @@ export interface operations {
                         } | {
                             lastDays: number;
                         };
+                        attributionDays: number;
                         /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
                         schedule: {
                             /** @enum {string} */
@@ -18270,10 +18394,10 @@ export interface operations {
                 "application/json": {
                     name?: string;
                     /**
-                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                      * @enum {string}
                      */
-                    kind?: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                    kind?: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                     /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
                     range?: {
                         /**
@@ -18289,6 +18413,8 @@ export interface operations {
                     } | {
                         lastDays: number;
                     };
+                    /** @description Days after a click during which an order counts to the clicked campaign (campaign_performance; default 7) */
+                    attributionDays?: number;
                     /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
                     schedule?: {
                         /** @enum {string} */
@@ -18311,10 +18437,10 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                          * @enum {string}
                          */
-                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                         /** @description {from, to} (calendar days, inclusive) or {lastDays} (today included) */
                         range: {
                             /**
@@ -18330,6 +18456,7 @@ export interface operations {
                         } | {
                             lastDays: number;
                         };
+                        attributionDays: number;
                         /** @description Email the results (CSV attached) every day or week, first one interval after saving, to these members */
                         schedule: {
                             /** @enum {string} */
@@ -18424,10 +18551,10 @@ export interface operations {
                 content: {
                     "application/json": {
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range; customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS.
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
                          * @enum {string}
                          */
-                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel";
+                        kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
                         /** @description First day covered (UTC) */
                         from: string;
                         /** @description Last day covered (UTC), inclusive */
@@ -18437,6 +18564,22 @@ export interface operations {
                         rows: {
                             [key: string]: string | (number | null);
                         }[];
+                        /** @description The same report over the period just before, for comparison (same columns) */
+                        previous: {
+                            /** @description First day of the previous period (as many days, ending the day before `from`) */
+                            from: string;
+                            to: string;
+                            rows: {
+                                [key: string]: string | (number | null);
+                            }[];
+                        };
+                        /** @description Each numeric column's total over the period (an average column: over the period's answers); totals of the previous period in previousTotals */
+                        totals: {
+                            [key: string]: number | null;
+                        };
+                        previousTotals: {
+                            [key: string]: number | null;
+                        };
                     };
                 };
             };

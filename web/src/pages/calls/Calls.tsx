@@ -8,6 +8,8 @@ import { useMembers } from '../../lib/members';
 import { useSession } from '../../lib/session';
 import { CALL_TABS } from '../../lib/tabs';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const CALL_STATUSES = ['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'no-answer', 'failed', 'canceled'] as const;
 type Status = (typeof CALL_STATUSES)[number];
 const LIVE = new Set(['queued', 'initiated', 'ringing', 'in-progress']);
@@ -18,12 +20,14 @@ export const isLive = (c: { status: string; createdAt: string }) => LIVE.has(c.s
 export default function Calls() {
   const [params, setParams] = useSearchParams();
   const members = useMembers();
+  const rawCustomer = params.get('customer')?.trim() || undefined;
   const filters = {
     direction: (params.get('direction') || undefined) as 'inbound' | 'outbound' | undefined,
     status: (params.get('status') || undefined) as Status | undefined,
     agentUserId: params.get('agent') || undefined,
     from: params.get('from') || undefined,
     to: params.get('to') || undefined,
+    customerId: rawCustomer && UUID.test(rawCustomer) ? rawCustomer : undefined,
     cursor: params.get('cursor') || undefined,
   };
   const list = useQuery({
@@ -39,7 +43,14 @@ export default function Calls() {
     if (key !== 'cursor') next.delete('cursor');
     setParams(next, { replace: key !== 'cursor' });
   };
-  const filtered = Boolean(filters.direction || filters.status || filters.agentUserId || filters.from || filters.to);
+  const filtered = Boolean(filters.direction || filters.status || filters.agentUserId || filters.from || filters.to || rawCustomer);
+  const customer = useQuery({
+    queryKey: ['customer', filters.customerId],
+    enabled: Boolean(filters.customerId),
+    queryFn: () => unwrap(api.GET('/api/customers/{id}', { params: { path: { id: filters.customerId! } } })),
+    retry: false,
+  });
+  const customerName = customer.data && ([customer.data.firstName, customer.data.lastName].filter(Boolean).join(' ') || customer.data.email || customer.data.phone);
   const [placing, setPlacing] = useState(false);
   return (
     <>
@@ -71,6 +82,25 @@ export default function Calls() {
                 <option value="">Anyone</option>
                 {members.list.map((m) => <option key={m.userId} value={m.userId}>{m.name}</option>)}
               </select>
+            )}
+          </Field>
+          <Field label="Customer" hint={customerName ? `Calls with ${customerName}` : rawCustomer && !filters.customerId ? 'Not a customer id' : customer.isError ? 'No such customer' : "A customer's id (the customer page's Calls link fills it in)"}>
+            {(p) => (
+              <input
+                {...p}
+                key={rawCustomer ?? ''}
+                defaultValue={rawCustomer ?? ''}
+                placeholder="Customer id"
+                autoComplete="off"
+                spellCheck={false}
+                onBlur={(e) => e.target.value.trim() !== (rawCustomer ?? '') && set('customer', e.target.value.trim() || undefined)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') {
+                    e.preventDefault();
+                    set('customer', e.currentTarget.value.trim() || undefined);
+                  }
+                }}
+              />
             )}
           </Field>
           <Field label="From date">{(p) => <input {...p} type="date" value={filters.from ?? ''} onChange={(e) => set('from', e.target.value)} />}</Field>

@@ -44,6 +44,7 @@ export default function CustomerPage() {
   return (
     <>
       <PageHeader title={name} back={back}>
+        <Link className="btn btn-ghost" to={`/calls?customer=${c.id}`}>Calls</Link>
         {!editing && <Button variant="secondary" onClick={() => setEditing(true)}>Edit</Button>}
         <Button variant="danger" onClick={() => setConfirming(true)}>Delete</Button>
       </PageHeader>

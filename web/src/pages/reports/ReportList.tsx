@@ -5,11 +5,12 @@ import { api, unwrap } from '../../api/client';
 import { Pager, useCursor } from '../../components/Pager';
 import { Button, Empty, ErrorMessage, Field, formatDate, Loading, PageHeader } from '../../components/ui';
 
-type Kind = 'campaign_performance' | 'customer_growth' | 'messages_by_channel';
+type Kind = 'campaign_performance' | 'customer_growth' | 'messages_by_channel' | 'conversations';
 export const KIND_LABELS: Record<string, string> = {
   campaign_performance: 'Campaign performance (email and SMS)',
   customer_growth: 'Customer growth per day',
   messages_by_channel: 'Messages by channel per day',
+  conversations: 'Conversation volume and CSAT per day',
 };
 
 export const describeRange = (r: { lastDays: number } | { from: string; to: string }) => ('lastDays' in r ? `Last ${r.lastDays} days` : `${r.from} to ${r.to}`);

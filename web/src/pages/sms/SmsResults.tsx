@@ -1,9 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { BarChart } from '../../components/BarChart';
-import { Button, ConfirmDialog, ErrorMessage, formatDate, formatPercent, Kpi, PageHeader, QueryState, StatusBadge } from '../../components/ui';
+import { Pager } from '../../components/Pager';
+import { Button, ConfirmDialog, Empty, ErrorMessage, Field, formatDate, formatPercent, Kpi, PageHeader, QueryState, StatusBadge } from '../../components/ui';
 
 const LIVE = new Set(['sending', 'scheduled']);
 const POLL_MS = 2000;
@@ -107,6 +108,7 @@ export default function SmsResults() {
           </div>
         </>
       )}
+      <SmsMessages id={c.id} live={live} draft={c.status === 'draft'} />
       <ConfirmDialog open={confirming} title="Cancel this campaign?" confirmLabel="Cancel campaign" onConfirm={() => cancel.mutate()} onCancel={() => setConfirming(false)} busy={cancel.isPending} error={cancel.error}>
         <p>Messages not yet sent will not go out. Messages already sent stay sent.</p>
       </ConfirmDialog>
@@ -121,3 +123,57 @@ const formatMoney = (n: number, currency: string) => {
     return `${n.toFixed(4)} ${currency}`;
   }
 };
+
+const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled'] as const;
+type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+/** The campaign's messages, oldest first, a page of 50 at a time, filtered by status. */
+function SmsMessages({ id, live, draft }: { id: string; live: boolean; draft: boolean }) {
+  const [status, setStatus] = useState<MessageStatus | ''>('');
+  const [cursor, setCursor] = useState<string | undefined>();
+  const messages = useQuery({
+    queryKey: ['sms-campaigns', id, 'messages', status, cursor],
+    queryFn: () => unwrap(api.GET('/api/sms/campaigns/{id}/messages', { params: { path: { id }, query: { limit: 50, cursor, ...(status && { status }) } } })),
+    refetchInterval: live ? POLL_MS : false,
+    placeholderData: keepPreviousData,
+  });
+  const rows = messages.data?.data ?? [];
+  return (
+    <section className="card table-card" aria-labelledby="sms-messages-h">
+      <h2 id="sms-messages-h" className="pad">Messages</h2>
+      <form className="filters" role="search" aria-label="Filter messages" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Status">
+          {(p) => (
+            <select {...p} value={status} onChange={(e) => { setStatus(e.target.value as MessageStatus | ''); setCursor(undefined); }}>
+              <option value="">Any</option>
+              {MESSAGE_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+            </select>
+          )}
+        </Field>
+      </form>
+      <ErrorMessage error={messages.error} />
+      {messages.data && rows.length === 0 && <Empty title={status ? `No ${status} messages` : draft ? 'Not sent yet' : 'No messages yet'} />}
+      {rows.length > 0 && (
+        <table className={`table${messages.isPlaceholderData ? ' is-stale' : ''}`}>
+          <caption className="sr-only">Messages of this campaign</caption>
+          <thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col" className="num">Segments</th><th scope="col">Sent</th><th scope="col">Delivered</th></tr></thead>
+          <tbody>
+            {rows.map((m) => (
+              <tr key={m.id}>
+                <td>{m.customerId ? <Link to={`/customers/${m.customerId}`}>{m.toPhone}</Link> : m.toPhone}</td>
+                <td>
+                  <StatusBadge status={m.status} />
+                  {(m.errorCode || m.error) && <div className="muted small">{m.errorCode ? `Error ${m.errorCode}` : ''}{m.errorCode && m.error ? ': ' : ''}{m.error ?? ''}</div>}
+                </td>
+                <td className="num">{m.segments ?? '—'}</td>
+                <td className="nowrap">{m.sentAt ? formatDate(m.sentAt) : '—'}</td>
+                <td className="nowrap">{m.deliveredAt ? formatDate(m.deliveredAt) : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager cursor={cursor} nextCursor={messages.data?.nextCursor} onFirst={() => setCursor(undefined)} onNext={setCursor} label="Message pages" />
+    </section>
+  );
+}
