@@ -21,8 +21,13 @@ import { createBenchDatabase, interleaved, log, loopVariant, onCleanup, runIfMai
 const SUITE = 'help-center';
 const ARTICLES = Number(process.env.BENCH_HELP_ARTICLES ?? 10_000);
 const HEADLINE = 'StartSel=\u0001, StopSel=\u0002, MaxWords=30, MinWords=12, ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "';
-/** Words of every frequency: common ones (in ~1 article in 5), rarer ones, and a two-word query. */
-const QUERIES = ['account', 'password reset', 'invoice', 'w17', 'w503', 'w1999', 'shipping refund'];
+/**
+ * Two sets of queries: specific words (each in 1–4 % of the articles, what a visitor's question usually
+ * shares with a few articles) and generic ones (in 30–60 %: every match is ranked, so these cost the most).
+ */
+const SPECIFIC = ['w1999', 'w1500', 'w1234', 'w1800 w1900', 'w1100'];
+const GENERIC = ['account', 'password reset', 'invoice', 'w17', 'shipping refund'];
+const QUERIES = [...SPECIFIC, ...GENERIC];
 
 async function seed(owner: pg.Pool, org: string, n: number) {
   // Each body: 120 words drawn from 2,000 synthetic ones (w0…w1999, skewed towards the small numbers) and a few real ones.
@@ -70,8 +75,8 @@ export async function run(): Promise<Result[]> {
     log(`help-center: ${ARTICLES} + 2000 articles in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     // Every variant must find the same top ten; checked once before measuring.
-    const viaApi = async (i: number) => {
-      const q = QUERIES[i % QUERIES.length];
+    const viaApi = (queries: string[]) => async (i: number) => {
+      const q = queries[i % queries.length];
       const res = await app.inject({ method: 'GET', url: `/api/help/${org.slug}/articles?q=${encodeURIComponent(q)}&locale=en&limit=10` });
       return res.statusCode === 200 && res.json().data.length > 0;
     };
@@ -79,10 +84,10 @@ export async function run(): Promise<Result[]> {
         from kb_article_translations t, websearch_to_tsquery('english', $2) q
        where t.organization_id = $1 and t.locale = 'en' and t.published and t.search @@ q
        order by rank desc, t.article_id limit 10`;
-    const viaRaw = async (i: number) => (await owner.query(rawSql, [org.id, QUERIES[i % QUERIES.length], HEADLINE])).rows.length > 0;
-    const viaRlsScan = async (i: number) =>
+    const viaRaw = (queries: string[]) => async (i: number) => (await owner.query(rawSql, [org.id, queries[i % queries.length], HEADLINE])).rows.length > 0;
+    const viaRlsScan = (queries: string[]) => async (i: number) =>
       db.withTenant(org.id, async (tx) => {
-        const r = await tx.execute(sql`select t.article_id, ts_rank(t.search, q) as rank from kb_article_translations t, websearch_to_tsquery('english', ${QUERIES[i % QUERIES.length]}) q
+        const r = await tx.execute(sql`select t.article_id, ts_rank(t.search, q) as rank from kb_article_translations t, websearch_to_tsquery('english', ${queries[i % queries.length]}) q
           where t.organization_id = ${org.id} and t.locale = 'en' and t.published and t.search @@ q order by rank desc, t.article_id limit 10`);
         return (r as unknown as { rows: unknown[] }).rows.length > 0;
       });
@@ -95,30 +100,29 @@ export async function run(): Promise<Result[]> {
     log(`help-center: the raw query ${plan.some((l) => l.includes('kb_article_translations_search_idx')) ? 'uses' : 'does NOT use'} the GIN index`);
 
     const warm = settings.warmupSeconds;
-    if (warm > 0) await interleaved([loopVariant(SUITE, 'warm-up api', viaApi), loopVariant(SUITE, 'warm-up raw', viaRaw)], warm, 2);
-    const [api, raw, scan] = await interleaved(
-      [
-        loopVariant(SUITE, `GET /api/help/:slug/articles?q= (${ARTICLES} articles)`, viaApi),
-        loopVariant(SUITE, 'same search + headline, raw pg as owner', viaRaw),
-        loopVariant(SUITE, 'plain @@ under RLS (no GIN: not leakproof), ids only', viaRlsScan),
-      ],
-      settings.seconds,
-      5,
-    );
-    return [
-      api,
-      raw,
-      scan,
-      {
+    if (warm > 0) await interleaved([loopVariant(SUITE, 'warm-up api', viaApi(QUERIES)), loopVariant(SUITE, 'warm-up raw', viaRaw(QUERIES))], warm, 2);
+    const results: Result[] = [];
+    for (const [label, queries] of [['specific words', SPECIFIC], ['generic words', GENERIC]] as const) {
+      const [api, raw, scan] = await interleaved(
+        [
+          loopVariant(SUITE, `${label}: GET /api/help/:slug/articles?q= (${ARTICLES} articles)`, viaApi([...queries])),
+          loopVariant(SUITE, `${label}: same search + headline, raw pg as owner`, viaRaw([...queries])),
+          loopVariant(SUITE, `${label}: plain @@ under RLS (no GIN), ids only`, viaRlsScan([...queries])),
+        ],
+        settings.seconds,
+        5,
+      );
+      results.push(api, raw, scan, {
         kind: 'ratio',
         suite: SUITE,
-        name: 'search p50, through the API / raw pg',
+        name: `${label}: search p50, through the API / raw pg`,
         value: api.p50Ms / raw.p50Ms,
         aim: 'report',
         met: true,
-        detail: `${api.p50Ms.toFixed(2)} ms vs ${raw.p50Ms.toFixed(2)} ms at ${settings.connections} connections; the RLS scan without sb_kb_search: ${scan.p50Ms.toFixed(2)} ms`,
-      },
-    ];
+        detail: `${api.p50Ms.toFixed(2)} ms vs ${raw.p50Ms.toFixed(2)} ms at ${settings.connections} connection(s); the RLS scan without sb_kb_search: ${scan.p50Ms.toFixed(2)} ms`,
+      });
+    }
+    return results;
   } finally {
     await closeAll();
   }
