@@ -30,7 +30,7 @@ beforeAll(async () => {
       publicUrl: PUBLIC_URL,
       twilio: { ...base.twilio, apiBaseUrl: fake.url },
       email: { ...base.email, smtpUrl: smtp.url, from: 'support@switchboard.test' },
-      inbox: { replyDomain: 'reply.switchboard.test' },
+      inbox: { ...base.inbox, replyDomain: 'reply.switchboard.test' },
       jobs: { inProcess: true, pollMs: 100 },
     },
   });
