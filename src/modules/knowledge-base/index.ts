@@ -2,7 +2,7 @@ import type { Module } from '../module.js';
 import { registerHelpCenterRoutes } from './public.js';
 import { registerKnowledgeBaseRoutes } from './routes.js';
 
-export { suggestArticles } from './search.js';
+export { helpCenterPath, suggestArticles, suggestArticlesIn } from './search.js';
 
 /**
  * Knowledge base and public help center (issue 11): articles in Markdown with categories, draft/published

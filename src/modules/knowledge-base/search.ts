@@ -66,14 +66,24 @@ export async function mainLocale(tx: Tx, organizationId: string): Promise<string
  * organization's published articles matching `q`, best first, in `locale` or the help center's main
  * locale. Reads only inside the organization (withTenant); `url` is the public page's path.
  */
-export async function suggestArticles(db: Database, organizationId: string, q: string, limit = 5, locale?: string) {
+/** The public help center's address for the organization (relative to PUBLIC_URL). */
+export async function helpCenterPath(tx: Tx, organizationId: string): Promise<string | null> {
+  const [org] = await query<{ slug: string }>(tx, sql`select slug from organizations where id = ${organizationId}`);
+  return org ? `/help/${org.slug}` : null;
+}
+
+/** Published articles matching what a visitor types (the web-chat widget), in the caller's tenant transaction. */
+export async function suggestArticlesIn(tx: Tx, organizationId: string, q: string, limit = 5, locale?: string) {
   const words = q.trim().slice(0, 200);
   if (!words) return [];
-  return db.withTenant(organizationId, async (tx) => {
-    const [org] = await query<{ slug: string }>(tx, sql`select slug from organizations where id = ${organizationId}`);
-    if (!org) return [];
-    const l = locale ?? (await mainLocale(tx, organizationId));
-    const hits = await searchArticles(tx, organizationId, l, words, Math.min(Math.max(1, limit), 20));
-    return hits.map((h) => ({ id: h.id, locale: h.locale, title: h.title, description: h.description, url: `/help/${org.slug}/${h.locale}/articles/${h.slug}`, snippet: h.snippet, rank: h.rank }));
-  });
+  const base = await helpCenterPath(tx, organizationId);
+  if (!base) return [];
+  const l = locale ?? (await mainLocale(tx, organizationId));
+  const hits = await searchArticles(tx, organizationId, l, words, Math.min(Math.max(1, limit), 20));
+  return hits.map((h) => ({ id: h.id, locale: h.locale, title: h.title, description: h.description, url: `${base}/${h.locale}/articles/${h.slug}`, snippet: h.snippet, rank: h.rank }));
+}
+
+/** suggestArticlesIn in a transaction of its own. */
+export async function suggestArticles(db: Database, organizationId: string, q: string, limit = 5, locale?: string) {
+  return db.withTenant(organizationId, (tx) => suggestArticlesIn(tx, organizationId, q, limit, locale));
 }
