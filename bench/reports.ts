@@ -65,9 +65,10 @@ export async function run(): Promise<Result[]> {
       `insert into analytics_events (organization_id, occurred_at, customer_id, type, name, properties, message_id)
        select $1, now() - (random() * interval '90 days'), c.id, 'track', x.name, x.props, 'bench-' || c.id || '-' || g
        from customers c, generate_series(1, $2::int) g,
+            -- The name depends on the row (an uncorrelated random() here would be evaluated once for every row).
             lateral (select (array['Product Viewed', 'Product Viewed', 'Order Completed', 'Email Opened', 'Product Viewed', 'Email Opened',
-                                   'Conversation Created', 'Conversation Resolved', 'CSAT Answered'])[1 + floor(random() * 9)::int] as name) n,
-            lateral (select n.name, case when n.name = 'CSAT Answered' then jsonb_build_object('conversationId', c.id::text || g, 'score', 1 + floor(random() * 5)::int)
+                                   'Conversation Created', 'Conversation Resolved', 'CSAT Answered'])[1 + abs(hashtext(c.id::text || g)) % 9] as name) n,
+            lateral (select n.name, case when n.name = 'CSAT Answered' then jsonb_build_object('conversationId', c.id::text || g, 'score', 1 + abs(hashtext(g || c.id::text)) % 5)
                                          when n.name like 'Conversation%' then jsonb_build_object('conversationId', c.id::text || g, 'channel', 'email')
                                          else '{}'::jsonb end as props) x
        where c.organization_id = $1`,

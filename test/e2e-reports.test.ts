@@ -131,4 +131,37 @@ describe.skipIf(!hasChromium && !process.env.CI)('reports (Chromium)', () => {
     await a.page.getByText('revenue from orders within 14 days of a click').waitFor();
     expect(a.problems).toEqual([]);
   });
+
+  it("dashboard leftovers: an SMS campaign's messages paged with a status filter; the customer page's Calls link filters the call log", async () => {
+    const org = owner.organizationId;
+    const { campaign, customer } = await e.t.db.withTenant(org, async (tx) => {
+      const [{ id: c }] = ((await tx.execute(sql`insert into sms_campaigns (organization_id, name, body, status) values (${org}, 'Flash SMS', 'hi', 'sent') returning id`)) as any).rows;
+      await tx.execute(sql`insert into sms_messages (organization_id, campaign_id, to_phone, body, status, segments, error_code, sent_at, created_at)
+        select ${org}, ${c}, '+1555010' || lpad(g::text, 4, '0'), 'hi', case when g % 20 = 0 then 'failed' else 'delivered' end, 1,
+               case when g % 20 = 0 then 30003 end, now(), now() - interval '1 hour' + g * interval '1 second' from generate_series(1, 60) g`);
+      const [{ id: k }] = ((await tx.execute(sql`insert into customers (organization_id, email, first_name, phone) values (${org}, 'caller@r.example', 'Carla', '+14155550101') returning id`)) as any).rows;
+      await tx.execute(sql`insert into calls (organization_id, direction, from_number, to_number, status, customer_id) values
+        (${org}, 'inbound', '+14155550101', '+14155550999', 'completed', ${k}), (${org}, 'inbound', '+14155550777', '+14155550999', 'completed', null)`);
+      return { campaign: c as string, customer: k as string };
+    });
+    await goto(a.page, `/sms/${campaign}/results`);
+    const table = a.page.getByRole('table', { name: 'Messages of this campaign' });
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(50);
+    await a.page.getByRole('navigation', { name: 'Message pages' }).getByRole('button', { name: 'Next page →' }).click();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(10);
+    await a.page.getByRole('search', { name: 'Filter messages' }).getByLabel('Status').selectOption('failed');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
+    await table.getByText('Error 30003').first().waitFor();
+    await expectAccessible(a.page, 'SMS results with messages');
+
+    await goto(a.page, `/customers/${customer}`);
+    await a.page.getByRole('link', { name: 'Calls', exact: true }).last().click();
+    await a.page.waitForURL(new RegExp(`/calls\\?customer=${customer}$`));
+    await a.page.getByText('Calls with Carla').waitFor();
+    await expect.poll(() => a.page.locator('table tbody tr').count()).toBe(1);
+    await a.page.getByText('From +14155550101').waitFor();
+    await expectAccessible(a.page, 'calls of a customer');
+    expect(a.problems).toEqual([]);
+  });
 });

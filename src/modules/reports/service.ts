@@ -175,17 +175,20 @@ async function reportRows(tx: Tx, org: string, kind: Kind, from: string, to: str
           select h.campaign_id, sum(h.sent)::int as sent, sum(h.delivered)::int as delivered, sum(h.opened)::int as opened,
                  sum(h.clicked)::int as clicked, sum(h.bounced)::int as bounced, sum(h.unsubscribed)::int as unsubscribed
             from email_campaign_hourly h where h.organization_id = ${org} and h.hour >= ${start} and h.hour < ${end} group by h.campaign_id),
-        attributed as (
-          select last_click.campaign_id, count(*)::int as orders, sum(o.total) as revenue
-            from orders o
-            cross join lateral (
-              select m.campaign_id from email_messages m
-                join email_events e on e.organization_id = m.organization_id and e.message_id = m.id and e.type = 'click'
-               where m.organization_id = ${org} and m.customer_id = o.customer_id
-                 and e.occurred_at <= o.ordered_at and e.occurred_at > o.ordered_at - make_interval(days => ${attributionDays}::int)
-               order by e.occurred_at desc limit 1) last_click
-           where o.organization_id = ${org} and o.customer_id is not null and o.ordered_at >= ${start} and o.ordered_at < ${end}
-           group by last_click.campaign_id),
+        -- From the clicks (far fewer than orders): those in the range widened by the window, then each order of
+        -- the clicking customer placed within the window after a click; per order the latest such click wins.
+        clicks as (
+          select e.occurred_at as at, m.customer_id, m.campaign_id
+            from email_events e join email_messages m on m.organization_id = e.organization_id and m.id = e.message_id
+           where e.organization_id = ${org} and e.type = 'click' and m.customer_id is not null and m.organization_id = ${org}
+             and e.occurred_at >= ${start} - make_interval(days => ${attributionDays}::int) and e.occurred_at < ${end}),
+        attributed_orders as (
+          select distinct on (o.id) o.id, o.total, c.campaign_id
+            from clicks c join orders o on o.organization_id = ${org} and o.customer_id = c.customer_id
+             and o.ordered_at >= ${start} and o.ordered_at < ${end}
+             and o.ordered_at >= c.at and o.ordered_at < c.at + make_interval(days => ${attributionDays}::int)
+           order by o.id, c.at desc),
+        attributed as (select campaign_id, count(*)::int as orders, sum(total) as revenue from attributed_orders group by campaign_id),
         ids as (select campaign_id from email union select campaign_id from attributed)
         select 'email' as channel, c.id as "campaignId", c.name as campaign, coalesce(e.sent, 0) as sent, coalesce(e.delivered, 0) as delivered,
                coalesce(e.opened, 0) as opened, coalesce(e.clicked, 0) as clicked, coalesce(e.bounced, 0) as bounced, coalesce(e.unsubscribed, 0) as unsubscribed,
