@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -16,7 +17,7 @@ export interface OutgoingMail {
   headers: Record<string, string | { prepared: true; value: string }>;
   messageIdHeader: string;
   /** DKIM signature of the sender's verified domain (see senders/identity.ts). */
-  dkim?: { domainName: string; keySelector: string; privateKey: string };
+  dkim?: { domainName: string; keySelector: string; privateKey: string | KeyObject };
   /** Files attached (a scheduled report's CSV). */
   attachments?: { filename: string; content: string; contentType: string }[];
 }

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import { schema, type Tx } from '../../db/index.js';
@@ -10,7 +11,8 @@ export interface SendingIdentity {
   from: string;
   /** The domain of the Message-ID: the verified sender domain, else the platform's. */
   messageIdDomain: string;
-  dkim?: { domainName: string; keySelector: string; privateKey: string };
+  /** The key parsed once per identity: parsing the PEM cost as much as the RSA signature itself, per message. */
+  dkim?: { domainName: string; keySelector: string; privateKey: KeyObject };
 }
 
 const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
@@ -30,7 +32,7 @@ export async function senderIdentity(tx: Tx, organizationId: string, fromEmail: 
     .from(schema.senderDomains)
     .where(and(eq(schema.senderDomains.organizationId, organizationId), eq(schema.senderDomains.domain, domain), isNotNull(schema.senderDomains.verifiedAt)));
   if (d) {
-    const privateKey = openPrivateKey(d.dkimPrivateKeyEnc, config.secrets.encryptionKey, organizationId, d.id);
+    const privateKey = createPrivateKey(openPrivateKey(d.dkimPrivateKeyEnc, config.secrets.encryptionKey, organizationId, d.id));
     return { from, messageIdDomain: domain, dkim: { domainName: domain, keySelector: d.dkimSelector, privateKey } };
   }
   const [a] = await tx
