@@ -7,8 +7,12 @@
  * both p50s and the growth factor (aim: within 2×).
  *
  *   npm run bench -- scale                    (SCALE_ROWS=100000 for a quicker try)
- *   SCALE_IMPORT_ROWS (default 20,000): rows of the CSV import measured in each organization.
+ *   SCALE_IMPORT_ROWS (default 100,000): rows of the CSV import measured in each organization, with the
+ *     server's heap growth during it (the file is streamed in batches: bounded whatever its size).
  *   SCALE_KEEP=1: keep the database afterwards (to EXPLAIN); drop it by hand.
+ *   SCALE_RATIOS=0: skip the two throughput ratios printed at the end (the list endpoint ÷ a bare
+ *     Fastify route, from the customers suite; campaign sends ÷ a bare nodemailer loop, from the email
+ *     suite with BENCH_EMAIL_RECIPIENTS, default here 20,000). Each builds its own database.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +27,7 @@ const SUITE = 'scale';
 const BIG = Number(process.env.SCALE_ROWS ?? 1_000_000);
 const SMALL = 10_000;
 const SMALL_ORGS = 9;
-const IMPORT_ROWS = Number(process.env.SCALE_IMPORT_ROWS ?? 20_000);
+const IMPORT_ROWS = Number(process.env.SCALE_IMPORT_ROWS ?? 100_000);
 /** Sequential requests (one connection): latency, not throughput, on a 2-core machine. */
 const CONNECTIONS = 1;
 const ROUNDS = 3;
@@ -130,18 +134,29 @@ const OPERATIONS: Operation[] = [
   { name: 'deep page (95% down the list)', path: (t) => `/api/customers?limit=50&cursor=${t.deepCursor}`, check: (b) => b.data?.length === 50 },
 ];
 
-async function importOnce(base: string, t: Tenant, round: number): Promise<number> {
+async function importOnce(base: string, t: Tenant, round: number): Promise<{ ms: number; heapGrowthMb: number; fileMb: number }> {
   const lines = ['email,first_name,last_name,phone,email_opt_in,tags'];
   // Half new addresses, half re-imports of existing customers (updated by email).
   for (let i = 0; i < IMPORT_ROWS; i++) {
     lines.push(i % 2 ? `imp${round}-${i}@example.com,Imp${i},Row${i},,true,imported` : `customer${i + 1}@example.com,First${i + 1},Last${i + 1},,true,reimported`);
   }
+  const csv = lines.join('\n');
+  lines.length = 0;
+  // The server runs in this process: its heap is sampled while the file goes through.
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let heapPeak = heapBefore;
+  const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
   const started = performance.now();
-  const res = await fetch(`${base}/api/customers/import`, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'text/csv' }, body: lines.join('\n') });
-  const body = await bodyOf(res);
-  const ms = performance.now() - started;
-  if (res.status !== 200 || body.created + body.updated !== IMPORT_ROWS) throw new Error(`import answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
-  return ms;
+  try {
+    const res = await fetch(`${base}/api/customers/import`, { method: 'POST', headers: { authorization: `Bearer ${t.key}`, 'content-type': 'text/csv' }, body: csv });
+    const body = await bodyOf(res);
+    const ms = performance.now() - started;
+    if (res.status !== 200 || body.created + body.updated !== IMPORT_ROWS) throw new Error(`import answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    return { ms, heapGrowthMb: (heapPeak - heapBefore) / 1e6, fileMb: csv.length / 1e6 };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 export async function run(): Promise<Result[]> {
@@ -149,6 +164,7 @@ export async function run(): Promise<Result[]> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-'));
   const closers: (() => Promise<void>)[] = [];
   const results: Result[] = [];
+  let finish: (() => Promise<void>) | null = null;
   try {
     log(`scale: database ${bdb.name}; one organization of ${BIG.toLocaleString('en')} customers beside ${SMALL_ORGS} of ${SMALL.toLocaleString('en')}`);
     const config = loadConfig(
@@ -178,6 +194,15 @@ export async function run(): Promise<Result[]> {
     for (const t of tenants) t.deepCursor = await deepCursor(owner, t);
     log(`scale: seeded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const [big, small] = [tenants[0], tenants[1]];
+    let closed = false;
+    const closeAll = async () => {
+      if (closed) return;
+      closed = true;
+      for (const close of closers.reverse()) await close().catch(() => {});
+      if (process.env.SCALE_KEEP) log(`scale: kept database ${bdb.name}`);
+      else await bdb.drop().catch(() => {});
+    };
+    finish = closeAll;
 
     const summary: string[][] = [['operation', `${SMALL / 1000}k org p50 ms`, `${BIG / 1000}k org p50 ms`, 'growth']];
     const ratio = (name: string, a: number, b: number): Result => ({
@@ -206,24 +231,48 @@ export async function run(): Promise<Result[]> {
     }
     // CSV import: two imports into each organization, alternating; the median of each side.
     const times = { small: [] as number[], big: [] as number[] };
+    let heapGrowthMb = 0;
+    let fileMb = 0;
     for (let r = 0; r < 2; r++) {
-      times.small.push(await importOnce(base, small, r));
-      times.big.push(await importOnce(base, big, r));
+      for (const [side, t] of [['small', small], ['big', big]] as const) {
+        const one = await importOnce(base, t, r);
+        times[side].push(one.ms);
+        heapGrowthMb = Math.max(heapGrowthMb, one.heapGrowthMb);
+        fileMb = one.fileMb;
+      }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
     const [is, ib] = [median(times.small), median(times.big)];
     results.push(ratio(`CSV import, ${IMPORT_ROWS / 1000}k rows`, is, ib));
     summary.push([`CSV import, ${IMPORT_ROWS / 1000}k rows`, is.toFixed(0), ib.toFixed(0), `${(ib / is).toFixed(2)}×`]);
-    log(`scale: import ${IMPORT_ROWS}: ${is.toFixed(0)} ms → ${ib.toFixed(0)} ms`);
+    log(`scale: import ${IMPORT_ROWS}: ${is.toFixed(0)} ms → ${ib.toFixed(0)} ms; server heap grew at most ${heapGrowthMb.toFixed(1)} MB for a ${fileMb.toFixed(1)} MB file`);
+    results.push({ kind: 'ratio', suite: SUITE, name: `CSV import heap growth ÷ file size`, value: heapGrowthMb / fileMb, aim: '(bounded)', met: true, detail: `peak heap growth ${heapGrowthMb.toFixed(1)} MB during a ${fileMb.toFixed(1)} MB import (the bench's own copy of the file included)` });
+    summary.push([`  import: peak heap growth (MB) for a ${fileMb.toFixed(1)} MB file`, '', heapGrowthMb.toFixed(1), '']);
+
+    // The two throughput aims of issue 12, from their own suites (each builds its own database).
+    if (process.env.SCALE_RATIOS !== '0') {
+      await closeAll();
+      process.env.BENCH_EMAIL_RECIPIENTS ??= '20000';
+      process.env.BENCH_EMAIL_BASELINE ??= '20000';
+      for (const [suite, wanted] of [['customers', 'list endpoint vs bare Fastify route (both HTTP)'], ['email', 'campaign send vs bare nodemailer']] as const) {
+        log(`scale: ${suite} suite for its ratio`);
+        const more = await (await import(`./${suite}.js`)).run() as Result[];
+        results.push(...more);
+        const r = more.find((x): x is Extract<Result, { kind: 'ratio' }> => x.kind === 'ratio' && x.name === wanted);
+        if (r) summary.push([`${wanted} (aim ${r.aim})`, '', '', `${r.value.toFixed(2)}×`]);
+      }
+    }
 
     const width = summary[0].map((_, i) => Math.max(...summary.map((r) => r[i].length)));
     log(`\n${summary.map((r) => r.map((c, i) => (i ? c.padStart(width[i]) : c.padEnd(width[i]))).join('  ')).join('\n')}\n`);
     return results;
   } finally {
-    for (const close of closers.reverse()) await close().catch(() => {});
     // SCALE_KEEP=1 leaves the database for EXPLAIN (drop it by hand afterwards).
-    if (process.env.SCALE_KEEP) log(`scale: kept database ${bdb.name}`);
-    else await bdb.drop().catch(() => {});
+    if (finish) await finish();
+    else {
+      for (const close of closers.reverse()) await close().catch(() => {});
+      await bdb.drop().catch(() => {});
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
