@@ -11,7 +11,7 @@ interface Message {
   id: string;
   direction: 'inbound' | 'outbound';
   authorType?: 'customer' | 'agent' | 'system';
-  author?: { id: string; name: string } | null;
+  authorName?: string | null;
   body: string;
   createdAt?: string;
 }
@@ -154,7 +154,7 @@ function start(tag: HTMLScriptElement) {
     shown.add(m.id);
     const mine = m.direction === 'inbound';
     const sys = m.authorType === 'system';
-    const who = mine ? 'You' : sys ? '' : m.author?.name || session?.inbox.name || 'Support';
+    const who = mine ? 'You' : sys ? '' : m.authorName || session?.inbox.name || 'Support';
     log.append(h('li', { class: `msg ${sys ? 'sys' : mine ? 'in' : 'out'}` }, who ? h('span', { class: mine ? 'sr' : 'who', text: `${who}${mine ? ': ' : ''}` }) : null, m.body));
     if (!mine && !isOpen()) setUnread(unread + 1);
     scrollDown();
@@ -198,7 +198,7 @@ function start(tag: HTMLScriptElement) {
 
   async function loadMessages() {
     if (!conversation) return;
-    const page = await call<{ data: Message[] }>('GET', `/api/widget/conversations/${conversation.id}/messages?limit=100`);
+    const page = await call<{ data: Message[] }>('GET', `/api/widget/conversations/${conversation.id}/messages`);
     // Oldest first on screen, whatever order the page came in.
     const sorted = [...page.data].sort((a, b) => String(a.createdAt ?? '').localeCompare(String(b.createdAt ?? '')));
     for (const m of sorted) addMessage(m);
