@@ -134,7 +134,7 @@ function Reply({ conversation: c }: { conversation: Conversation }) {
   return (
     <form
       className={`card stack-sm reply${note ? ' reply-note' : ''}`}
-      aria-label={note ? 'Private note' : 'Reply'}
+      aria-label={note ? 'Write a private note' : 'Write a reply'}
       onSubmit={(e) => {
         e.preventDefault();
         if (body.trim()) send.mutate();
