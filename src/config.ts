@@ -86,6 +86,9 @@ const EnvSchema = z.object({
   SOCIAL_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).default(600),
   SOCIAL_PUBLISH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   SOCIAL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
+  // Conversations inbox: the domain of the reply-to addresses agents' email replies carry
+  // (reply+<conversation>@domain, routed to SendGrid Inbound Parse); default: EMAIL_FROM's domain.
+  INBOX_REPLY_DOMAIN: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^[a-z0-9-]+$/i).optional(),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -182,6 +185,8 @@ export type Config = {
     publishMaxAttempts: number;
     retryBaseMs: number;
   };
+  /** Conversations inbox (src/modules/inbox): replyDomain of the reply-to address on agents' email replies. */
+  inbox: { replyDomain: string };
   /**
    * Durable job workers: in the server process by default, or `npm run worker`. A claim holds a job
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
@@ -412,6 +417,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       graceDays: e.BILLING_GRACE_DAYS,
       stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBaseUrl: e.STRIPE_API_BASE_URL?.replace(/\/$/, '') },
     },
+    inbox: { replyDomain: (e.INBOX_REPLY_DOMAIN ?? e.EMAIL_FROM.split('@')[1]).toLowerCase() },
     social: {
       platforms: socialPlatforms(nonEmpty),
       refreshAheadSeconds: e.SOCIAL_REFRESH_AHEAD_SECONDS,

@@ -77,6 +77,23 @@ export function htmlPageHeaders(css: string) {
   return { contentSecurityPolicy: { useDefaults: false, directives } };
 }
 
+/**
+ * Route options for the chat widget's demo page (`/widget/demo`): the widget script from this origin
+ * (`/widget.js`, no inline script), its API calls and live stream to this origin, and the styles the
+ * widget injects for itself (`style-src 'unsafe-inline'`, which cannot run code); framed nowhere.
+ */
+export function widgetDemoHeaders() {
+  const directives: Directives = {
+    ...apiDirectives,
+    'script-src': SELF,
+    'connect-src': SELF,
+    'img-src': [...SELF, 'data:'],
+    'font-src': SELF,
+    'style-src': [...SELF, "'unsafe-inline'"],
+  };
+  return { contentSecurityPolicy: { useDefaults: false, directives } };
+}
+
 /** Route options for a resource other sites embed (the open-tracking pixel in a web mail client). */
 export const embeddableHeaders = { crossOriginResourcePolicy: { policy: 'cross-origin' as const } };
 

@@ -8,6 +8,7 @@ import { callsModule } from './calls/index.js';
 import { customersModule } from './customers/index.js';
 import { dashboardModule } from './dashboard/index.js';
 import { emailModule } from './email/index.js';
+import { inboxModule } from './inbox/index.js';
 import { ivrModule } from './ivr/index.js';
 import type { Module } from './module.js';
 import { organizationsModule } from './organizations/index.js';
@@ -46,6 +47,7 @@ export const modules: readonly Module[] = [
   analyticsModule,
   segmentsModule,
   reportsModule,
+  inboxModule,
 ];
 
 /** Each module registers its own routes from the few dependencies it needs. */

@@ -51,6 +51,8 @@ export interface InboundResult {
   reply: string | null;
   /** False when Twilio delivered this message sid before (a retry): nothing was applied again. */
   stored: boolean;
+  /** The sender's number as stored (E.164 when it is one). */
+  from: string;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms
       on conflict do nothing returning id`,
   );
   const stored = Boolean(inserted);
-  if (!stored) return { keyword, customerId, reply: keyword === 'help' ? await helpText(tx, org) : null, stored };
+  if (!stored) return { keyword, customerId, reply: keyword === 'help' ? await helpText(tx, org) : null, stored, from };
 
   if (keyword === 'stop') {
     await tx.execute(sql`insert into suppressions (organization_id, channel, address, reason, source)
@@ -92,7 +94,7 @@ export async function applyInboundSms(tx: Tx, ctx: AuditContext, msg: InboundSms
     const n = await optIn(tx, org, from, true);
     await recordAudit(tx, ctx, { action: 'sms.opted_in', resourceType: 'suppression', resourceId: null, changes: { address: from, keyword: msg.body.trim().toUpperCase(), customers: n } });
   }
-  return { keyword, customerId, reply: keyword === 'help' ? await helpText(tx, org) : null, stored };
+  return { keyword, customerId, reply: keyword === 'help' ? await helpText(tx, org) : null, stored, from };
 }
 
 async function optIn(tx: Tx, org: string, phone: string, value: boolean) {

@@ -9,12 +9,12 @@ import { registerSmsWebhooks } from './webhooks.js';
 /** The SMS channel: campaigns and their sends, settings, previews, analytics, Twilio webhooks, inbound messages. */
 export const smsModule: Module = {
   name: 'sms',
-  routes(app, { config, db }) {
+  routes(app, { config, db, bus }) {
     // The process's template pool (shared with email and the in-process job worker).
     const renderer = acquireRenderPool(config.templates);
     app.addHook('onClose', () => renderer.release());
     registerSmsRoutes(app, { pool: renderer.pool, config });
-    registerSmsWebhooks(app, { db, config });
+    registerSmsWebhooks(app, { db, config, bus });
   },
   jobs({ db, config }) {
     const renderer = acquireRenderPool(config.templates);

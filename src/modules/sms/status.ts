@@ -68,6 +68,12 @@ export async function applyStatusCallback(tx: Tx, org: string, cb: StatusCallbac
         returning m.id)
       select t.id, exists (select 1 from moved) as changed from target t`,
   );
+  // A reply from the conversations inbox (modules/inbox) sent over SMS moves with its callbacks too.
+  if (status === 'delivered' || status === 'failed' || status === 'undelivered') {
+    await tx.execute(sql`update chat_messages set delivery_status = ${status === 'delivered' ? 'delivered' : 'failed'},
+        delivery_error = case when ${status} = 'delivered' then null else coalesce(delivery_error, ${`Twilio: ${status}${code ? ` (error ${code})` : ''}`}) end
+      where organization_id = ${org} and provider_message_id = ${cb.messageSid} and direction = 'outbound' and delivery_status in ('pending', 'sent')`);
+  }
   for (const r of found) if (r.changed) await emitSmsStatus(tx, { organizationId: org }, r.id, status);
   for (const r of found) if (r.changed && status === 'delivered') await trackChannelRow(tx, org, 'SMS Delivered', r.id);
   return { found: found.length > 0, changed: found.some((r) => r.changed) };

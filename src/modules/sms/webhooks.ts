@@ -4,6 +4,8 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/index.js';
 import { AppError } from '../../http/errors.js';
 import { findNumberOwner, findTwilioAccount, twilioWebhookLookup, twimlReply, twimlResponse, verifyTwilioSignature } from '../twilio/webhooks.js';
+import type { Bus } from '../../lib/bus.js';
+import { afterCommit, newEffects, threadInboundSms, type Effects } from '../inbox/index.js';
 import { applyInboundSms, type InboundSms } from './inbound.js';
 import { toE164 } from '../../lib/phone.js';
 import { applyStatusCallback, type StatusCallback } from './status.js';
@@ -28,7 +30,7 @@ const twiml = (reply: string | null) => {
   return twimlReply(r.toString());
 };
 
-export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebhook>[0], { db, config }: { db: Database; config: Config }) {
+export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebhook>[0], { db, config, bus }: { db: Database; config: Config; bus: Bus }) {
   registerProviderWebhook<StatusCallback, { found: number }>(app, { db, config }, {
     path: '/api/webhooks/sms',
     provider: 'twilio-sms-status',
@@ -58,7 +60,7 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
     },
   });
 
-  registerProviderWebhook<InboundSms, { reply: string | null }>(app, { db, config }, {
+  registerProviderWebhook<InboundSms, { reply: string | null; organizationId: string; fx: Effects }>(app, { db, config }, {
     path: '/api/webhooks/sms/inbound',
     provider: 'twilio-sms-inbound',
     operationId: 'twilioSmsInboundWebhook',
@@ -86,9 +88,19 @@ export function registerSmsWebhooks(app: Parameters<typeof registerProviderWebho
     },
     async apply(tx, ctx, events) {
       let reply: string | null = null;
-      for (const e of events) reply = (await applyInboundSms(tx, ctx, e)).reply ?? reply;
-      return { reply };
+      // Messages other than STOP/START/HELP also thread into the number's conversation in the inbox.
+      const fx = newEffects();
+      for (const e of events) {
+        const r = await applyInboundSms(tx, ctx, e);
+        reply = r.reply ?? reply;
+        if (r.stored && !r.keyword) await threadInboundSms(tx, ctx, { from: r.from, body: e.body, customerId: r.customerId, messageSid: e.messageSid }, fx);
+      }
+      return { reply, organizationId: ctx.organizationId, fx };
     },
-    respond: (summary) => twiml(summary.results[0]?.reply ?? null),
+    async respond(summary) {
+      // Committed: the organization's agents see the message live (and an automatic reply goes out).
+      for (const r of summary.results) await afterCommit({ db, config, bus }, r.organizationId, r.fx);
+      return twiml(summary.results[0]?.reply ?? null);
+    },
   });
 }
