@@ -127,14 +127,14 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     await screenshot(page, 'inbox-teams');
 
     // B watches its own inbox, in the dashboard and over its own live connection, for the rest of the file.
-    await b.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' }).click();
+    await b.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await b.page.getByText('No open conversations').waitFor();
     await recordLive(b.page);
   });
 
   it('a visitor on the demo page opens a conversation; A sees it arrive live and answers; the visitor sees the answer live', async () => {
     const { page } = a;
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
     await page.getByText('Live: new conversations').waitFor();
     await page.getByText('No open conversations').waitFor();
@@ -247,7 +247,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     expect((await sms('Hi, can I change my delivery address?')).statusCode).toBe(200);
     const row = page.getByRole('row').filter({ hasText: 'Hi, can I change my delivery address?' });
     await row.waitFor({ timeout: 15_000 });
-    await row.getByText('SMS').waitFor();
+    await row.getByText('SMS', { exact: true }).waitFor();
     await row.getByRole('link', { name: 'Ada Lovelace' }).click();
     await page.getByRole('heading', { level: 1, name: 'Ada Lovelace' }).waitFor();
     shared.smsConversationUrl = new URL(page.url()).pathname;

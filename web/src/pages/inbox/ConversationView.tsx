@@ -158,7 +158,6 @@ function Reply({ conversation: c }: { conversation: Conversation }) {
           placeholder={note ? 'A note for your team…' : 'Type a reply, or / for a canned response…'}
           aria-autocomplete="list"
           aria-controls={open ? listId : undefined}
-          aria-expanded={open}
           aria-activedescendant={open ? `${listId}-${Math.min(active, matches.length - 1)}` : undefined}
           onChange={(e) => {
             setBody(e.target.value);
