@@ -107,12 +107,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     await expectAccessible(page, 'inbox settings');
     await screenshot(page, 'inbox-settings');
 
-    await page.getByRole('link', { name: 'Canned responses' }).click();
+    await page.getByRole('link', { name: '← Inboxes' }).click();
+    await page.getByRole('navigation', { name: 'Inbox settings' }).getByRole('link', { name: 'Canned responses' }).click();
     await page.getByText('No canned responses yet').waitFor();
     await page.getByLabel('Shortcut').fill('thanks');
     await page.getByLabel('Text').fill('Thanks for writing in! Your order ships tomorrow.');
     await page.getByRole('button', { name: 'Add canned response' }).click();
-    await page.getByRole('cell', { name: '/thanks' }).waitFor();
+    await page.getByRole('cell', { name: '/thanks', exact: true }).waitFor();
     await expectAccessible(page, 'canned responses');
     await screenshot(page, 'inbox-canned-responses');
 
@@ -121,8 +122,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     await page.getByLabel('Team name').fill('Tier 1');
     await page.getByRole('group', { name: 'Members of the new team' }).getByLabel('Ada Agent').check();
     await page.getByRole('button', { name: 'Add team' }).click();
-    await page.getByRole('cell', { name: 'Tier 1' }).waitFor();
-    await page.getByRole('cell', { name: 'Ada Agent' }).waitFor();
+    await page.getByRole('cell', { name: 'Tier 1', exact: true }).waitFor();
+    await page.getByRole('cell', { name: 'Ada Agent', exact: true }).waitFor();
     await expectAccessible(page, 'teams');
     await screenshot(page, 'inbox-teams');
 

@@ -110,7 +110,7 @@ function start(tag: HTMLScriptElement) {
   let conversation: Conversation | null = null;
   const shown = new Set<string>();
   let unread = 0;
-  let live: EventSource | null = null;
+  let live = false;
   let retry = 1000;
 
   const isOpen = () => !panel.hidden;
@@ -230,35 +230,62 @@ function start(tag: HTMLScriptElement) {
   }
 
   // ---- Live replies: server-sent events, reconnected with backoff, missed messages fetched again ----
-  function connect() {
-    if (live) return;
-    const es = new EventSource(`${origin}/api/widget/live`, { withCredentials: true });
-    live = es;
-    let opened = false;
-    es.addEventListener('open', () => {
-      retry = 1000;
-      if (opened) void loadMessages().catch(() => {});
-      opened = true;
-    });
-    es.addEventListener('message.created', (e) => {
-      const d = JSON.parse((e as MessageEvent).data) as { conversationId: string; message?: Message };
-      if (d.message && conversation && d.conversationId === conversation.id) addMessage(d.message);
-    });
-    es.addEventListener('conversation.updated', (e) => {
-      const d = JSON.parse((e as MessageEvent).data) as { conversationId: string; conversation?: Partial<Conversation> };
-      if (!conversation || d.conversationId !== conversation.id || !d.conversation) return;
+  // Read with fetch rather than EventSource: EventSource cannot send the x-site-token header that names
+  // the inbox (and a token in the URL would end up in access logs).
+  function onEvent(type: string, data: string) {
+    const d = JSON.parse(data) as { conversationId: string; message?: Message; conversation?: Partial<Conversation> };
+    if (!conversation || d.conversationId !== conversation.id) return;
+    if (type === 'message.created' && d.message) addMessage(d.message);
+    if (type === 'conversation.updated' && d.conversation) {
       conversation = { ...conversation, ...d.conversation };
       renderCsat();
-    });
-    es.addEventListener('error', () => {
-      // The browser retries a dropped stream by itself; a refused one (closed) is retried here, slower each time.
-      if (es.readyState !== EventSource.CLOSED) return;
-      live = null;
-      setTimeout(() => {
-        connect();
-      }, retry);
-      retry = Math.min(retry * 2, 30_000);
-    });
+    }
+  }
+
+  function connect() {
+    if (live) return;
+    live = true;
+    void (async () => {
+      let reconnecting = false;
+      for (;;) {
+        try {
+          const res = await fetch(`${origin}/api/widget/live`, { credentials: 'include', cache: 'no-store', headers: { 'x-site-token': token!, accept: 'text/event-stream' } });
+          if (!res.ok || !res.body) throw new Error(`live: ${res.status}`);
+          retry = 1000;
+          // Events sent while the stream was down are not replayed: fetch the thread again.
+          if (reconnecting) void loadMessages().catch(() => {});
+          reconnecting = true;
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buf = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += value.replace(/\r\n?/g, '\n');
+            const blocks = buf.split('\n\n');
+            buf = blocks.pop() ?? '';
+            for (const block of blocks) {
+              let type = 'message';
+              const data: string[] = [];
+              for (const line of block.split('\n')) {
+                if (line.startsWith('event:')) type = line.slice(6).trim();
+                else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+              }
+              if (data.length) {
+                try {
+                  onEvent(type, data.join('\n'));
+                } catch {
+                  /* a malformed event is skipped */
+                }
+              }
+            }
+          }
+        } catch {
+          /* dropped or refused: try again below */
+        }
+        await new Promise((r) => setTimeout(r, retry));
+        retry = Math.min(retry * 2, 30_000);
+      }
+    })();
   }
 
   // ---- Help-center suggestions while the visitor types, before a conversation starts ----------------

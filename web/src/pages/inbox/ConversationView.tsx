@@ -63,7 +63,9 @@ function Thread({ conversation: c }: { conversation: Conversation }) {
   });
   const end = useRef<HTMLDivElement>(null);
   const count = messages.data?.data.length ?? 0;
-  useEffect(() => end.current?.scrollIntoView({ block: 'nearest' }), [count]);
+  useEffect(() => {
+    end.current?.scrollIntoView({ block: 'nearest' });
+  }, [count]);
   return (
     <section className="card thread-card" aria-labelledby="thread-h">
       <h2 id="thread-h">Messages</h2>
