@@ -35,7 +35,8 @@ button,textarea,input{font:inherit;color:inherit}
 .articles a:hover{border-color:#4f46e5}
 .articles small{display:block;color:#4b5563}
 .csat{background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:10px 12px;margin:0}
-.csat legend{font-weight:600;padding:0;margin-bottom:8px}
+.csat legend{float:left;width:100%;font-weight:600;padding:0;margin-bottom:8px}
+.csat .scores{clear:both}
 .scores{display:flex;gap:6px}
 .scores button{flex:1;border:1px solid #cfd4e0;background:#fff;border-radius:8px;padding:6px 0;cursor:pointer;font-weight:600}
 .scores button:hover{border-color:#4f46e5;background:#eef2ff}
