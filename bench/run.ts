@@ -17,6 +17,8 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   // These two need no PostgreSQL server (PGlite; pure CPU).
   'import-health': () => import('./import-health.js'),
   'webhook-verify': () => import('./webhook-verify.js'),
+  // Live delivery of the conversations inbox (issue 11): widget POST → agent SSE, p50/p99 (PGlite; no server needed).
+  inbox: () => import('./inbox.js'),
 };
 
 /** Suites that run only when named (`npm run bench -- scale`): they take longer than the rest together. */

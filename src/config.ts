@@ -89,6 +89,10 @@ const EnvSchema = z.object({
   // Conversations inbox: the domain of the reply-to addresses agents' email replies carry
   // (reply+<conversation>@domain, routed to SendGrid Inbound Parse); default: EMAIL_FROM's domain.
   INBOX_REPLY_DOMAIN: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^[a-z0-9-]+$/i).optional(),
+  // Widget abuse limits, per minute: requests per site token (all its visitors), per visitor, messages per visitor.
+  INBOX_WIDGET_REQUESTS_PER_TOKEN: z.coerce.number().int().min(1).default(1200),
+  INBOX_WIDGET_REQUESTS_PER_VISITOR: z.coerce.number().int().min(1).default(120),
+  INBOX_WIDGET_MESSAGES_PER_VISITOR: z.coerce.number().int().min(1).default(20),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -186,7 +190,7 @@ export type Config = {
     retryBaseMs: number;
   };
   /** Conversations inbox (src/modules/inbox): replyDomain of the reply-to address on agents' email replies. */
-  inbox: { replyDomain: string };
+  inbox: { replyDomain: string; widget: { requestsPerToken: number; requestsPerVisitor: number; messagesPerVisitor: number } };
   /**
    * Durable job workers: in the server process by default, or `npm run worker`. A claim holds a job
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
@@ -417,7 +421,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       graceDays: e.BILLING_GRACE_DAYS,
       stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiBaseUrl: e.STRIPE_API_BASE_URL?.replace(/\/$/, '') },
     },
-    inbox: { replyDomain: (e.INBOX_REPLY_DOMAIN ?? e.EMAIL_FROM.split('@')[1]).toLowerCase() },
+    inbox: {
+      replyDomain: (e.INBOX_REPLY_DOMAIN ?? e.EMAIL_FROM.split('@')[1]).toLowerCase(),
+      widget: {
+        requestsPerToken: e.INBOX_WIDGET_REQUESTS_PER_TOKEN,
+        requestsPerVisitor: e.INBOX_WIDGET_REQUESTS_PER_VISITOR,
+        messagesPerVisitor: e.INBOX_WIDGET_MESSAGES_PER_VISITOR,
+      },
+    },
     social: {
       platforms: socialPlatforms(nonEmpty),
       refreshAheadSeconds: e.SOCIAL_REFRESH_AHEAD_SECONDS,

@@ -435,13 +435,13 @@ export interface NewMessage {
 export async function insertMessage(tx: Tx, org: string, conversationId: string, m: NewMessage, fx: Effects, opts: { touch?: boolean } = {}) {
   const [r] = await query<Row>(
     tx,
-    sql`insert into chat_messages (organization_id, conversation_id, direction, private, author_type, author_user_id, body, delivery_status, provider_message_id, email_message_id)
+    sql`insert into chat_messages (organization_id, conversation_id, direction, private, author_type, author_user_id, body, delivery_status, provider_message_id, email_message_id, created_at)
       values (${org}, ${conversationId}, ${m.direction}, ${m.private ?? false}, ${m.authorType}, ${m.authorUserId ?? null}, ${m.body}, ${m.deliveryStatus ?? null},
-        ${m.providerMessageId ?? null}, ${m.emailMessageId ?? null})
+        ${m.providerMessageId ?? null}, ${m.emailMessageId ?? null}, clock_timestamp())
       returning id`,
   );
   if (opts.touch !== false && !m.private) {
-    await tx.execute(sql`update chat_conversations set last_message_at = now(), last_message_preview = ${preview(m.body)}, updated_at = now(),
+    await tx.execute(sql`update chat_conversations set last_message_at = clock_timestamp(), last_message_preview = ${preview(m.body)}, updated_at = now(),
         unread = ${m.direction === 'inbound' ? sql`unread + 1` : sql`0`}
       where organization_id = ${org} and id = ${conversationId}`);
   }

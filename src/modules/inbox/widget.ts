@@ -27,14 +27,8 @@ import * as svc from './service.js';
 
 type Row = Record<string, any>;
 
-/** Abuse limits of the widget API. */
+/** Abuse limits of the widget API (the per-minute rates are config.inbox.widget: INBOX_WIDGET_*). */
 export const WIDGET_LIMITS = {
-  /** Requests per site token per minute (all its visitors together). */
-  perToken: 1200,
-  /** Requests per visitor (cookie, else address) per minute. */
-  perVisitor: 120,
-  /** Messages (new conversations included) per visitor per minute. */
-  messagesPerVisitor: 20,
   /** Request body: a message of MAX_MESSAGE characters fits well within it. */
   bodyBytes: 32 * 1024,
   /** Unresolved conversations one visitor may hold open. */
@@ -64,6 +58,12 @@ function corsHeaders(req: FastifyRequest): Record<string, string> {
 const setCors = async (req: FastifyRequest, reply: FastifyReply) => {
   reply.headers(corsHeaders(req));
 };
+/** Widget writes take JSON only: attachments (multipart) and any other body are refused before they are read. */
+const jsonOnly = async (req: FastifyRequest, reply: FastifyReply) => {
+  reply.headers(corsHeaders(req));
+  const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new AppError('unsupported_media_type', 'The widget API takes JSON bodies only: attachments are not accepted');
+};
 
 export const siteTokenOf = (req: FastifyRequest, body?: { siteToken?: string }) => {
   const h = req.headers['x-site-token'];
@@ -89,14 +89,15 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
   const https = config.publicUrl.startsWith('https:');
   const cookieOpts = { path: '/api/widget', httpOnly: true, signed: true, sameSite: https ? ('none' as const) : ('lax' as const), secure: https, maxAge: 365 * 86400 };
 
-  const perToken = limiter(app, { max: WIDGET_LIMITS.perToken, windowMs: 60_000, message: 'Too many requests for this site token', key: (req) => `widget-token:${siteTokenOf(req, req.body as any) || req.ip}` });
+  const rates = config.inbox.widget;
+  const perToken = limiter(app, { max: rates.requestsPerToken, windowMs: 60_000, message: 'Too many requests for this site token', key: (req) => `widget-token:${siteTokenOf(req, req.body as any) || req.ip}` });
   const visitorKey = (req: FastifyRequest) => {
     const raw = Object.entries(req.cookies ?? {}).find(([k]) => k.startsWith('sbv_'))?.[1];
     const v = raw ? req.unsignCookie(raw) : null;
     return v?.valid && v.value ? `v:${v.value}` : `ip:${req.ip}`;
   };
-  const perVisitor = limiter(app, { max: WIDGET_LIMITS.perVisitor, windowMs: 60_000, message: 'Too many requests from this visitor', key: (req) => `widget-visitor:${visitorKey(req)}` });
-  const messagesPerVisitor = limiter(app, { max: WIDGET_LIMITS.messagesPerVisitor, windowMs: 60_000, message: 'Too many messages: wait a minute', key: (req) => `widget-messages:${visitorKey(req)}` });
+  const perVisitor = limiter(app, { max: rates.requestsPerVisitor, windowMs: 60_000, message: 'Too many requests from this visitor', key: (req) => `widget-visitor:${visitorKey(req)}` });
+  const messagesPerVisitor = limiter(app, { max: rates.messagesPerVisitor, windowMs: 60_000, message: 'Too many messages: wait a minute', key: (req) => `widget-messages:${visitorKey(req)}` });
 
   /** The inbox and visitor of a widget call, inside the token's organization. */
   async function resolve(tx: Tx, req: FastifyRequest, org: string, token: string, needVisitor: boolean): Promise<WidgetCtx> {
@@ -135,6 +136,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
   const wtags = ['widget'];
   const errs = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 415: ErrorOut, 429: ErrorOut };
   const hooks = { onRequest: setCors, preHandler: [perToken, perVisitor] };
+  const writeHooks = { onRequest: jsonOnly, preHandler: [perToken, perVisitor] };
 
   // Preflight: any origin may ask; the real call is then checked against the inbox's allowed origins.
   app.options('/api/widget/*', {
@@ -154,7 +156,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
     config: { access: 'public', csrf: false },
     bodyLimit: WIDGET_LIMITS.bodyBytes,
     ...common,
-    ...hooks,
+    ...writeHooks,
     schema: {
       tags: wtags,
       operationId: 'startWidgetSession',
@@ -223,7 +225,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
     config: { access: 'public', csrf: false },
     bodyLimit: WIDGET_LIMITS.bodyBytes,
     ...common,
-    onRequest: setCors,
+    onRequest: jsonOnly,
     preHandler: [perToken, perVisitor, messagesPerVisitor],
     schema: { tags: wtags, operationId: 'startWidgetConversation', summary: 'Start a conversation with a first message (the inbox answers automatically outside business hours)', body: WidgetMessageBody, response: { 201: WidgetStarted, ...errs } },
     handler: async (req, reply) => {
@@ -276,7 +278,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
     config: { access: 'public', csrf: false },
     bodyLimit: WIDGET_LIMITS.bodyBytes,
     ...common,
-    onRequest: setCors,
+    onRequest: jsonOnly,
     preHandler: [perToken, perVisitor, messagesPerVisitor],
     schema: { tags: wtags, operationId: 'postWidgetMessage', summary: 'The visitor writes in their conversation (a resolved or snoozed one opens again)', params: ConvParams, body: WidgetMessageBody, response: { 201: WidgetMessageOut, ...errs } },
     handler: async (req, reply) => {
@@ -296,7 +298,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
     config: { access: 'public', csrf: false },
     bodyLimit: WIDGET_LIMITS.bodyBytes,
     ...common,
-    ...hooks,
+    ...writeHooks,
     schema: { tags: wtags, operationId: 'rateWidgetConversation', summary: 'The CSAT answer (1–5, optional comment) for a resolved conversation, once', params: ConvParams, body: CsatBody, response: { 200: WidgetConversationOut, 409: ErrorOut, ...errs } },
     handler: (req) =>
       widget(req, true, async (tx, w, fx) => {
