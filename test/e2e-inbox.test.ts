@@ -229,17 +229,17 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     await page.locator('tbody tr').first().waitFor();
     expect(await page.locator('tbody tr').count()).toBe(1);
     // Filters live in the URL and survive a reload.
-    await page.getByLabel('Channel').selectOption('sms');
+    await page.getByLabel('Channel', { exact: true }).selectOption('sms');
     await page.waitForURL(/channel=sms/);
     await page.getByText('No resolved conversations').waitFor();
-    await page.getByLabel('Channel').selectOption('web');
-    await page.getByLabel('Label').fill('shipping');
+    await page.getByLabel('Channel', { exact: true }).selectOption('web');
+    await page.getByLabel('Label', { exact: true }).fill('shipping');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/label=shipping/);
     await page.reload();
     expect(new URL(page.url()).searchParams.get('status')).toBe('resolved');
     expect(new URL(page.url()).searchParams.get('channel')).toBe('web');
-    expect(await page.getByLabel('Label').inputValue()).toBe('shipping');
+    expect(await page.getByLabel('Label', { exact: true }).inputValue()).toBe('shipping');
     await page.locator('tbody tr').first().waitFor();
     expect(v.problems).toEqual([]);
   });
