@@ -63,7 +63,7 @@ export function registerWidgetAssets(app: App, file = defaultWidgetFile) {
       operationId: 'getWidgetDemo',
       summary: "A page embedding the widget with an inbox's site token (?token=), for trying it out",
       querystring: z.object({ token: z.string().max(200).optional() }),
-      response: { 200: htmlResponse('The demo page') },
+      response: { 200: htmlResponse('The demo page'), 400: ErrorOut },
     },
     handler: async (req, reply) => {
       const token = req.query.token ?? '';

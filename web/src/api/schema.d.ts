@@ -22400,6 +22400,20 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
         };
     };
     receiveSendgridEvents: {
