@@ -2,7 +2,9 @@
 // SDK signs the inbound webhook; replies go to the local Twilio stand-in) and email (Inbound Parse in,
 // replies to a real SMTP sink with threading headers); assignment, labels, notes, canned responses,
 // snooze wake-up by the job worker, business-hours auto-reply, CSAT and its analytics events.
+import { existsSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
+import { defaultWidgetFile } from '../src/modules/inbox/assets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../src/db/sql.js';
 import { addMember, createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
@@ -95,6 +97,43 @@ describe('inboxes', () => {
     const old = await api('POST', '/api/widget/session', { 'x-site-token': other.siteToken }, { siteToken: other.siteToken });
     expect(old.status).toBe(401);
     expect((await api('DELETE', `/api/chat/inboxes/${other.id}`, a.headers)).status).toBe(204);
+  });
+});
+
+describe('widget bundle and demo page', () => {
+  it('serves /widget.js when built (JavaScript, cached, any site may load it), a JSON 404 otherwise', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/widget.js' });
+    if (existsSync(defaultWidgetFile)) {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/javascript/);
+      expect(res.headers['cache-control']).toMatch(/max-age=86400/);
+      expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+      const again = await t.app.inject({ method: 'GET', url: '/widget.js', headers: { 'if-none-match': String(res.headers.etag) } });
+      expect(again.statusCode).toBe(304);
+    } else {
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({ code: 'not_found' });
+    }
+  });
+
+  it('the demo page embeds the widget with the token, under a policy that allows only our script', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/widget/demo?token=${encodeURIComponent(inbox.siteToken)}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.body).toContain(`<script src="/widget.js" data-site-token="${inbox.siteToken}" async></script>`);
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe/);
+    const hostile = await t.app.inject({ method: 'GET', url: `/widget/demo?token=${encodeURIComponent('"><script>alert(1)</script>')}` });
+    expect(hostile.body).not.toContain('<script>alert(1)');
+  });
+
+  it('the visitor cookie is SameSite=None; Secure when the public URL is https', async () => {
+    const v = await widgetVisitor(t.app, inbox.siteToken);
+    expect(String(v.setCookie)).toMatch(/SameSite=None/i);
+    expect(String(v.setCookie)).toMatch(/Secure/);
+    expect(String(v.setCookie)).toMatch(/HttpOnly/i);
   });
 });
 

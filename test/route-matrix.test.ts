@@ -194,6 +194,14 @@ beforeAll(async () => {
     [b.organizationId, b.userId],
   );
 
+  // B's conversations come from its widget, SMS or email, not from an org route: one of each kind of row is
+  // written directly, so /api/chat/conversations/:id and its messages, sidebar and assign are attacked with real ids of B.
+  const [chat] = await t.db.owner.query<{ id: string }>(
+    `insert into chat_conversations (organization_id, channel, contact_address, subject) values ($1, 'email', 'b-customer@example.com', 'B thread') returning id`,
+    [b.organizationId],
+  );
+  await t.db.owner.query(`insert into chat_messages (organization_id, conversation_id, direction, author_type, body) values ($1, $2, 'inbound', 'customer', 'B secret')`, [b.organizationId, chat.id]);
+
   // Also everything B has that reached the database some other way.
   await idsFromDatabase(b.organizationId, ids);
   // Ids A legitimately owns are not B's (none should be shared, but never attack with them).

@@ -141,7 +141,12 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
   // Preflight: any origin may ask; the real call is then checked against the inbox's allowed origins.
   app.options('/api/widget/*', {
     config: { access: 'public', csrf: false },
-    schema: { hide: true },
+    schema: {
+      tags: ['widget'],
+      operationId: 'widgetPreflight',
+      summary: 'CORS preflight of the widget API: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox',
+      response: { 204: z.null(), 404: ErrorOut },
+    },
     handler: async (req, reply) =>
       reply
         .headers(corsHeaders(req))
@@ -149,7 +154,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
         .header('access-control-allow-headers', 'content-type, x-site-token')
         .header('access-control-max-age', '600')
         .code(204)
-        .send(),
+        .send(null),
   });
 
   app.post('/api/widget/session', {

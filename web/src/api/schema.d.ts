@@ -2206,6 +2206,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/widget/{*}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** CORS preflight of the widget API: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetPreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/widget/session": {
         parameters: {
             query?: never;
@@ -21164,6 +21181,42 @@ export interface operations {
                         details?: unknown;
                         requestId?: string;
                     };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    widgetPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                "*": string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
                 };
             };
             /** @description Default Response */
