@@ -7,6 +7,7 @@ import { Button, ErrorMessage, Field, Loading } from './ui';
 
 const NAV = [
   { to: '/', label: 'Home', end: true },
+  { to: '/inbox', label: 'Inbox' },
   { to: '/customers', label: 'Customers' },
   { to: '/events', label: 'Events' },
   { to: '/segments', label: 'Segments' },
@@ -34,6 +35,7 @@ const SETTINGS = [
   { to: '/settings/sms', label: 'SMS settings' },
   { to: '/settings/billing', label: 'Billing' },
   { to: '/settings/webhooks', label: 'Webhooks' },
+  { to: '/settings/inboxes', label: 'Inboxes' },
   { to: '/settings/audit-log', label: 'Audit log' },
 ];
 

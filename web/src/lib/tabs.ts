@@ -12,3 +12,8 @@ export const CALL_TABS = [
   { to: '/calls', label: 'Calls' },
   { to: '/calls/agents', label: 'Agents' },
 ];
+export const INBOX_SETTINGS_TABS = [
+  { to: '/settings/inboxes', label: 'Inboxes' },
+  { to: '/settings/canned-responses', label: 'Canned responses' },
+  { to: '/settings/teams', label: 'Teams' },
+];
