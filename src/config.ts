@@ -86,6 +86,11 @@ const EnvSchema = z.object({
   SOCIAL_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).default(600),
   SOCIAL_PUBLISH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   SOCIAL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000),
+  // Scale-out: Redis shared by every process (rate limits, sign-in throttles, the bus); without it, counters are per process.
+  REDIS_URL: z.string().url().optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/).default('switchboard:'),
+  // The bus's LISTEN connection without Redis: a session (not transaction-pooled) connection; default DATABASE_URL.
+  BUS_DATABASE_URL: z.string().url().optional(),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -187,6 +192,13 @@ export type Config = {
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
    */
   jobs: { inProcess: boolean; pollMs: number; leaseMs?: number };
+  /**
+   * Shared state across processes (docs/scaling.md). With redisUrl: rate limits, sign-in throttles and
+   * the bus live in Redis under keyPrefix. Without it the bus is PostgreSQL LISTEN/NOTIFY over
+   * busDatabaseUrl (default databaseUrl; must be a session connection, not a transaction pooler), or
+   * in-process on PGlite, and counters are per process.
+   */
+  scaleOut?: { redisUrl?: string; redisKeyPrefix: string; busDatabaseUrl?: string };
   /**
    * Plans (by name; `free` always exists), the grace period after a failed payment before a paid plan's
    * limits fall back to free, and Stripe: secretKey (checkout, portal), webhookSecret (POST
@@ -419,6 +431,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retryBaseMs: e.SOCIAL_RETRY_BASE_MS,
     },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
+    scaleOut: { redisUrl: e.REDIS_URL, redisKeyPrefix: e.REDIS_KEY_PREFIX, busDatabaseUrl: e.BUS_DATABASE_URL },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },
     ...overrides,
   };
