@@ -129,7 +129,7 @@ export type Config = {
     from: string;
     /** Envelope sender of every message (bounces come back here); defaults to `from`. */
     bounceAddress: string;
-    /** Test sends per organization and hour (in-process counter). */
+    /** Test sends per organization and hour (in Redis with REDIS_URL, else per process). */
     testSendsPerHour: number;
     /** Lifetime of open and click tracking tokens; unsubscribe links never expire. */
     trackingTokenTtlDays: number;

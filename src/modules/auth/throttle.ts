@@ -12,7 +12,7 @@ interface Counter {
  * client address) pair, so an attacker exhausts only their own address's allowance. Past
  * `backoffAfter` failures on the account from every address together, each address gets one
  * attempt per `backoffMs` for that account: guessing slows down everywhere, yet an address that has
- * not just tried — the owner's — always gets its attempt. In-process, like the per-address limiter.
+ * not just tried — the owner's — always gets its attempt. This class counts in-process; redisSignInLimits below shares the counts through Redis (REDIS_URL).
  */
 export class SignInThrottle {
   private pairs = new Map<string, Counter>();
