@@ -97,7 +97,7 @@ describe.skipIf(!onPostgres)('2 API processes and 2 workers on one PostgreSQL (s
     api = await Promise.all([serve('api-1', base), serve('api-2', base + 1)]);
     spawnCli('worker-1', 'worker');
     spawnCli('worker-2', 'worker');
-  }, 240_000);
+  }, 600_000);
 
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
