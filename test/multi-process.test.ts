@@ -92,6 +92,8 @@ describe.skipIf(!onPostgres)('2 API processes and 2 workers on one PostgreSQL (s
       // Short leases: a killed worker's campaign is taken over within seconds, not 30.
       JOBS_LEASE_MS: String(LEASE_MS),
       TEMPLATE_WORKERS: '1',
+      // Renders are bounded at 500 ms by default; a machine busy with other work may take longer.
+      TEMPLATE_RENDER_TIMEOUT_MS: '10000',
     };
     const base = 21000 + Math.floor(Math.random() * 20000);
     api = await Promise.all([serve('api-1', base), serve('api-2', base + 1)]);
