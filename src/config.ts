@@ -93,6 +93,11 @@ const EnvSchema = z.object({
   INBOX_WIDGET_REQUESTS_PER_TOKEN: z.coerce.number().int().min(1).default(1200),
   INBOX_WIDGET_REQUESTS_PER_VISITOR: z.coerce.number().int().min(1).default(120),
   INBOX_WIDGET_MESSAGES_PER_VISITOR: z.coerce.number().int().min(1).default(20),
+  // Scale-out: Redis shared by every process (rate limits, sign-in throttles, the bus); without it, counters are per process.
+  REDIS_URL: z.string().url().optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/).default('switchboard:'),
+  // The bus's LISTEN connection without Redis: a session (not transaction-pooled) connection; default DATABASE_URL.
+  BUS_DATABASE_URL: z.string().url().optional(),
   JOBS_IN_PROCESS: bool.default(true),
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
@@ -131,7 +136,7 @@ export type Config = {
     from: string;
     /** Envelope sender of every message (bounces come back here); defaults to `from`. */
     bounceAddress: string;
-    /** Test sends per organization and hour (in-process counter). */
+    /** Test sends per organization and hour (in Redis with REDIS_URL, else per process). */
     testSendsPerHour: number;
     /** Lifetime of open and click tracking tokens; unsubscribe links never expire. */
     trackingTokenTtlDays: number;
@@ -196,6 +201,13 @@ export type Config = {
    * for leaseMs (optional so that overrides of `jobs` may leave it out: 30 s then), renewed every third of it.
    */
   jobs: { inProcess: boolean; pollMs: number; leaseMs?: number };
+  /**
+   * Shared state across processes (docs/scaling.md). With redisUrl: rate limits, sign-in throttles and
+   * the bus live in Redis under keyPrefix. Without it the bus is PostgreSQL LISTEN/NOTIFY over
+   * busDatabaseUrl (default databaseUrl; must be a session connection, not a transaction pooler), or
+   * in-process on PGlite, and counters are per process.
+   */
+  scaleOut?: { redisUrl?: string; redisKeyPrefix: string; busDatabaseUrl?: string };
   /**
    * Plans (by name; `free` always exists), the grace period after a failed payment before a paid plan's
    * limits fall back to free, and Stripe: secretKey (checkout, portal), webhookSecret (POST
@@ -436,6 +448,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retryBaseMs: e.SOCIAL_RETRY_BASE_MS,
     },
     jobs: { inProcess: e.JOBS_IN_PROCESS, pollMs: e.JOBS_POLL_MS, leaseMs: e.JOBS_LEASE_MS },
+    scaleOut: { redisUrl: e.REDIS_URL, redisKeyPrefix: e.REDIS_KEY_PREFIX, busDatabaseUrl: e.BUS_DATABASE_URL },
     templates: { renderTimeoutMs: e.TEMPLATE_RENDER_TIMEOUT_MS, maxOutputBytes: e.TEMPLATE_MAX_OUTPUT_BYTES, workers: e.TEMPLATE_WORKERS },
     ...overrides,
   };

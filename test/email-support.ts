@@ -90,6 +90,8 @@ export async function startSmtpSink(
       });
     },
   });
+  // A client that vanishes mid-conversation (a killed worker) resets its connection: not the sink's error.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = ((server as any).server.address() as AddressInfo).port;
   return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise<void>((r) => server.close(() => r())) };

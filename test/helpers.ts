@@ -81,8 +81,10 @@ export interface TestApp {
  */
 const sentMail = new WeakMap<App, string[]>();
 
-export async function createTestApp(opts: { config?: Partial<Config>; poolSize?: number; dns?: DnsResolver } = {}): Promise<TestApp> {
-  const tdb = await createTestDatabase({ poolSize: opts.poolSize });
+/** A server on a fresh database, or on `database` (one database, several servers: several API processes' view; closing the app leaves it open). */
+export async function createTestApp(opts: { config?: Partial<Config>; poolSize?: number; dns?: DnsResolver; database?: TestDatabase } = {}): Promise<TestApp> {
+  const shared = opts.database;
+  const tdb = shared ?? (await createTestDatabase({ poolSize: opts.poolSize }));
   const config = testConfig(opts.config);
   const app = await buildServer({ config, db: tdb.db, logger: false, dns: opts.dns });
   await app.ready();
@@ -101,7 +103,7 @@ export async function createTestApp(opts: { config?: Partial<Config>; poolSize?:
     url: tdb.url,
     async close() {
       await app.close();
-      await tdb.close();
+      if (!shared) await tdb.close();
     },
   };
 }

@@ -9,10 +9,11 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/index.js';
 import { createJobRunner } from '../jobs/index.js';
+import { Redis } from 'ioredis';
 import { createBus } from '../lib/create-bus.js';
 import type { Bus } from '../lib/bus.js';
 import { modules, registerModules } from '../modules/index.js';
-import { registerPrincipal, sessionCookieName } from '../modules/auth/index.js';
+import { listenForRevokedKeys, registerPrincipal, sessionCookieName } from '../modules/auth/index.js';
 import { enforceAccessModes, type RouteRecord } from './access.js';
 import { createLogDestination } from '../lib/log-destination.js';
 import { sendError } from './errors.js';
@@ -28,6 +29,8 @@ declare module 'fastify' {
     routeTable: RouteRecord[];
     /** This process's publish/subscribe. */
     bus: Bus;
+    /** Shared counters (sign-in throttles) when REDIS_URL is set; null: in-process. Keys start with config.scaleOut.redisKeyPrefix. */
+    redis: Redis | null;
   }
 }
 
@@ -73,8 +76,20 @@ export async function buildServer({ config, db, logger = true, logStream, dns, w
 
   await registerSecurityHeaders(app, config);
   await app.register(fastifyCookie, { secret: config.secrets.session });
-  // A large LRU so many accounts' counters cannot push a targeted account's counter out.
-  await app.register(fastifyRateLimit, { global: false, cache: 100_000 });
+  // With REDIS_URL every rate limit (limiter, failureLimit) counts in Redis, shared by all API
+  // processes; a Redis error lets the request through (skipOnError) rather than failing it.
+  // Without it: in-process, a large LRU so many accounts' counters cannot push a targeted account's counter out.
+  const redisUrl = config.scaleOut?.redisUrl;
+  const redis = redisUrl ? new Redis(redisUrl, { connectionName: 'switchboard-counters', maxRetriesPerRequest: 2, enableOfflineQueue: true }) : null;
+  if (redis) {
+    redis.on('error', (err) => app.log.warn({ err }, 'redis (shared counters) error'));
+    app.addHook('onClose', async () => void (await redis.quit().catch(() => redis.disconnect())));
+  }
+  app.decorate('redis', redis);
+  await app.register(
+    fastifyRateLimit,
+    redis ? { global: false, redis, nameSpace: `${config.scaleOut!.redisKeyPrefix}rate-limit:`, skipOnError: true } : { global: false, cache: 100_000 },
+  );
   await app.register(fastifyMultipart, { limits: { files: 1, fields: 10, fileSize: config.importLimitBytes } });
   await app.register(fastifySwagger, {
     openapi: {
@@ -92,6 +107,17 @@ export async function buildServer({ config, db, logger = true, logStream, dns, w
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: docsCsp(config) });
+
+  const bus = givenBus ?? (await createBus(config, db, (msg, err) => app.log.warn({ err }, msg)));
+  app.decorate('bus', bus);
+  if (!givenBus) app.addHook('onClose', async () => bus.close());
+  // Revoked API keys leave this process's key cache when any process announces them.
+  const stopRevocations = listenForRevokedKeys(bus, db);
+  app.addHook('onClose', async () => stopRevocations());
+  // Subscriptions are live at the broker before the first request (bounded: a broker that is down is retried in the background).
+  app.addHook('onReady', async () => {
+    await Promise.race([bus.ready().catch((err) => app.log.warn({ err }, 'bus not ready')), new Promise((r) => setTimeout(r, 5000).unref())]);
+  });
 
   registerPrincipal(app, { db, config });
   registerMetrics(app, config);
@@ -113,9 +139,6 @@ export async function buildServer({ config, db, logger = true, logStream, dns, w
     handler: async () => app.swagger(),
   });
 
-  const bus = givenBus ?? (await createBus(config, db));
-  app.decorate('bus', bus);
-  if (!givenBus) app.addHook('onClose', async () => bus.close());
   registerModules(app, { db, config, bus, dns });
 
   // Job workers run in the server process unless JOBS_IN_PROCESS=false (then `npm run worker`).

@@ -14,6 +14,14 @@ export interface Bus {
   publish(channel: string, payload: unknown): Promise<void>;
   /** Calls handler for every message on channel until the returned function is called. */
   subscribe(channel: string, handler: (payload: unknown) => void): () => void;
+  /**
+   * Called after the connection to the broker was lost and is back: messages published meanwhile
+   * were not delivered, so a subscriber holding state derived from them (a cache) drops it.
+   * The in-process bus never loses messages and never calls it.
+   */
+  onReconnect(fn: () => void): () => void;
+  /** Resolves once every subscription made so far is active at the broker (start-up, tests). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +45,10 @@ export function inProcessBus(): Bus {
         if (!set.size && subscribers.get(channel) === set) subscribers.delete(channel);
       };
     },
+    onReconnect() {
+      return () => {};
+    },
+    async ready() {},
     async close() {
       subscribers.clear();
     },

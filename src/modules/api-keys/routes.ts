@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
 import { GrantableRoleEnum } from '../auth/schemas.js';
-import { forgetApiKey } from '../auth/service.js';
+import { announceRevokedKeys } from '../auth/key-revocation.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './service.js';
 
 const ApiKeyOut = z.object({
@@ -17,7 +17,7 @@ const ApiKeyOut = z.object({
   createdBy: z.object({ userId: z.uuid(), name: z.string(), email: z.string() }).nullable(),
 });
 
-export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
+export function registerApiKeyRoutes(app: App, { db, bus }: ModuleDeps) {
   app.get('/api/api-keys', {
     config: { access: 'org', role: 'admin' },
     schema: { tags: ['api-keys'], operationId: 'listApiKeys', summary: 'API keys of the organization (prefix only), with who created each and when it was last used', querystring: z.strictObject(pageQuery), response: { 200: pageOf(ApiKeyOut), ...orgErrors } },
@@ -43,8 +43,8 @@ export function registerApiKeyRoutes(app: App, { db }: ModuleDeps) {
     schema: { tags: ['api-keys'], operationId: 'revokeApiKey', summary: 'Revoke an API key', params: IdParams, response: { 204: z.null(), ...orgErrors } },
     handler: async (req, reply) => {
       await req.tenant((tx, ctx) => revokeApiKey(tx, ctx, req.params.id));
-      // After the commit: a request racing the revocation cannot re-cache the key.
-      forgetApiKey(db, req.params.id);
+      // After the commit, on every process (the bus): a request racing the revocation cannot re-cache the key.
+      await announceRevokedKeys({ bus, db, log: req.log }, req.principal!.organizationId!, [req.params.id]);
       return reply.code(204).send(null);
     },
   });

@@ -10,7 +10,7 @@ import { sessionCookieName, sessionCookieSecure } from './principal.js';
 import { SessionOut, SignInBody, SignInOut, SignUpBody, SignUpOut } from './schemas.js';
 import { getSessionInfo, SESSION_TTL_MS, signIn, signOut, signUp, userOut, type NewSession } from './service.js';
 import { limiter } from '../../http/throttle.js';
-import { SignInThrottle } from './throttle.js';
+import { inProcessSignInLimits, redisSignInLimits, SignInThrottle } from './throttle.js';
 
 export function registerAuthRoutes(app: App, deps: ModuleDeps) {
   const { db, config } = deps;
@@ -27,13 +27,17 @@ export function registerAuthRoutes(app: App, deps: ModuleDeps) {
   const clearSessionCookie = (reply: FastifyReply) => reply.clearCookie(cookieName, { path: '/', secure: sessionCookieSecure(config) });
 
   const windowMs = config.signIn.windowSeconds * 1000;
-  const perIp = limiter(app, { max: config.signIn.maxPerIp, windowMs, message: 'Too many sign-in attempts' });
-  const throttle = new SignInThrottle({
+  const perIp = limiter(app, { name: 'sign-in', max: config.signIn.maxPerIp, windowMs, message: 'Too many sign-in attempts' });
+  const throttleOpts = {
     maxPerPair: config.signIn.maxPerAccount,
     windowMs,
     backoffAfter: config.signIn.accountBackoffAfter,
     backoffMs: config.signIn.backoffSeconds * 1000,
-  });
+  };
+  // Shared by every API process with REDIS_URL (docs/scaling.md), else this process's own.
+  const throttle = app.redis
+    ? redisSignInLimits(app.redis, config.scaleOut!.redisKeyPrefix, throttleOpts, (err) => app.log.warn({ err }, 'sign-in throttle: redis unavailable, counting in-process'))
+    : inProcessSignInLimits(new SignInThrottle(throttleOpts));
 
   app.post('/api/auth/sign-up', {
     config: { access: 'public' },
@@ -67,7 +71,7 @@ export function registerAuthRoutes(app: App, deps: ModuleDeps) {
     handler: async (req, reply) => {
       const account = req.body.email.toLowerCase();
       try {
-        throttle.check(account, req.ip);
+        await throttle.check(account, req.ip);
       } catch (err) {
         reply.header('retry-after', String((err as { retryAfter?: number }).retryAfter ?? config.signIn.backoffSeconds));
         throw err;
@@ -76,10 +80,10 @@ export function registerAuthRoutes(app: App, deps: ModuleDeps) {
       try {
         result = await signIn(db, req.body, { ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[cookieName] });
       } catch (err) {
-        if (err instanceof AppError && err.code === 'unauthorized') throttle.failed(account, req.ip);
+        if (err instanceof AppError && err.code === 'unauthorized') await throttle.failed(account, req.ip);
         throw err;
       }
-      throttle.succeeded(account, req.ip);
+      await throttle.succeeded(account, req.ip);
       setSessionCookie(reply, result.session);
       return { user: userOut(result.user) };
     },

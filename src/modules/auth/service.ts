@@ -172,32 +172,54 @@ export async function resolveSession(db: Database, token: string): Promise<Princ
 
 /**
  * Verified keys are remembered for a few seconds so a busy integration does not pay a database
- * transaction per request. Revoking a key forgets it in this process at once; other processes
- * stop accepting it within API_KEY_CACHE_MS. Misses are never cached.
+ * transaction per request. Misses are never cached. A revocation (of a key, or of a member's keys
+ * when they leave or lose a role) is announced on the bus after its commit (./key-revocation.ts):
+ * every process forgets the key when the message arrives — milliseconds — and API_KEY_CACHE_MS
+ * bounds the rest: a message lost while a process is cut off from the broker (the cache is also
+ * dropped whole when the bus reconnects). The cached principal carries the key's own role, never
+ * a member's, so a member's role change needs no more than the key revocations it already does.
  */
 export const API_KEY_CACHE_MS = 10_000;
 const API_KEY_CACHE_MAX = 10_000;
-const keyCaches = new WeakMap<Database, Map<string, { principal: Principal; until: number }>>();
+interface KeyCache {
+  entries: Map<string, { principal: Principal; until: number }>;
+  /** Bumped by every forget, so a lookup that raced a revocation does not cache what it read. */
+  generation: number;
+}
+const keyCaches = new WeakMap<Database, KeyCache>();
+const keyCacheOf = (db: Database) => {
+  let cache = keyCaches.get(db);
+  if (!cache) keyCaches.set(db, (cache = { entries: new Map(), generation: 0 }));
+  return cache;
+};
 
+/** Forgets a key in this process's cache (the bus calls it on every process: announceRevokedKeys). */
 export function forgetApiKey(db: Database, apiKeyId: string) {
-  const cache = keyCaches.get(db);
-  if (!cache) return;
-  for (const [hash, entry] of cache) if (entry.principal.apiKeyId === apiKeyId) cache.delete(hash);
+  const cache = keyCacheOf(db);
+  cache.generation++;
+  for (const [hash, entry] of cache.entries) if (entry.principal.apiKeyId === apiKeyId) cache.entries.delete(hash);
+}
+
+/** Forgets every cached key (the bus lost its connection: revocations may have been missed). */
+export function forgetAllApiKeys(db: Database) {
+  const cache = keyCacheOf(db);
+  cache.generation++;
+  cache.entries.clear();
 }
 
 /** Resolves an API key inside the organization it names: a key of another organization is simply not there. */
 export async function resolveApiKey(db: Database, key: string): Promise<Principal | null> {
   const parsed = parseApiKey(key);
   if (!parsed) return null;
-  let cache = keyCaches.get(db);
-  if (!cache) keyCaches.set(db, (cache = new Map()));
-  const hit = cache.get(parsed.hash);
+  const cache = keyCacheOf(db);
+  const hit = cache.entries.get(parsed.hash);
   if (hit && hit.until > Date.now()) return hit.principal;
+  const generation = cache.generation;
   const principal = await lookUpApiKey(db, parsed);
-  cache.delete(parsed.hash);
-  if (principal) {
-    if (cache.size >= API_KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(parsed.hash, { principal, until: Date.now() + API_KEY_CACHE_MS });
+  cache.entries.delete(parsed.hash);
+  if (principal && cache.generation === generation) {
+    if (cache.entries.size >= API_KEY_CACHE_MAX) cache.entries.delete(cache.entries.keys().next().value!);
+    cache.entries.set(parsed.hash, { principal, until: Date.now() + API_KEY_CACHE_MS });
   }
   return principal;
 }

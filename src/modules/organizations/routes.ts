@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorOut, IdParams, orgErrors, type App, type ModuleDeps } from '../../http/types.js';
 import { pageOf, pageQuery } from '../../lib/pagination.js';
@@ -5,7 +6,8 @@ import { EmailAddress } from '../../lib/schemas.js';
 import { slugSchema } from '../../lib/slug.js';
 import { GrantableRoleEnum, OrganizationOut, RoleEnum, SessionOut } from '../auth/schemas.js';
 import { accountMailerFor, invitationMail } from '../auth/mail.js';
-import { createOrganization, forgetApiKey, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
+import { announceRevokedKeys } from '../auth/key-revocation.js';
+import { createOrganization, getSessionInfo, setActiveOrganization, switchOrganization } from '../auth/service.js';
 import { acceptInvitation } from './invitations.js';
 import { changeMemberRole, getCurrentOrganization, updateCurrentOrganization, inviteMember, leaveOrganization, listInvitations, listMembers, removeMember } from './service.js';
 
@@ -24,10 +26,10 @@ const MemberOut = z.object({ id: z.uuid(), userId: z.uuid(), email: z.string(), 
 const MemberRoleOut = z.object({ id: z.uuid(), userId: z.uuid(), role: RoleEnum });
 const InvitationOut = z.object({ id: z.uuid(), email: z.string(), role: RoleEnum, createdAt: z.string(), expiresAt: z.string() });
 
-export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps) {
+export function registerOrganizationRoutes(app: App, { db, config, bus }: ModuleDeps) {
   const mailer = accountMailerFor(app, config);
-  // After the commit: a request racing the revocation cannot re-cache the key.
-  const forget = (ids: string[]) => ids.forEach((id) => forgetApiKey(db, id));
+  // After the commit, on every process (the bus): a request racing the revocation cannot re-cache the key.
+  const forget = (req: FastifyRequest, ids: string[]) => announceRevokedKeys({ bus, db, log: req.log }, req.principal!.organizationId!, ids);
 
   app.post('/api/organizations', {
     config: { access: 'user' },
@@ -133,7 +135,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
     },
     handler: async (req) => {
       const { membership, revoked } = await req.tenant((tx, ctx) => changeMemberRole(tx, ctx, req.params.id, req.body.role));
-      forget(revoked);
+      await forget(req, revoked);
       return { id: membership.id, userId: membership.userId, role: membership.role };
     },
   });
@@ -147,7 +149,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
       response: { 204: z.null(), 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      forget(await req.tenant((tx, ctx) => removeMember(tx, ctx, req.params.id)));
+      await forget(req, await req.tenant((tx, ctx) => removeMember(tx, ctx, req.params.id)));
       return reply.code(204).send(null);
     },
   });
@@ -161,7 +163,7 @@ export function registerOrganizationRoutes(app: App, { db, config }: ModuleDeps)
       response: { 204: z.null(), 409: ErrorOut, ...orgErrors },
     },
     handler: async (req, reply) => {
-      forget(await req.tenant((tx, ctx) => leaveOrganization(tx, ctx)));
+      await forget(req, await req.tenant((tx, ctx) => leaveOrganization(tx, ctx)));
       await setActiveOrganization(db, req.principal!, null);
       return reply.code(204).send(null);
     },
