@@ -275,7 +275,7 @@ describe('business hours and CSAT', () => {
     expect((await api('POST', `/api/widget/conversations/${id}/csat`, v.headers, { score: 6 })).status).toBe(400);
     expect((await api('GET', `/api/chat/conversations/${id}`, a.headers)).body).toMatchObject({ csatScore: 4, csatComment: 'Quick' });
     const events = await analyticsNames(a.organizationId);
-    expect(events.filter((e) => e.properties.conversationId === id).map((e) => e.name)).toEqual(['Conversation Resolved', 'CSAT Submitted']);
+    expect(events.filter((e) => e.properties.conversationId === id).map((e) => e.name)).toEqual(['Conversation Created', 'Conversation Resolved', 'CSAT Submitted']);
     expect(events.find((e) => e.name === 'CSAT Submitted' && e.properties.conversationId === id)!.properties.score).toBe(4);
     // The visitor writes again: the conversation opens again.
     await api('POST', `/api/widget/conversations/${id}/messages`, v.headers, { body: 'One more thing' });
@@ -318,7 +318,7 @@ describe('SMS conversations', () => {
     expect((await api('GET', `/api/chat/conversations/${id}`, a.headers)).body).toMatchObject({ status: 'resolved', csatScore: 5 });
     expect((await api('GET', `/api/chat/conversations?channel=sms&customerId=${customer.id}`, a.headers)).body.data).toHaveLength(1);
     const names = (await analyticsNames(a.organizationId)).filter((e) => e.properties.conversationId === id).map((e) => e.name);
-    expect(names).toEqual(['Conversation Resolved', 'CSAT Submitted']);
+    expect(names).toEqual(['Conversation Created', 'Conversation Resolved', 'CSAT Submitted']);
 
     // The next message starts a new conversation; STOP is handled as a keyword and threads nowhere.
     await inboundSms(CUSTOMER_PHONE, 'New question');

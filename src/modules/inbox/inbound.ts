@@ -48,12 +48,14 @@ export async function threadInboundSms(tx: Tx, ctx: AuditContext, msg: { from: s
       sql`select id from chat_conversations where organization_id = ${org} and channel = 'sms' and contact_address = ${msg.from} order by resolved_at desc nulls last limit 1`,
     );
     if (await answerCsat(tx, org, last?.id ?? null, body, fx)) return { conversationId: last!.id as string, csat: true };
+    const inboxId = await svc.defaultInboxId(tx, org);
     conv = await queryOne<Row>(
       tx,
       sql`insert into chat_conversations (organization_id, inbox_id, channel, customer_id, contact_address)
-        values (${org}, ${await svc.defaultInboxId(tx, org)}, 'sms', ${msg.customerId}, ${msg.from})
+        values (${org}, ${inboxId}, 'sms', ${msg.customerId}, ${msg.from})
         on conflict (organization_id, contact_address) where channel = 'sms' and status <> 'resolved' do nothing returning id, status`,
     );
+    if (conv) await svc.conversationCreated(tx, org, { id: conv.id as string, customerId: msg.customerId, channel: 'sms', inboxId });
     conv ??= await queryOne<Row>(tx, sql`select id, status from chat_conversations where organization_id = ${org} and channel = 'sms' and contact_address = ${msg.from} and status <> 'resolved'`);
     await svc.insertMessage(tx, org, conv!.id, { direction: 'inbound', authorType: 'customer', body, providerMessageId: msg.messageSid }, fx);
     await svc.announceConversation(tx, org, conv!.id, fx, 'conversation.created');
@@ -139,6 +141,7 @@ export async function applyInboundEmail(tx: Tx, org: string, inbox: Row, mail: I
     );
     conversationId = c!.id;
     created = true;
+    await svc.conversationCreated(tx, org, { id: c!.id as string, customerId: customer?.id ?? null, channel: 'email', inboxId: inbox.id as string });
   }
   const reopened = created ? false : await svc.reopenOnCustomerMessage(tx, org, conversationId!);
   await svc.insertMessage(tx, org, conversationId!, { direction: 'inbound', authorType: 'customer', body, emailMessageId: messageId }, fx);

@@ -314,6 +314,11 @@ export async function patchConversation(tx: Tx, ctx: AuditContext, id: string, b
   return (await announceConversation(tx, org, id, fx, 'conversation.updated'))!;
 }
 
+/** A new conversation on the customer's timeline and in the conversations report (anonymous visitors have neither). */
+export async function conversationCreated(tx: Tx, org: string, c: { id: string; customerId: string | null; channel: string; inboxId: string | null }) {
+  await trackInternal(tx, org, c.customerId, 'Conversation Created', { conversationId: c.id, channel: c.channel, inboxId: c.inboxId }, { key: c.id });
+}
+
 async function onResolved(tx: Tx, org: string, id: string, fx: Effects) {
   const c = (await queryOne<Row>(
     tx,

@@ -244,6 +244,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
           sql`insert into chat_conversations (organization_id, inbox_id, channel, customer_id, visitor_id, visitor_name, last_message_preview)
             values (${w.org}, ${w.inbox.id}, 'web', ${w.visitor!.customer_id ?? null}, ${w.visitor!.id}, ${w.visitor!.name ?? null}, '') returning id`,
         );
+        await svc.conversationCreated(tx, w.org, { id: c.id as string, customerId: (w.visitor!.customer_id as string | null) ?? null, channel: 'web', inboxId: w.inbox.id as string });
         const message = await svc.insertMessage(tx, w.org, c.id, { direction: 'inbound', authorType: 'customer', body: req.body.body }, fx);
         const conv = (await svc.loadConversation(tx, w.org, c.id))!;
         // Agents see the conversation before its first message.
