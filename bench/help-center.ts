@@ -7,16 +7,11 @@
  * the tenant's RLS scope, which cannot use the GIN index (tsvector @@ tsquery is not leakproof): the reason
  * sb_kb_search exists.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { buildServer } from '../src/http/server.js';
-import { createBenchDatabase, interleaved, log, loopVariant, onCleanup, runIfMain, settings, type Result } from './lib.js';
+import { interleaved, log, loopVariant, runIfMain, settings, type Result } from './lib.js';
+import { benchServer, signUpOwner } from './server.js';
 
 const SUITE = 'help-center';
 const ARTICLES = Number(process.env.BENCH_HELP_ARTICLES ?? 10_000);
@@ -47,25 +42,12 @@ async function seed(owner: pg.Pool, org: string, n: number) {
 }
 
 export async function run(): Promise<Result[]> {
-  const bdb = await createBenchDatabase();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-help-'));
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url });
-  const config = { ...base, jobs: { ...base.jobs, inProcess: false } };
-  const db = await openDatabase({ databaseUrl: bdb.url, poolSize: 4 });
-  const app = await buildServer({ config, db, logger: false });
-  const owner = new pg.Pool({ connectionString: bdb.url, max: 4 });
-  const closeAll = onCleanup(async () => {
-    await owner.end();
-    await app.close();
-    await db.close();
-    await bdb.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { app, db, owner, closeAll } = await benchServer('help', { ownerConnections: 4 });
   try {
     const orgs: { id: string; slug: string }[] = [];
     for (const name of ['Bench Help', 'Other Tenant']) {
-      const res = await app.inject({ method: 'POST', url: '/api/auth/sign-up', payload: { email: `${name.replace(' ', '-')}@bench.example`, password: 'correct horse battery', name: 'b', organizationName: name } });
-      orgs.push({ id: res.json().organization.id, slug: res.json().organization.slug });
+      const { org: id, slug } = await signUpOwner(app, name, `${name.replace(' ', '-')}@bench.example`);
+      orgs.push({ id, slug });
     }
     const [org, other] = orgs;
     let t0 = performance.now();

@@ -6,16 +6,10 @@
  * time of GET /api/reports/:id/results (the range and the previous period, inside the organization's RLS
  * scope) for each report kind over the last 30 and 90 days. Reported, not compared.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { buildServer } from '../src/http/server.js';
 import { KINDS } from '../src/modules/reports/schemas.js';
-import { createBenchDatabase, log, onCleanup, runIfMain, type Result } from './lib.js';
+import { log, runIfMain, type Result } from './lib.js';
+import { benchServer, signUpOwner } from './server.js';
 
 const SUITE = 'reports';
 const CUSTOMERS = Number(process.env.BENCH_REPORT_CUSTOMERS ?? 1_000_000);
@@ -23,26 +17,11 @@ const EVENTS_PER_CUSTOMER = 3;
 const RUNS = 3;
 
 export async function run(): Promise<Result[]> {
-  const bdb = await createBenchDatabase();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-reports-'));
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url });
-  const config = { ...base, jobs: { ...base.jobs, inProcess: false } };
-  const db = await openDatabase({ databaseUrl: bdb.url, poolSize: 4 });
-  const app = await buildServer({ config, db, logger: false });
-  // One connection: the data build uses a temporary table.
-  const owner = new pg.Pool({ connectionString: bdb.url, max: 1 });
-  const closeAll = onCleanup(async () => {
-    await owner.end();
-    await app.close();
-    await db.close();
-    await bdb.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  // One owner connection: the data build uses a temporary table.
+  const { app, owner, closeAll } = await benchServer(SUITE, { ownerConnections: 1 });
   const results: Result[] = [];
   try {
-    const signUp = await app.inject({ method: 'POST', url: '/api/auth/sign-up', payload: { email: 'bench@acme.example', password: 'correct horse battery', name: 'b', organizationName: 'Bench' } });
-    const org = signUp.json().organization.id as string;
-    const cookie = String(signUp.headers['set-cookie']).split(';')[0];
+    const { org, cookie } = await signUpOwner(app);
     const step = async (what: string, text: string, params: unknown[] = [org]) => {
       const t0 = performance.now();
       const r = await owner.query(text, params);

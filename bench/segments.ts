@@ -4,15 +4,9 @@
  * POST /api/segments/preview (count + sample, inside the organization's RLS scope) for typical conditions.
  * Reported, not compared: there is no bare baseline for "the same answer".
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { buildServer } from '../src/http/server.js';
-import { createBenchDatabase, log, onCleanup, runIfMain, type Result } from './lib.js';
+import { log, runIfMain, type Result } from './lib.js';
+import { benchServer, signUpOwner } from './server.js';
 
 const SUITE = 'segments';
 const CUSTOMERS = Number(process.env.BENCH_SEGMENT_CUSTOMERS ?? 1_000_000);
@@ -28,25 +22,10 @@ const CONDITIONS: [string, unknown][] = [
 ];
 
 export async function run(): Promise<Result[]> {
-  const bdb = await createBenchDatabase();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-segments-'));
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: bdb.url });
-  const config = { ...base, jobs: { ...base.jobs, inProcess: false } };
-  const db = await openDatabase({ databaseUrl: bdb.url, poolSize: 4 });
-  const app = await buildServer({ config, db, logger: false });
-  const owner = new pg.Pool({ connectionString: bdb.url, max: 2 });
-  const closeAll = onCleanup(async () => {
-    await owner.end();
-    await app.close();
-    await db.close();
-    await bdb.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { app, owner, closeAll } = await benchServer(SUITE, { ownerConnections: 2 });
   const results: Result[] = [];
   try {
-    const signUp = await app.inject({ method: 'POST', url: '/api/auth/sign-up', payload: { email: 'bench@acme.example', password: 'correct horse battery', name: 'b', organizationName: 'Bench' } });
-    const org = signUp.json().organization.id as string;
-    const cookie = String(signUp.headers['set-cookie']).split(';')[0];
+    const { org, cookie } = await signUpOwner(app);
     log(`segments: ${CUSTOMERS} customers, ${CUSTOMERS * EVENTS_PER_CUSTOMER} events`);
     let t0 = performance.now();
     await owner.query(
