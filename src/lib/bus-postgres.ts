@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Bus } from './bus.js';
+import { deliverText, type Bus, type BusHandlers } from './bus.js';
 
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; a part stays well under it. */
 export const NOTIFY_PART_BYTES = 7000;
@@ -52,7 +52,7 @@ export function splitUtf8(text: string, maxBytes: number): string[] {
  */
 export function postgresBus(opts: { url: string; log?: (msg: string, err?: unknown) => void; reconnectMaxMs?: number; name?: string }): Bus {
   const log = opts.log ?? (() => {});
-  const handlers = new Map<string, Set<(payload: unknown) => void>>();
+  const handlers: BusHandlers = new Map();
   const reconnectListeners = new Set<() => void>();
   const partial = new Map<string, { parts: string[]; got: number; timer: NodeJS.Timeout }>();
   let pool: pg.Pool | null = null;
@@ -70,23 +70,7 @@ export function postgresBus(opts: { url: string; log?: (msg: string, err?: unkno
     return next;
   };
 
-  const deliver = (channel: string, text: string) => {
-    const set = handlers.get(channel);
-    if (!set?.size) return;
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      return;
-    }
-    for (const h of [...set]) {
-      try {
-        h(structuredClone(payload));
-      } catch (err) {
-        log('bus: subscriber threw', err);
-      }
-    }
-  };
+  const deliver = (channel: string, text: string) => deliverText(handlers, channel, text, log);
 
   const onNotification = (msg: pg.Notification) => {
     const m = /^(\S+) (\d+) (\d+) (\d+):/.exec(msg.payload ?? '');

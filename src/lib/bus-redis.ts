@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Bus } from './bus.js';
+import { deliverText, type Bus, type BusHandlers } from './bus.js';
 
 /**
  * The bus over Redis pub/sub (REDIS_URL): one connection publishes, one is in subscriber mode and
@@ -14,7 +14,7 @@ export function redisBus(opts: { url: string; prefix?: string; log?: (msg: strin
   const common = { lazyConnect: true, connectionName: opts.name ?? 'switchboard-bus', maxRetriesPerRequest: 3, retryStrategy: (n: number) => Math.min(50 * 2 ** n, 2000) };
   let pub: Redis | null = null;
   let sub: Redis | null = null;
-  const handlers = new Map<string, Set<(payload: unknown) => void>>();
+  const handlers: BusHandlers = new Map();
   const reconnectListeners = new Set<() => void>();
   let closed = false;
 
@@ -36,21 +36,7 @@ export function redisBus(opts: { url: string; prefix?: string; log?: (msg: strin
       });
       s.on('message', (ch: string, text: string) => {
         if (!ch.startsWith(prefix)) return;
-        const set = handlers.get(ch.slice(prefix.length));
-        if (!set?.size) return;
-        let payload: unknown;
-        try {
-          payload = JSON.parse(text);
-        } catch {
-          return;
-        }
-        for (const h of [...set]) {
-          try {
-            h(structuredClone(payload));
-          } catch (err) {
-            log('bus: subscriber threw', err);
-          }
-        }
+        deliverText(handlers, ch.slice(prefix.length), text, log);
       });
       sub = s;
     }

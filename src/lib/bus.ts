@@ -54,3 +54,27 @@ export function inProcessBus(): Bus {
     },
   };
 }
+
+export type BusHandlers = Map<string, Set<(payload: unknown) => void>>;
+
+/**
+ * Hands a message received from another process to the channel's subscribers: parsed once, a copy
+ * each, a malformed message dropped, a subscriber that throws logged without stopping the others.
+ */
+export function deliverText(handlers: BusHandlers, channel: string, text: string, log: (msg: string, err?: unknown) => void) {
+  const set = handlers.get(channel);
+  if (!set?.size) return;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    return;
+  }
+  for (const h of [...set]) {
+    try {
+      h(structuredClone(payload));
+    } catch (err) {
+      log('bus: subscriber threw', err);
+    }
+  }
+}
