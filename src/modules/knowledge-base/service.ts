@@ -25,7 +25,8 @@ export async function orgSlugOf(tx: Tx, organizationId: string) {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function articleDto(a: ArticleRow, ts: TranslationRow[], base: string) {
+/** An article's own fields with the versions given (whole ones for one article, titles for a list). */
+function articleFields<T>(a: ArticleRow, translations: T[]) {
   return {
     id: a.id,
     categoryId: a.categoryId,
@@ -34,12 +35,19 @@ function articleDto(a: ArticleRow, ts: TranslationRow[], base: string) {
     views: a.views,
     helpful: a.helpful,
     notHelpful: a.notHelpful,
-    translations: ts
-      .sort((x, y) => x.locale.localeCompare(y.locale))
-      .map((t) => ({ locale: t.locale, slug: t.slug, title: t.title, description: t.description, body: t.body, bodyHtml: t.bodyHtml, url: `${base}${t.locale}/articles/${t.slug}`, updatedAt: t.updatedAt.toISOString() })),
+    translations,
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };
+}
+
+function articleDto(a: ArticleRow, ts: TranslationRow[], base: string) {
+  return articleFields(
+    a,
+    ts
+      .sort((x, y) => x.locale.localeCompare(y.locale))
+      .map((t) => ({ locale: t.locale, slug: t.slug, title: t.title, description: t.description, body: t.body, bodyHtml: t.bodyHtml, url: `${base}${t.locale}/articles/${t.slug}`, updatedAt: t.updatedAt.toISOString() })),
+  );
 }
 
 /** `${publicUrl}/help/<org slug>/` — the prefix of every public URL of this organization. */
@@ -179,18 +187,12 @@ export async function listArticles(tx: Tx, ctx: Pick<TenantContext, 'organizatio
     : [];
   const base = await helpBase(tx, org, publicUrl);
   return {
-    data: rows.map((a) => ({
-      id: a.id,
-      categoryId: a.categoryId,
-      status: a.status,
-      publishedAt: iso(a.publishedAt),
-      views: a.views,
-      helpful: a.helpful,
-      notHelpful: a.notHelpful,
-      translations: ts.filter((t) => t.articleId === a.id).map(({ articleId: _, ...t }) => ({ ...t, url: `${base}${t.locale}/articles/${t.slug}` })),
-      createdAt: a.createdAt.toISOString(),
-      updatedAt: a.updatedAt.toISOString(),
-    })),
+    data: rows.map((a) =>
+      articleFields(
+        a,
+        ts.filter((t) => t.articleId === a.id).map(({ articleId: _, ...t }) => ({ ...t, url: `${base}${t.locale}/articles/${t.slug}` })),
+      ),
+    ),
     nextCursor,
   };
 }
