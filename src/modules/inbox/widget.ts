@@ -8,7 +8,7 @@ import { query, queryOne } from '../../db/sql.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { embeddableHeaders } from '../../http/security-headers.js';
 import { limiter } from '../../http/throttle.js';
-import { ErrorOut, type App } from '../../http/types.js';
+import { ErrorOut, IdParams, type App } from '../../http/types.js';
 import { z } from 'zod';
 import { customerRoom } from '../billing/limits.js';
 import { withinBusinessHours } from './hours.js';
@@ -138,23 +138,35 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
   const writeHooks = { onRequest: jsonOnly, preHandler: [perToken, perVisitor] };
 
   // Preflight: any origin may ask; the real call is then checked against the inbox's allowed origins.
-  app.options('/api/widget/*', {
-    config: { access: 'public', csrf: false },
-    schema: {
-      tags: ['widget'],
-      operationId: 'widgetPreflight',
-      summary: 'CORS preflight of the widget API: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox',
-      response: { 204: z.null(), 404: ErrorOut },
-    },
-    handler: async (req, reply) =>
-      reply
-        .headers(corsHeaders(req))
-        .header('access-control-allow-methods', 'GET, POST')
-        .header('access-control-allow-headers', 'content-type, x-site-token')
-        .header('access-control-max-age', '600')
-        .code(204)
-        .send(null),
-  });
+  // One per widget path (not a wildcard), so that each is a documented operation.
+  const preflights = {
+    widgetSessionPreflight: '/api/widget/session',
+    widgetConversationsPreflight: '/api/widget/conversations',
+    widgetMessagesPreflight: '/api/widget/conversations/:id/messages',
+    widgetCsatPreflight: '/api/widget/conversations/:id/csat',
+    widgetArticlesPreflight: '/api/widget/articles',
+    widgetLivePreflight: '/api/widget/live',
+  };
+  for (const [operationId, url] of Object.entries(preflights)) {
+    app.options(url, {
+      config: { access: 'public', csrf: false },
+      schema: {
+        tags: ['widget'],
+        operationId,
+        summary: `CORS preflight of ${url.replace('/api/widget', '')}: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox`,
+        ...(url.includes(':id') && { params: IdParams }),
+        response: { 204: z.null(), 400: ErrorOut, 404: ErrorOut },
+      },
+      handler: async (req, reply) =>
+        reply
+          .headers(corsHeaders(req))
+          .header('access-control-allow-methods', 'GET, POST')
+          .header('access-control-allow-headers', 'content-type, x-site-token')
+          .header('access-control-max-age', '600')
+          .code(204)
+          .send(null),
+    });
+  }
 
   app.post('/api/widget/session', {
     config: { access: 'public', csrf: false },

@@ -2468,23 +2468,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/widget/{*}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        /** CORS preflight of the widget API: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
-        options: operations["widgetPreflight"];
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/widget/session": {
         parameters: {
             query?: never;
@@ -2497,7 +2480,8 @@ export interface paths {
         /** Start or resume the visitor (signed cookie). With userId or email and a valid userHash (HMAC-SHA256 with the identity secret) the visitor is that customer; a wrong hash is an anonymous visitor */
         post: operations["startWidgetSession"];
         delete?: never;
-        options?: never;
+        /** CORS preflight of /session: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetSessionPreflight"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -2515,7 +2499,8 @@ export interface paths {
         /** Start a conversation with a first message (the inbox answers automatically outside business hours) */
         post: operations["startWidgetConversation"];
         delete?: never;
-        options?: never;
+        /** CORS preflight of /conversations: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetConversationsPreflight"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -2533,7 +2518,8 @@ export interface paths {
         /** The visitor writes in their conversation (a resolved or snoozed one opens again) */
         post: operations["postWidgetMessage"];
         delete?: never;
-        options?: never;
+        /** CORS preflight of /conversations/:id/messages: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetMessagesPreflight"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -2550,7 +2536,8 @@ export interface paths {
         /** The CSAT answer (1–5, optional comment) for a resolved conversation, once */
         post: operations["rateWidgetConversation"];
         delete?: never;
-        options?: never;
+        /** CORS preflight of /conversations/:id/csat: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetCsatPreflight"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -2567,7 +2554,8 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /** CORS preflight of /articles: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetArticlesPreflight"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -2584,7 +2572,8 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /** CORS preflight of /live: any origin may ask (credentials, x-site-token); the call itself is checked against the inbox */
+        options: operations["widgetLivePreflight"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -23373,42 +23362,6 @@ export interface operations {
             };
         };
     };
-    widgetPreflight: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                "*": string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": null;
-                };
-            };
-            /** @description Default Response */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: string;
-                        code: string;
-                        details?: unknown;
-                        requestId?: string;
-                    };
-                };
-            };
-        };
-    };
     startWidgetSession: {
         parameters: {
             query?: never;
@@ -23535,6 +23488,54 @@ export interface operations {
             };
             /** @description Default Response */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    widgetSessionPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -23826,6 +23827,54 @@ export interface operations {
             };
         };
     };
+    widgetConversationsPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     listWidgetMessages: {
         parameters: {
             query?: {
@@ -24102,6 +24151,56 @@ export interface operations {
             };
         };
     };
+    widgetMessagesPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     rateWidgetConversation: {
         parameters: {
             query?: never;
@@ -24252,6 +24351,56 @@ export interface operations {
             };
         };
     };
+    widgetCsatPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     suggestWidgetArticles: {
         parameters: {
             query?: {
@@ -24378,6 +24527,54 @@ export interface operations {
             };
         };
     };
+    widgetArticlesPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
     widgetLive: {
         parameters: {
             query?: never;
@@ -24482,6 +24679,54 @@ export interface operations {
             };
             /** @description Default Response */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+        };
+    };
+    widgetLivePreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: string;
+                        code: string;
+                        details?: unknown;
+                        requestId?: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
