@@ -156,7 +156,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('reports (Chromium)', () => {
     await expectAccessible(a.page, 'SMS results with messages');
 
     await goto(a.page, `/customers/${customer}`);
-    await a.page.getByRole('link', { name: 'Calls', exact: true }).last().click();
+    // The page's own link (the sidebar has a Calls link too), once the customer has loaded.
+    await a.page.getByRole('main').getByRole('link', { name: 'Calls', exact: true }).click();
     await a.page.waitForURL(new RegExp(`/calls\\?customer=${customer}$`));
     await a.page.getByText('Calls with Carla').waitFor();
     await expect.poll(() => a.page.locator('table tbody tr').count()).toBe(1);
