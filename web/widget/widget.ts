@@ -189,6 +189,8 @@ function start(tag: HTMLScriptElement) {
       conversation.csatScore = score;
       csat.dataset.thanks = '1';
       csat.replaceChildren(h('p', { class: 'csat', role: 'status', text: 'Thank you for your feedback.' }));
+      // The live update of this very answer may arrive before the response and hide the question.
+      csat.hidden = false;
       showError(null);
       input.focus();
     } catch (err) {
