@@ -354,7 +354,11 @@ describe('posts', () => {
     });
     expect(refreshTokensPresented.length).toBe(presented + 1);
     expect(after.status).toBe('connected');
-    const [next] = await t.db.owner.query<{ run_at: Date }>("select run_at from jobs where queue = 'social-token-refresh' and state = 'queued' and payload->>'accountId' = $1", [x.id]);
+    // The job itself comes back as the next refresh once its handler returns (just after the token is stored).
+    const next = await waitFor(async () => {
+      const [row] = await t.db.owner.query<{ run_at: Date }>("select run_at from jobs where queue = 'social-token-refresh' and state = 'queued' and payload->>'accountId' = $1", [x.id]);
+      return row && row.run_at.getTime() > Date.now() + 60_000 ? row : null;
+    });
     expect(next.run_at.getTime()).toBeGreaterThan(Date.now() + 60_000);
     expect(next.run_at.getTime()).toBeLessThan(Date.parse(after.tokenExpiresAt));
     const [audit] = await t.db.owner.query<{ actor_reason: string }>("select actor_reason from audit_log where action = 'social_account.token_refreshed' and resource_id = $1 order by created_at desc limit 1", [x.id]);
