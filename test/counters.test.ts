@@ -119,7 +119,8 @@ describe('campaign counters equal a recount', () => {
     await waitFor(async () => (await messagesOf(a, ca)).filter((m: any) => m.status === 'sent').length === 5 && (await status(b, cb)) === 'sent', 20_000);
     await expectCountersEqualRecount('a send with one recipient deferred');
     deferred.clear();
-    await waitFor(async () => (await status(a, ca)) === 'sent', 30_000);
+    // The retry waits for its backoff and the next poll: generous on a loaded machine.
+    await waitFor(async () => (await status(a, ca)) === 'sent', 50_000);
     await expectCountersEqualRecount('the retry');
 
     const msgs = await messagesOf(a, ca);
