@@ -219,3 +219,23 @@ export async function createCustomer(app: App, headers: Record<string, string>, 
   if (res.statusCode !== 201) throw new Error(`create customer failed: ${res.statusCode} ${res.body}`);
   return res.json();
 }
+
+/**
+ * Whether a local service (Redis, a PostgreSQL server) answers on host:port. Suites that need one run
+ * when it does, and always in CI (CI=true), where .ci/run starts them: a missing service there fails
+ * the run instead of skipping silently.
+ */
+export async function serviceUp(port: number, host = '127.0.0.1'): Promise<boolean> {
+  if (process.env.CI) return true;
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(1000, () => done(false));
+  });
+}
