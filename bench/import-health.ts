@@ -5,14 +5,9 @@
  * ticking while the server's event loop is busy.
  * Run alone: `npx tsx bench/import-health.ts` (BENCH_IMPORT_ROWS, BENCH_DURATION for the baseline).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { buildServer } from '../src/http/server.js';
-import { log, ms, onCleanup, percentile, runIfMain, settings, type Result } from './lib.js';
+import { log, ms, percentile, runIfMain, settings, type Result } from './lib.js';
+import { embeddedServer } from './server.js';
 
 const SUITE = 'import-health';
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
@@ -69,25 +64,8 @@ function csvOf(rows: number): string {
 }
 
 export async function run(): Promise<Result[]> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-import-'));
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', JOBS_IN_PROCESS: 'false', BILLING_PLANS: '{"free":{}}' });
-  // The default embedded database of `npm start`: PGlite on disk.
-  const db = await openDatabase({ dataDir: path.join(dataDir, 'pglite') });
-  const app = await buildServer({ config, db, logger: false });
-  const cleanup = onCleanup(async () => {
-    await app.close();
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { base, cookie, cleanup } = await embeddedServer(SUITE, { email: 'bench-importer@example.com', name: 'Bench', organizationName: 'Bench' });
   try {
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    const signUp = await fetch(`${base}/api/auth/sign-up`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'bench-importer@example.com', password: 'correct horse battery', name: 'Bench', organizationName: 'Bench' }),
-    });
-    if (signUp.status !== 201) throw new Error(`sign-up answered ${signUp.status}: ${await signUp.text()}`);
-    const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const csv = csvOf(ROWS);
     log(`${SUITE}: ${ROWS} rows, ${(csv.length / 1e6).toFixed(1)} MB CSV, PGlite on disk`);
 

@@ -5,37 +5,16 @@
  * after another; p50/p99 of POST sent → `message.created` read off the agent's socket.
  * Run alone: `npx tsx bench/inbox.ts`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { buildServer } from '../src/http/server.js';
 import { openSse } from '../test/inbox-support.js';
-import { bodyOf, log, onCleanup, percentile, runIfMain, type Result } from './lib.js';
+import { bodyOf, log, percentile, runIfMain, type Result } from './lib.js';
+import { embeddedServer } from './server.js';
 
 const SUITE = 'inbox';
 const MESSAGES = Number(process.env.BENCH_INBOX_MESSAGES ?? 400);
 
 export async function run(): Promise<Result[]> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-inbox-'));
-  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', JOBS_IN_PROCESS: 'false', BILLING_PLANS: '{"free":{}}' });
-  const db = await openDatabase({ dataDir: path.join(dataDir, 'pglite') });
-  const app = await buildServer({ config, db, logger: false });
-  const cleanup = onCleanup(async () => {
-    await app.close();
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { base, cookie, cleanup } = await embeddedServer(SUITE, { email: 'bench-agent@example.com', name: 'Agent', organizationName: 'Bench inbox' });
   try {
-    const base = await app.listen({ host: '127.0.0.1', port: 0 });
-    const signUp = await fetch(`${base}/api/auth/sign-up`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'bench-agent@example.com', password: 'correct horse battery', name: 'Agent', organizationName: 'Bench inbox' }),
-    });
-    if (signUp.status !== 201) throw new Error(`sign-up answered ${signUp.status}: ${await signUp.text()}`);
-    const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const inboxRes = await fetch(`${base}/api/chat/inboxes`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', origin: base }, body: JSON.stringify({ name: 'Bench site' }) });
     const inbox = await bodyOf(inboxRes);
     if (inboxRes.status !== 201) throw new Error(`inbox: ${inboxRes.status} ${JSON.stringify(inbox)}`);

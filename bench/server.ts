@@ -38,3 +38,31 @@ export async function signUpOwner(app: App, organizationName = 'Bench', email = 
   const body = res.json();
   return { org: body.organization.id as string, slug: body.organization.slug as string, cookie: String(res.headers['set-cookie']).split(';')[0] };
 }
+
+/**
+ * The server of `npm start` on its default embedded database (PGlite on disk), listening on a free
+ * port (jobs not in-process, no plan limits), with a signed-up owner's session cookie.
+ */
+export async function embeddedServer(suite: string, owner: { email: string; name: string; organizationName: string }) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `switchboard-bench-${suite}-`));
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', JOBS_IN_PROCESS: 'false', BILLING_PLANS: '{"free":{}}' });
+  const db = await openDatabase({ dataDir: path.join(dataDir, 'pglite') });
+  const app = await buildServer({ config, db, logger: false });
+  const cleanup = onCleanup(async () => {
+    await app.close();
+    await db.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const signUp = await fetch(`${base}/api/auth/sign-up`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...owner, password: 'correct horse battery' }),
+  });
+  if (signUp.status !== 201) {
+    await cleanup();
+    throw new Error(`sign-up answered ${signUp.status}: ${await signUp.text()}`);
+  }
+  const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return { app, base, cookie, cleanup };
+}
