@@ -1,9 +1,8 @@
 // The events dashboard in a real browser: events sent through the API (an API key) show on the Events
 // page, with the counts chart, and on the customer's timeline; organization B pasting A's customer URL
 // (timeline included) sees "not found" and B's events page shows none of A's events. axe on each page.
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
+import { type E2E, expectAccessible, goto, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E } from './e2e-support.js';
 import { createApiKey, signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
@@ -35,11 +34,6 @@ afterAll(async () => {
 });
 
 const noProblems = (p: { problems: string[] }) => expect(p.problems).toEqual([]);
-async function goto(page: Page, url: string) {
-  await page.goto(url);
-  await page.getByRole('heading', { level: 1 }).first().waitFor();
-}
-
 describe.skipIf(!hasChromium && !process.env.CI)('events dashboard end to end (Chromium)', () => {
   it('shows events sent through the API on the Events page, with their counts', async () => {
     const key = await createApiKey(e.t.app, ownerA);

@@ -2,9 +2,8 @@
 // in the dashboard (Markdown with the sanitized preview, a second locale, a category), published, found on the
 // public help center by a word of its body, voted helpful; the counts back in the dashboard; another
 // organization's help center never shows it. axe on every new page, and no CSP violation anywhere.
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
+import { type E2E, expectAccessible, goto, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E } from './e2e-support.js';
 import { signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
@@ -30,11 +29,6 @@ afterEach((ctx) => screenshotsOnFailure(ctx, 'help-center', { a, visitor }));
 afterAll(async () => {
   await e?.close();
 });
-
-async function goto(page: Page, url: string) {
-  await page.goto(url);
-  await page.getByRole('heading', { level: 1 }).first().waitFor();
-}
 
 describe.skipIf(!hasChromium && !process.env.CI)('help center (Chromium)', () => {
   it('sets the address, writes and publishes an article, finds it publicly by a body word, votes, and keeps it out of another organization', async () => {

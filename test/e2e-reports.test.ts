@@ -2,9 +2,8 @@
 // and the CSV download link; totals against the previous period with the dashed line, the schedule and
 // attribution settings; another organization pasting a report's URL sees Not found. axe on each page.
 import { sql } from 'drizzle-orm';
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
+import { type E2E, expectAccessible, goto, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E } from './e2e-support.js';
 import { addMember, signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
@@ -40,11 +39,6 @@ afterEach((ctx) => screenshotsOnFailure(ctx, 'reports', { a }));
 afterAll(async () => {
   await e?.close();
 });
-
-async function goto(page: Page, url: string) {
-  await page.goto(url);
-  await page.getByRole('heading', { level: 1 }).first().waitFor();
-}
 
 describe.skipIf(!hasChromium && !process.env.CI)('reports (Chromium)', () => {
   it('creates a report, runs it over chosen dates with a chart, and links the CSV', async () => {

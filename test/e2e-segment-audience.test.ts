@@ -1,9 +1,8 @@
 // A segment as a campaign audience in a real browser: the email and SMS campaign editors offer the
 // organization's saved segments beside the tags, and the live recipient count follows the choice.
 // axe on both editors.
-import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E, type E2E } from './e2e-support.js';
+import { type E2E, expectAccessible, goto, hasChromium, newUser, screenshot, screenshotsOnFailure, startE2E } from './e2e-support.js';
 import { createApiKey, createCustomer, signUpWithOrg, type Actor } from './helpers.js';
 
 let e: E2E;
@@ -34,11 +33,6 @@ afterEach((ctx) => screenshotsOnFailure(ctx, 'segment-audience', { a }));
 afterAll(async () => {
   await e?.close();
 });
-
-async function goto(page: Page, url: string) {
-  await page.goto(url);
-  await page.getByRole('heading', { level: 1 }).first().waitFor();
-}
 
 describe.skipIf(!hasChromium && !process.env.CI)('segment audience in the campaign editors (Chromium)', () => {
   it('email: choosing a segment narrows the live count; only this organization’s segments are offered', async () => {

@@ -85,6 +85,12 @@ interface AxeResult {
  * sandboxed frames showing email content run no script, so axe cannot enter them (and
  * @axe-core/playwright waits for them forever).
  */
+/** Opens a dashboard page and waits for its heading (the lazy page has loaded). */
+export async function goto(page: Page, url: string) {
+  await page.goto(url);
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+}
+
 export async function expectAccessible(page: Page, label: string) {
   await page.evaluate(axeSource);
   const result = (await page.evaluate(() => (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<unknown> } }).axe.run(document, { iframes: false, resultTypes: ['violations'] }))) as AxeResult;
