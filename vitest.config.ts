@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,7 +9,10 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Each file opens its own database (an in-memory PGlite, or a fresh PostgreSQL database).
+    // Each file opens its own database (an in-memory PGlite, or a fresh PostgreSQL database), so files run
+    // side by side. Vitest's default is one worker fewer than the cores, a single one on a 2-core machine;
+    // two halve the wall time there (much of a file's time is waiting on the database or the browser).
     fileParallelism: true,
+    maxWorkers: Number(process.env.TEST_WORKERS) || Math.max(2, os.availableParallelism() - 1),
   },
 });
