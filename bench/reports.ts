@@ -2,7 +2,8 @@
  * Report run times at scale (issue 13): one organization with 1,000,000 customers (BENCH_REPORT_CUSTOMERS)
  * created over the last year, 3,000,000 customer events over the last 90 days (views, orders, opens and the
  * inbox's conversation events with CSAT answers), 10 email campaigns of 100,000 messages each with a 5 %
- * click rate, 2 SMS campaigns of 100,000, and 200,000 Shopify orders, made with generate_series; then the
+ * click rate, 2 SMS campaigns of 100,000, 200,000 Shopify orders and 200,000 inbox conversations over 180 days
+ * (half of them anonymous visitors', three in four resolved, one in four rated), made with generate_series; then the
  * time of GET /api/reports/:id/results (the range and the previous period, inside the organization's RLS
  * scope) for each report kind over the last 30 and 90 days. Reported, not compared.
  */
@@ -81,6 +82,15 @@ export async function run(): Promise<Result[]> {
       `insert into orders (organization_id, shopify_order_id, customer_id, total, currency, items_count, ordered_at)
        select $1, 'o-' || n.rn, n.id, round((10 + random() * 190)::numeric, 2), 'USD', 1, now() - random() * interval '90 days'
        from nums n where n.rn % 5 = 1`,
+    );
+    await step(
+      'inbox conversations (200,000)',
+      `insert into chat_conversations (organization_id, channel, status, customer_id, created_at, last_message_at, resolved_at, csat_score, csat_answered_at)
+       select $1, (array['web', 'sms', 'email'])[1 + g % 3], case when g % 4 = 0 then 'open' else 'resolved' end,
+              case when g % 2 = 0 then n.id end, t.at, t.at, case when g % 4 <> 0 then t.at + interval '3 hours' end,
+              case when g % 4 = 1 then 1 + g % 5 end, case when g % 4 = 1 then t.at + interval '4 hours' end
+       from generate_series(1, 200000) g left join nums n on n.rn = g
+       cross join lateral (select now() - (g % 180) * interval '1 day' - (g % 86400) * interval '1 second' as at) t`,
     );
     await owner.query('analyze');
     log(`reports: data made in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { inProcessBus } from '../src/lib/bus.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -224,35 +225,53 @@ describe('comparison, attribution and conversations', () => {
     for (const bad of [0, 91, 2.5]) expect((await create(a, { name: 'x', kind: 'campaign_performance', range: APRIL, attributionDays: bad })).statusCode).toBe(400);
   });
 
-  it('counts conversations created and resolved and CSAT answers per day from the inbox events, A only', async () => {
-    const track = (actor: Actor, name: string, props: Record<string, unknown>, at: string, key: string) =>
+  it("counts the inbox's conversations (anonymous visitors' too) and other tools' API events per day, once each, A only", async () => {
+    const conversation = (actor: Actor, c: { channel: string; customer?: boolean; created: string; resolved?: string; csat?: [number, string] }) =>
       t.db.withTenant(actor.organizationId, async (tx) => {
-        const [{ id }] = ((await tx.execute(sql`select id from customers where organization_id = ${actor.organizationId} order by created_at limit 1`)) as any).rows;
-        await trackInternal(tx, actor.organizationId, id, name, props, { key, at: new Date(at) });
+        const org = actor.organizationId;
+        const customer = c.customer
+          ? ((await tx.execute(sql`select id from customers where organization_id = ${org} order by created_at limit 1`)) as any).rows[0].id
+          : null;
+        const [row] = ((await tx.execute(sql`insert into chat_conversations (organization_id, channel, status, customer_id, created_at, resolved_at, csat_score, csat_answered_at)
+          values (${org}, ${c.channel}, ${c.resolved ? 'resolved' : 'open'}, ${customer}, ${c.created}, ${c.resolved ?? null}, ${c.csat?.[0] ?? null}, ${c.csat?.[1] ?? null})
+          returning id`)) as any).rows;
+        // The inbox's own timeline events of a customer's conversation: never counted a second time.
+        if (customer) {
+          await trackInternal(tx, org, customer, 'Conversation Created', { conversationId: row.id, channel: c.channel }, { key: row.id, at: new Date(c.created) });
+          if (c.resolved) await trackInternal(tx, org, customer, 'Conversation Resolved', { conversationId: row.id }, { key: row.id, at: new Date(c.resolved) });
+          if (c.csat) await trackInternal(tx, org, customer, 'CSAT Submitted', { conversationId: row.id, score: c.csat[0] }, { key: row.id, at: new Date(c.csat[1]) });
+        }
       });
-    await track(a, 'Conversation Created', { conversationId: 'c1', channel: 'email' }, '2026-05-10T09:00:00Z', 'c1');
-    await track(a, 'Conversation Created', { conversationId: 'c2', channel: 'sms' }, '2026-05-10T10:00:00Z', 'c2');
-    await track(a, 'Conversation Created', { conversationId: 'c3', channel: 'sms' }, '2026-05-11T10:00:00Z', 'c3');
-    await track(a, 'Conversation Resolved', { conversationId: 'c1', channel: 'email', csatScore: 5 }, '2026-05-11T09:00:00Z', 'c1');
-    await track(a, 'Conversation Resolved', { conversationId: 'c2', channel: 'sms' }, '2026-05-11T11:00:00Z', 'c2');
-    // The inbox's own name for an answer.
-    await track(a, 'CSAT Submitted', { conversationId: 'c2', channel: 'sms', score: 2 }, '2026-05-11T12:00:00Z', 'c2');
-    // The customer changes their mind on c1 later the same day: one answer per conversation, the latest.
-    await track(a, 'CSAT Answered', { conversationId: 'c1', score: 4 }, '2026-05-11T13:00:00Z', 'c1');
-    await track(a, 'CSAT Answered', { conversationId: 'c9', score: 'great' }, '2026-05-11T13:00:00Z', 'c9');
-    await track(b, 'Conversation Created', { conversationId: 'b1' }, '2026-05-10T09:00:00Z', 'b1');
-    await track(b, 'CSAT Answered', { conversationId: 'b1', score: 1 }, '2026-05-10T09:30:00Z', 'b1');
+    // Another help desk's conversations, as API events (what POST /api/analytics/events stores).
+    const apiEvent = (actor: Actor, name: string, props: Record<string, unknown>, at: string) =>
+      t.db.withTenant(actor.organizationId, (tx) =>
+        tx.execute(sql`insert into analytics_events (organization_id, occurred_at, customer_id, type, name, properties, message_id, source)
+          select ${actor.organizationId}, ${at}, id, 'track', ${name}, ${JSON.stringify(props)}::jsonb, ${randomUUID()}, 'api'
+          from customers where organization_id = ${actor.organizationId} order by created_at limit 1`),
+      );
+    // An anonymous web visitor: no customer, so no customer event; the report still counts the conversation and its rating.
+    await conversation(a, { channel: 'web', created: '2026-05-10T09:00:00Z', resolved: '2026-05-11T09:00:00Z', csat: [5, '2026-05-11T10:00:00Z'] });
+    await conversation(a, { channel: 'sms', customer: true, created: '2026-05-10T10:00:00Z', resolved: '2026-05-11T11:00:00Z', csat: [2, '2026-05-11T12:00:00Z'] });
+    await conversation(a, { channel: 'web', created: '2026-05-11T10:00:00Z' });
+    await apiEvent(a, 'Conversation Created', { conversationId: 'ext-1' }, '2026-05-11T08:00:00Z');
+    // The customer changes their mind on ext-1 later the same day: one answer per conversation, the latest.
+    await apiEvent(a, 'CSAT Answered', { conversationId: 'ext-1', score: 1 }, '2026-05-11T13:00:00Z');
+    await apiEvent(a, 'CSAT Answered', { conversationId: 'ext-1', score: 4 }, '2026-05-11T14:00:00Z');
+    await apiEvent(a, 'CSAT Answered', { conversationId: 'ext-9', score: 'great' }, '2026-05-11T13:00:00Z');
+    await conversation(b, { channel: 'web', created: '2026-05-10T09:00:00Z', resolved: '2026-05-10T09:10:00Z', csat: [1, '2026-05-10T09:30:00Z'] });
+    await apiEvent(b, 'Conversation Created', { conversationId: 'b-ext' }, '2026-05-10T09:00:00Z');
     const r = (await create(a, { name: 'Support', kind: 'conversations', range: { from: '2026-05-10', to: '2026-05-11' } })).json();
     const body = (await results(a, r.id)).json();
     expect(body.columns).toEqual(['day', 'created', 'resolved', 'csatAnswers', 'csatAverage', 'satisfied']);
     expect(body.rows).toEqual([
       { day: '2026-05-10', created: 2, resolved: 0, csatAnswers: 0, csatAverage: null, satisfied: 0 },
-      { day: '2026-05-11', created: 1, resolved: 2, csatAnswers: 2, csatAverage: 3, satisfied: 1 },
+      { day: '2026-05-11', created: 2, resolved: 2, csatAnswers: 3, csatAverage: 3.67, satisfied: 2 },
     ]);
-    expect(body.totals).toEqual({ created: 3, resolved: 2, csatAnswers: 2, csatAverage: 3, satisfied: 1 });
+    expect(body.totals).toMatchObject({ created: 4, resolved: 2, csatAnswers: 3, satisfied: 2 });
+    expect(body.totals.csatAverage).toBeCloseTo(3.67, 2);
     expect(body.previousTotals).toEqual({ created: 0, resolved: 0, csatAnswers: 0, csatAverage: null, satisfied: 0 });
     const csv = await t.app.inject({ method: 'GET', url: `/api/reports/${r.id}/results.csv`, headers: a.headers });
-    expect(csv.body.split('\r\n')[2]).toBe('2026-05-11,1,2,2,3,1');
+    expect(csv.body.split('\r\n')[2]).toBe('2026-05-11,2,2,3,3.67,2');
   });
 });
 

@@ -12,7 +12,8 @@ export const ReportKind = z.enum(KINDS).meta({
     'customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; ' +
     'messages_by_channel: per day, campaign messages sent by email and by SMS; ' +
     'conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) ' +
-    '(from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).',
+    "(the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, " +
+    '`Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).',
 });
 
 /** Days after a click during which an order counts to the clicked campaign (campaign_performance). */

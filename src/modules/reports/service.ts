@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { schema, type Tx } from '../../db/index.js';
 import { enqueueJob, cancelQueuedJob } from '../../jobs/queue.js';
 import { arr, query } from '../../db/sql.js';
@@ -113,9 +113,9 @@ const COLUMNS: Record<Kind, string[]> = {
 };
 
 /**
- * Event names of the conversations kind, emitted by the inbox through analytics trackInternal (the inbox
- * branch sends `Conversation Resolved` and `CSAT Submitted` {conversationId, channel, score}; `CSAT Answered`
- * is taken too, as the name an API client would send).
+ * Event names the conversations kind reads from API clients (another help desk's conversations). The inbox
+ * emits the same names for its customers' timelines, as `internal` events; the report counts the inbox from
+ * its own table instead, where anonymous visitors' conversations are too.
  */
 export const CONVERSATION_EVENTS = { created: 'Conversation Created', resolved: 'Conversation Resolved', csat: ['CSAT Submitted', 'CSAT Answered'] } as const;
 
@@ -221,25 +221,41 @@ async function reportRows(tx: Tx, org: string, kind: Kind, from: string, to: str
     );
   }
   if (kind === 'conversations') {
-    // A CSAT answer is a `CSAT Submitted` / `CSAT Answered` event (score, or csatScore, 1–5) or a `Conversation
-    // Resolved` event carrying csatScore; one per conversation (its latest), so one sent twice counts once.
+    // The inbox's own conversations from its table (anonymous visitors included; each on the day it was
+    // created, last resolved and rated), plus the conversations other tools send as API events (the inbox's
+    // events are `internal`, so nothing counts twice). An API CSAT answer is a `CSAT Submitted` / `CSAT
+    // Answered` event (score, or csatScore, 1–5) or a `Conversation Resolved` event carrying csatScore; one
+    // per conversation (its latest), so one sent twice counts once.
     const score = sql`coalesce(properties->>'score', properties->>'csatScore')`;
+    const day = (col: SQL) => sql`(${col} at time zone 'UTC')::date`;
     return query(
       tx,
       sql`with days as (${days}),
-        ev as (select (occurred_at at time zone 'UTC')::date as day,
+        inbox as (
+          select ${day(sql`created_at`)} as day, 1 as created, 0 as resolved, null::numeric as s
+            from chat_conversations where organization_id = ${org} and created_at >= ${start} and created_at < ${end}
+          union all
+          select ${day(sql`resolved_at`)}, 0, 1, null from chat_conversations
+           where organization_id = ${org} and resolved_at is not null and resolved_at >= ${start} and resolved_at < ${end}
+          union all
+          select ${day(sql`csat_answered_at`)}, 0, 0, csat_score from chat_conversations
+           where organization_id = ${org} and csat_score is not null and csat_answered_at >= ${start} and csat_answered_at < ${end}),
+        ev as (select ${day(sql`occurred_at`)} as day,
                   (count(*) filter (where name = ${CONVERSATION_EVENTS.created}))::int as created,
                   (count(*) filter (where name = ${CONVERSATION_EVENTS.resolved}))::int as resolved
-                from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.created}, ${CONVERSATION_EVENTS.resolved})
+                from analytics_events where organization_id = ${org} and source = 'api' and name in (${CONVERSATION_EVENTS.created}, ${CONVERSATION_EVENTS.resolved})
                  and occurred_at >= ${start} and occurred_at < ${end} group by 1),
-        answers as (select distinct on (coalesce(properties->>'conversationId', id::text)) (occurred_at at time zone 'UTC')::date as day, (${score})::numeric as s
-                from analytics_events where organization_id = ${org} and name in (${CONVERSATION_EVENTS.csat[0]}, ${CONVERSATION_EVENTS.csat[1]}, ${CONVERSATION_EVENTS.resolved})
+        api_answers as (select distinct on (coalesce(properties->>'conversationId', id::text)) ${day(sql`occurred_at`)} as day, (${score})::numeric as s
+                from analytics_events where organization_id = ${org} and source = 'api' and name in (${CONVERSATION_EVENTS.csat[0]}, ${CONVERSATION_EVENTS.csat[1]}, ${CONVERSATION_EVENTS.resolved})
                  and occurred_at >= ${start} and occurred_at < ${end} and ${score} ~ '^[1-5](\\.0+)?$'
                 order by coalesce(properties->>'conversationId', id::text), occurred_at desc),
-        csat as (select day, count(*)::int as n, round(avg(s), 2)::float8 as avg, (count(*) filter (where s >= 4))::int as satisfied from answers group by day)
-        select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(ev.created, 0) as created, coalesce(ev.resolved, 0) as resolved,
+        volume as (select day, sum(created)::int as created, sum(resolved)::int as resolved
+                   from (select day, created, resolved from inbox union all select day, created, resolved from ev) v group by day),
+        csat as (select day, count(*)::int as n, round(avg(s), 2)::float8 as avg, (count(*) filter (where s >= 4))::int as satisfied
+                 from (select day, s from inbox where s is not null union all select day, s from api_answers) a group by day)
+        select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(volume.created, 0) as created, coalesce(volume.resolved, 0) as resolved,
                coalesce(csat.n, 0) as "csatAnswers", csat.avg as "csatAverage", coalesce(csat.satisfied, 0) as satisfied
-          from days left join ev on ev.day = days.day left join csat on csat.day = days.day
+          from days left join volume on volume.day = days.day left join csat on csat.day = days.day
          order by days.day`,
     );
   }
