@@ -202,6 +202,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     await expectAccessible(page, 'conversation');
     await screenshot(page, 'inbox-conversation');
     await screenshot(v.page, 'inbox-widget-reply');
+
+    // A browser that drops our cookie (third-party cookies blocked): the next page load still resumes the
+    // visitor and their conversation, by the signed token the widget kept in the page's storage.
+    await v.context.clearCookies();
+    await v.page.reload();
+    await widget(v.page).getByRole('button', { name: 'Chat with us' }).click();
+    await widget(v.page).getByRole('dialog').getByRole('log').getByText('Thanks for writing in! Your order ships tomorrow.').waitFor();
   });
 
   it('A resolves; the visitor is asked to rate the conversation and answers; A sees the score', async () => {

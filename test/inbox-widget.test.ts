@@ -99,6 +99,26 @@ describe('widget identity', () => {
     expect((await api('GET', `/api/widget/conversations/${c.body.conversation.id}/messages`, v.headers)).status).toBe(404);
     expect((await api('POST', `/api/widget/conversations/${c.body.conversation.id}/messages`, v.headers, { body: 'intrude' })).status).toBe(404);
   });
+  it('without third-party cookies the signed visitor token works as the cookie does; a tampered or foreign one does not', async () => {
+    const v = await widgetVisitor(t.app, inboxA.siteToken);
+    const token = v.session.visitorToken as string;
+    // The token is the cookie's signed value: no cookie at all, and the visitor still reads and writes its own conversation.
+    expect(decodeURIComponent(v.cookie.slice(v.cookie.indexOf('=') + 1))).toBe(token);
+    const headers = { 'x-site-token': inboxA.siteToken, 'x-visitor-token': token };
+    const c = await api('POST', '/api/widget/conversations', headers, { body: 'Cookies are blocked here' });
+    expect(c.status).toBe(201);
+    expect((await api('GET', `/api/widget/conversations/${c.body.conversation.id}/messages`, headers)).body.data.map((m: any) => m.body)).toEqual(['Cookies are blocked here']);
+    // A new page load resumes the same visitor with the token alone.
+    const again = await api('POST', '/api/widget/session', headers, { siteToken: inboxA.siteToken });
+    expect(again.body.visitorId).toBe(v.session.visitorId);
+    const tampered = token.replace(/^[0-9a-f]/, (ch) => (ch === 'a' ? 'b' : 'a'));
+    expect((await api('GET', '/api/widget/conversations', { ...headers, 'x-visitor-token': tampered })).status).toBe(401);
+    // A's visitor token under B's site token is nobody in B.
+    expect((await api('GET', '/api/widget/conversations', { 'x-site-token': inboxB.siteToken, 'x-visitor-token': token })).status).toBe(401);
+    // The preflight lets a page send the header.
+    const pre = await t.app.inject({ method: 'OPTIONS', url: '/api/widget/conversations', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-visitor-token' } });
+    expect(String(pre.headers['access-control-allow-headers'])).toContain('x-visitor-token');
+  });
 });
 
 describe('widget isolation between organizations', () => {

@@ -10,6 +10,8 @@ import { query } from '../src/db/sql.js';
 import { addMember, createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
 import { createInbox, widgetVisitor } from './inbox-support.js';
+import { newEffects } from '../src/modules/inbox/index.js';
+import { postAgentMessage } from '../src/modules/inbox/service.js';
 import { connectTwilio, newTwilioAccount, signedTwilioRequest, startFakeTwilio, type FakeTwilio } from './twilio-support.js';
 
 let t: TestApp;
@@ -170,6 +172,15 @@ describe('agent flows', () => {
       expect(l.body.data.map((c: any) => c.id), q).toContain(id);
     }
     expect((await api('GET', '/api/chat/conversations?label=nothing-here', a.headers)).body.data).toEqual([]);
+    // "Unassigned" is filtered by the server, so a page of it is full and its cursor continues it.
+    const other = await webConversation('Nobody has this one');
+    const unassigned = await api('GET', '/api/chat/conversations?status=open&assigned=false&limit=100', a.headers);
+    expect(unassigned.body.data.map((c: any) => c.id)).toContain(other.id);
+    expect(unassigned.body.data.every((c: any) => c.assignee === null)).toBe(true);
+    const assigned = await api('GET', '/api/chat/conversations?status=pending&assigned=true&limit=100', a.headers);
+    expect(assigned.body.data.map((c: any) => c.id)).toContain(id);
+    expect(assigned.body.data.map((c: any) => c.id)).not.toContain(other.id);
+    expect((await api('GET', '/api/chat/conversations?assigned=maybe', a.headers)).status).toBe(400);
     // Someone who is not a member cannot be assigned.
     const stranger = await signUpWithOrg(t.app, 'stranger');
     const bad = await api('PATCH', `/api/chat/conversations/${id}`, a.headers, { assigneeId: stranger.userId });
@@ -281,6 +292,20 @@ describe('business hours and CSAT', () => {
     await api('POST', `/api/widget/conversations/${id}/messages`, v.headers, { body: 'One more thing' });
     expect((await api('GET', `/api/chat/conversations/${id}`, a.headers)).body.status).toBe('open');
   });
+
+  it("an anonymous visitor's conversation, resolution and rating count in the conversations report", async () => {
+    const report = await api('POST', '/api/reports', a.headers, { name: 'Support today', kind: 'conversations', range: { lastDays: 1 } });
+    expect(report.status).toBe(201);
+    const totals = async () => (await api('GET', `/api/reports/${report.body.id}/results`, a.headers)).body.totals;
+    const before = await totals();
+    const v = await widgetVisitor(t.app, inbox.siteToken);
+    expect(v.session.identified).toBe(false);
+    const id = (await api('POST', '/api/widget/conversations', v.headers, { body: 'Anonymous question' })).body.conversation.id;
+    await api('PATCH', `/api/chat/conversations/${id}`, a.headers, { status: 'resolved' });
+    expect((await api('POST', `/api/widget/conversations/${id}/csat`, v.headers, { score: 2 })).status).toBe(200);
+    const after = await totals();
+    expect([after.created - before.created, after.resolved - before.resolved, after.csatAnswers - before.csatAnswers]).toEqual([1, 1, 1]);
+  });
 });
 
 describe('SMS conversations', () => {
@@ -336,6 +361,35 @@ describe('SMS conversations', () => {
     const side = await api('GET', `/api/chat/conversations/${fresh.id}/sidebar`, a.headers);
     expect(side.body.customer).toMatchObject({ id: customer.id, smsOptIn: false });
     expect(side.body.pastConversations.map((c: any) => c.id)).toEqual([id]);
+  });
+  it('a reply left pending by a process that stopped before sending goes out once by the durable retry', async () => {
+    const phone = '+14155550123';
+    await createCustomer(t.app, a.headers, { phone, smsOptIn: true });
+    await inboundSms(phone, 'Anyone there?');
+    const id = (await api('GET', '/api/chat/conversations?channel=sms', a.headers)).body.data.find((c: any) => c.customer?.phone === phone).id;
+    const ctx = { organizationId: a.organizationId, actor: { type: 'user' as const, id: a.userId }, requestId: 'test', role: 'owner' as const };
+    // The reply commits as pending with its retry queued; the process "stops" before its after-commit send.
+    const reply = await t.db.withTenant(a.organizationId, (tx) => postAgentMessage(tx, ctx, id, { body: 'Sorry for the wait' }, newEffects()));
+    const toTwilio = () => fake.requestsTo('/Messages.json', 'POST').filter((r) => r.form.Body === 'Sorry for the wait');
+    const status = async () => (await api('GET', `/api/chat/conversations/${id}/messages`, a.headers)).body.data.find((m: any) => m.id === reply.id).deliveryStatus;
+    expect(await status()).toBe('pending');
+    const job = (messageId: string) =>
+      t.db.withTenant(a.organizationId, async (tx) =>
+        (await query<{ state: string; run_at: Date }>(tx, sql`select state, run_at from jobs where organization_id = ${a.organizationId} and singleton_key = ${'inbox-deliver:' + messageId}`))[0]);
+    expect(new Date((await job(reply.id)).run_at).getTime()).toBeGreaterThan(Date.now() + 60_000);
+    // Its time comes (a few minutes later): the worker sends it, once.
+    const due = () => t.db.withTenant(a.organizationId, (tx) => tx.execute(sql`update jobs set run_at = now() where organization_id = ${a.organizationId} and singleton_key like 'inbox-deliver:%' and state = 'queued'`));
+    await due();
+    await waitFor(async () => (await status()) === 'sent', 15_000);
+    expect(toTwilio()).toHaveLength(1);
+    // A reply its request did deliver leaves the retry nothing to send.
+    const direct = await api('POST', `/api/chat/conversations/${id}/messages`, a.headers, { body: 'Anything else?' });
+    expect(direct.body.deliveryStatus).toBe('sent');
+    await due();
+    await waitFor(async () => (await job(direct.body.id)).state === 'completed', 15_000);
+    expect((await job(reply.id)).state).toBe('completed');
+    expect(fake.requestsTo('/Messages.json', 'POST').filter((r) => r.form.Body === 'Anything else?')).toHaveLength(1);
+    expect(toTwilio()).toHaveLength(1);
   });
 });
 

@@ -3,7 +3,9 @@
 // Optional identity, signed by the organization's server with the inbox's identity secret:
 //   data-user-id="42" (or data-email="ada@example.com") data-user-hash="<hex HMAC-SHA256 of it>"
 // It talks to the widget API on the origin it was loaded from, with the visitor's signed cookie
-// (credentials) and the site token as `x-site-token`. Plain DOM in a shadow root (no framework, the
+// (credentials) and the site token as `x-site-token`. Browsers that block third-party cookies (Safari,
+// Firefox's strict mode) drop that cookie, so the same signed value is also kept in the host page's
+// localStorage and sent as `x-visitor-token`: the visitor keeps their conversation across pages. Plain DOM in a shadow root (no framework, the
 // host page's styles kept out); every text from the network is set as text, never parsed as HTML.
 import { CSS } from './styles';
 
@@ -22,6 +24,7 @@ interface Conversation {
 }
 interface Session {
   visitorId: string;
+  visitorToken: string;
   identified: boolean;
   inbox: { name: string; greeting: string | null; online: boolean; csatEnabled?: boolean };
   helpCenterUrl: string | null;
@@ -58,11 +61,22 @@ function start(tag: HTMLScriptElement) {
   if (!token) return console.warn('Switchboard widget: the script tag has no data-site-token');
   const origin = new URL(tag.src, location.href).origin;
 
+  // The visitor token in the host page's storage (unavailable in some private modes: then the cookie alone).
+  const storeKey = `switchboard-visitor:${token}`;
+  const stored = {
+    get: () => { try { return localStorage.getItem(storeKey); } catch { return null; } },
+    set: (v: string) => { try { localStorage.setItem(storeKey, v); } catch { /* the cookie alone */ } },
+  };
+  const headers = (extra: Record<string, string> = {}) => {
+    const visitor = stored.get();
+    return { 'x-site-token': token!, ...(visitor ? { 'x-visitor-token': visitor } : {}), ...extra };
+  };
+
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(origin + path, {
       method,
       credentials: 'include',
-      headers: { 'x-site-token': token!, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = res.status === 204 ? null : await res.json().catch(() => null);
@@ -212,6 +226,7 @@ function start(tag: HTMLScriptElement) {
       const identity = d.userHash && (d.userId || d.email) ? { ...(d.userId ? { userId: d.userId } : { email: d.email }), userHash: d.userHash } : {};
       const s = await call<Session>('POST', '/api/widget/session', { siteToken: token, ...identity });
       session = s;
+      stored.set(s.visitorToken);
       renderStatus();
       // The visitor's latest conversation comes back after a page load: its thread, and live replies.
       const list = await call<{ data: Conversation[] }>('GET', '/api/widget/conversations');
@@ -251,7 +266,7 @@ function start(tag: HTMLScriptElement) {
       let reconnecting = false;
       for (;;) {
         try {
-          const res = await fetch(`${origin}/api/widget/live`, { credentials: 'include', cache: 'no-store', headers: { 'x-site-token': token!, accept: 'text/event-stream' } });
+          const res = await fetch(`${origin}/api/widget/live`, { credentials: 'include', cache: 'no-store', headers: headers({ accept: 'text/event-stream' }) });
           if (!res.ok || !res.body) throw new Error(`live: ${res.status}`);
           retry = 1000;
           // Events sent while the stream was down are not replayed: fetch the thread again.

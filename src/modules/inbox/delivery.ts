@@ -14,7 +14,9 @@ import { loadMessage } from './service.js';
 
 // An outbound message on an SMS or email conversation leaves after its row has committed as `pending`:
 // no transaction waits on Twilio or the mail server. The outcome (sent with the provider's id, or failed
-// with the reason) is written back on the message and announced to the organization's agents.
+// with the reason) is written back on the message and announced to the organization's agents. The same
+// transaction queues a durable retry (DELIVER_QUEUE, a few minutes later) that sends the message if it is
+// still pending then, because the process that wrote it stopped before sending.
 
 type Row = Record<string, any>;
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -34,12 +36,14 @@ interface Outcome {
 
 export async function deliverMessages(db: Database, config: Config, bus: Bus, org: string, messageIds: string[]) {
   for (const id of messageIds) {
-    let outcome: Outcome;
+    let outcome: Outcome | null;
     try {
       outcome = await deliverOne(db, config, org, id);
     } catch (err) {
       outcome = { status: 'failed', error: String((err as Error)?.message ?? err).slice(0, 500), providerId: null };
     }
+    // Already sent or failed (the durable retry of a message its request had delivered): nothing to do.
+    if (!outcome) continue;
     const live = new LiveBatch();
     await db.withTenant(org, async (tx) => {
       await tx.execute(sql`update chat_messages set delivery_status = ${outcome.status}, delivery_error = ${outcome.error},
@@ -52,7 +56,7 @@ export async function deliverMessages(db: Database, config: Config, bus: Bus, or
   }
 }
 
-async function deliverOne(db: Database, config: Config, org: string, id: string): Promise<Outcome> {
+async function deliverOne(db: Database, config: Config, org: string, id: string): Promise<Outcome | null> {
   const prepared = await db.withTenant(org, async (tx) => {
     const m = await queryOne<Row>(
       tx,
@@ -82,7 +86,7 @@ async function deliverOne(db: Database, config: Config, org: string, id: string)
     const o = await queryOne<{ name: string }>(tx, sql`select name from organizations where id = ${org}`);
     return { email: { m, thread, orgName: o?.name ?? 'Support' } } as const;
   });
-  if (!prepared) return { status: 'failed', error: 'Not pending', providerId: null };
+  if (!prepared) return null;
   if ('fail' in prepared) return { status: 'failed', error: prepared.fail!, providerId: null };
   if ('sms' in prepared && prepared.sms) {
     const { transport, ...sms } = prepared.sms;

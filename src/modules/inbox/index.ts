@@ -4,7 +4,8 @@ import { registerWidgetAssets } from './assets.js';
 import { registerInboundEmail } from './inbound.js';
 import { LiveBatch, LiveHub } from './live.js';
 import { registerInboxRoutes } from './routes.js';
-import { WAKE_QUEUE, wakeConversation } from './service.js';
+import { deliverMessages } from './delivery.js';
+import { DELIVER_QUEUE, WAKE_QUEUE, wakeConversation } from './service.js';
 import { registerWidgetRoutes } from './widget.js';
 
 export { threadInboundSms } from './inbound.js';
@@ -15,8 +16,8 @@ export const newEffects = () => ({ live: new LiveBatch(), outbound: [] as string
 
 /**
  * The conversations inbox: agents' API and live events, the web widget's public API and bundle, inbound
- * email (SendGrid Inbound Parse; inbound SMS threads in from modules/sms), and the job that reopens
- * snoozed conversations at their time.
+ * email (SendGrid Inbound Parse; inbound SMS threads in from modules/sms), and the jobs that reopen
+ * snoozed conversations at their time and send replies their request left pending.
  */
 export const inboxModule: Module = {
   name: 'inbox',
@@ -29,14 +30,15 @@ export const inboxModule: Module = {
     registerInboundEmail(app, deps);
     registerWidgetAssets(app);
   },
-  jobs({ db, bus }) {
+  jobs({ db, config, bus }) {
     const wake: JobHandler = async (job) => {
       const fx = { live: new LiveBatch(), outbound: [] as string[] };
       const out = await db.withTenant(job.organizationId, (tx) => wakeConversation(tx, job.organizationId, String(job.payload.conversationId), fx));
       await fx.live.publish(bus);
       if (out.retryAt) return { retryAt: out.retryAt };
     };
-    return { handlers: { [WAKE_QUEUE]: wake } };
+    const deliver: JobHandler = (job) => deliverMessages(db, config, bus, job.organizationId, [String(job.payload.messageId)]);
+    return { handlers: { [WAKE_QUEUE]: wake, [DELIVER_QUEUE]: deliver } };
   },
 };
 

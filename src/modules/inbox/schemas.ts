@@ -102,6 +102,8 @@ export const ConversationListQuery = z.strictObject({
   ...pageQuery,
   status: z.enum(STATUSES).optional(),
   assigneeId: z.uuid().optional(),
+  /** `false`: only conversations nobody is assigned to (the inbox's "Unassigned" view); `true`: only assigned ones. */
+  assigned: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   teamId: z.uuid().optional(),
   label: z.string().max(50).optional(),
   channel: z.enum(CHANNELS).optional(),
@@ -191,6 +193,8 @@ export const WidgetSessionBody = z
   .meta({ example: { siteToken: '00000000-0000-0000-0000-000000000000.example', name: 'Ada' } });
 export const WidgetSessionOut = z.object({
   visitorId: z.uuid(),
+  /** The signed visitor id, as in the cookie: for browsers that block third-party cookies, sent back as `x-visitor-token`. */
+  visitorToken: z.string(),
   identified: z.boolean(),
   inbox: z.object({ name: z.string(), greeting: z.string(), online: z.boolean(), csatEnabled: z.boolean() }),
   helpCenterUrl: z.string().nullable(),

@@ -14,6 +14,21 @@ import { agentChannel, visitorChannel, type LiveBatch } from './live.js';
 import type { BusinessHours, ConversationOut, MessageOut } from './schemas.js';
 
 export const WAKE_QUEUE = 'inbox.wake';
+/** Sends an outbound SMS or email reply still `pending` when its time comes (see queueDelivery). */
+export const DELIVER_QUEUE = 'inbox.deliver';
+/** How long after its commit a pending reply is left to the request that wrote it before the worker sends it. */
+export const DELIVERY_RETRY_MS = 5 * 60_000;
+
+/**
+ * An outbound message to send once this transaction commits (fx.outbound, by the request), with a durable
+ * retry queued in the same transaction: if the process stops between the commit and the provider's answer,
+ * the worker sends the message later. The retry sends only a message still pending, so a delivered one
+ * leaves it with nothing to do.
+ */
+async function queueDelivery(tx: Tx, org: string, fx: Effects, messageId: string) {
+  fx.outbound.push(messageId);
+  await enqueueJob(tx, org, DELIVER_QUEUE, { messageId }, { singletonKey: `inbox-deliver:${messageId}`, runAt: new Date(Date.now() + DELIVERY_RETRY_MS), maxAttempts: 3 });
+}
 export const wakeJobKey = (conversationId: string) => `inbox-wake:${conversationId}`;
 export const CSAT_QUESTION = 'How would you rate the help you received? Reply with a number from 1 (poor) to 5 (great).';
 
@@ -200,6 +215,7 @@ export interface ConversationFilters {
   cursor?: string;
   status?: string;
   assigneeId?: string;
+  assigned?: boolean;
   teamId?: string;
   label?: string;
   channel?: string;
@@ -212,6 +228,7 @@ export async function listConversations(tx: Tx, org: string, q: ConversationFilt
   const where: SQL[] = [];
   if (q.status) where.push(sql`c.status = ${q.status}`);
   if (q.assigneeId) where.push(sql`c.assignee_id = ${q.assigneeId}`);
+  if (q.assigned !== undefined) where.push(q.assigned ? sql`c.assignee_id is not null` : sql`c.assignee_id is null`);
   if (q.teamId) where.push(sql`c.team_id = ${q.teamId}`);
   if (q.label) where.push(sql`${q.label} = any(c.labels)`);
   if (q.channel) where.push(sql`c.channel = ${q.channel}`);
@@ -331,7 +348,7 @@ async function onResolved(tx: Tx, org: string, id: string, fx: Effects) {
     // The widget shows its own rating control on a resolved conversation; SMS and email get the question as text.
     if (c.channel !== 'web') {
       const m = await insertMessage(tx, org, id, { direction: 'outbound', authorType: 'system', body: CSAT_QUESTION, deliveryStatus: 'pending' }, fx, { touch: false });
-      fx.outbound.push(m.id);
+      await queueDelivery(tx, org, fx, m.id);
     }
   }
 }
@@ -340,7 +357,7 @@ async function onResolved(tx: Tx, org: string, id: string, fx: Effects) {
 export async function recordCsat(tx: Tx, org: string, id: string, score: number, comment: string | null, fx: Effects) {
   const r = await queryOne<Row>(
     tx,
-    sql`update chat_conversations set csat_score = ${score}, csat_comment = ${comment}, updated_at = now()
+    sql`update chat_conversations set csat_score = ${score}, csat_comment = ${comment}, csat_answered_at = now(), updated_at = now()
       where organization_id = ${org} and id = ${id} and status = 'resolved' and csat_score is null returning customer_id, channel, assignee_id`,
   );
   if (!r) throw new AppError('conflict', 'A rating is taken once, after the conversation is resolved');
@@ -480,7 +497,7 @@ export async function postAgentMessage(tx: Tx, ctx: TenantContext, conversationI
     },
     fx,
   );
-  if (viaProvider) fx.outbound.push(msg.id);
+  if (viaProvider) await queueDelivery(tx, org, fx, msg.id);
   return msg;
 }
 
@@ -502,7 +519,7 @@ export async function maybeOutOfHoursReply(tx: Tx, org: string, conversationId: 
   );
   if (recent) return null;
   const m = await insertMessage(tx, org, conversationId, { direction: 'outbound', authorType: 'system', body: r.out_of_hours_reply, deliveryStatus: r.channel === 'web' ? null : 'pending' }, fx);
-  if (r.channel !== 'web') fx.outbound.push(m.id);
+  if (r.channel !== 'web') await queueDelivery(tx, org, fx, m.id);
   return m;
 }
 

@@ -23,8 +23,9 @@ import * as svc from './service.js';
 // The widget's public API. A call names its inbox by the site token (header x-site-token; the session
 // call also in its body); the token names its organization, and everything runs inside that
 // organization's tenant transaction, so no widget call can reach another organization's rows. The
-// visitor is the signed cookie of that inbox (sbv_<inbox>), and every conversation read or written must
-// be that visitor's. JSON bodies only: attachments are refused (415 for any other content type).
+// visitor is the signed cookie of that inbox (sbv_<inbox>) or, where the browser blocks third-party cookies,
+// the same signed value sent back as `x-visitor-token` (the widget keeps it in the host page's storage); every
+// conversation read or written must be that visitor's. JSON bodies only: attachments are refused (415 for any other content type).
 
 type Row = Record<string, any>;
 
@@ -90,10 +91,18 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
 
   const rates = config.inbox.widget;
   const perToken = limiter(app, { max: rates.requestsPerToken, windowMs: 60_000, message: 'Too many requests for this site token', key: (req) => `widget-token:${siteTokenOf(req, req.body as any) || req.ip}` });
+  /** The visitor id a call carries: its inbox's signed cookie, else the signed `x-visitor-token` header; null when neither verifies. */
+  const signedVisitor = (req: FastifyRequest, cookie: string | undefined) => {
+    const header = req.headers['x-visitor-token'];
+    for (const raw of [cookie, typeof header === 'string' && header.length <= 200 ? header : undefined]) {
+      const v = raw ? req.unsignCookie(raw) : null;
+      if (v?.valid && v.value && /^[0-9a-f-]{36}$/.test(v.value)) return v.value;
+    }
+    return null;
+  };
   const visitorKey = (req: FastifyRequest) => {
-    const raw = Object.entries(req.cookies ?? {}).find(([k]) => k.startsWith('sbv_'))?.[1];
-    const v = raw ? req.unsignCookie(raw) : null;
-    return v?.valid && v.value ? `v:${v.value}` : `ip:${req.ip}`;
+    const id = signedVisitor(req, Object.entries(req.cookies ?? {}).find(([k]) => k.startsWith('sbv_'))?.[1]);
+    return id ? `v:${id}` : `ip:${req.ip}`;
   };
   const perVisitor = limiter(app, { max: rates.requestsPerVisitor, windowMs: 60_000, message: 'Too many requests from this visitor', key: (req) => `widget-visitor:${visitorKey(req)}` });
   const messagesPerVisitor = limiter(app, { max: rates.messagesPerVisitor, windowMs: 60_000, message: 'Too many messages: wait a minute', key: (req) => `widget-messages:${visitorKey(req)}` });
@@ -107,10 +116,9 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
       throw new AppError('forbidden', 'Forbidden - this site token is not allowed on this origin');
     }
     let visitor: Row | null = null;
-    const raw = req.cookies?.[cookieName(inbox.id)];
-    const v = raw ? req.unsignCookie(raw) : null;
-    if (v?.valid && v.value && /^[0-9a-f-]{36}$/.test(v.value)) {
-      visitor = (await queryOne<Row>(tx, sql`select * from chat_visitors where organization_id = ${org} and id = ${v.value} and inbox_id = ${inbox.id}`)) ?? null;
+    const visitorId = signedVisitor(req, req.cookies?.[cookieName(inbox.id)]);
+    if (visitorId) {
+      visitor = (await queryOne<Row>(tx, sql`select * from chat_visitors where organization_id = ${org} and id = ${visitorId} and inbox_id = ${inbox.id}`)) ?? null;
     }
     if (needVisitor && !visitor) throw noVisitor();
     return { org, inbox, visitor };
@@ -161,7 +169,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
         reply
           .headers(corsHeaders(req))
           .header('access-control-allow-methods', 'GET, POST')
-          .header('access-control-allow-headers', 'content-type, x-site-token')
+          .header('access-control-allow-headers', 'content-type, x-site-token, x-visitor-token')
           .header('access-control-max-age', '600')
           .code(204)
           .send(null),
@@ -209,6 +217,7 @@ export function registerWidgetRoutes(app: App, deps: InboxDeps) {
             cookie: { name: cookieName(w.inbox.id), value: visitor.id as string },
             out: {
               visitorId: visitor.id as string,
+              visitorToken: req.signCookie(visitor.id as string),
               identified: Boolean(visitor.customer_id),
               inbox: { name: w.inbox.name, greeting: w.inbox.greeting, online: withinBusinessHours(w.inbox.business_hours), csatEnabled: w.inbox.csat_enabled },
               helpCenterUrl,

@@ -18378,7 +18378,7 @@ export interface operations {
                             id: string;
                             name: string;
                             /**
-                             * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                             * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                              * @enum {string}
                              */
                             kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -18482,7 +18482,7 @@ export interface operations {
                 "application/json": {
                     name: string;
                     /**
-                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                      * @enum {string}
                      */
                     kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -18525,7 +18525,7 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                          * @enum {string}
                          */
                         kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -18637,7 +18637,7 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                          * @enum {string}
                          */
                         kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -18819,7 +18819,7 @@ export interface operations {
                 "application/json": {
                     name?: string;
                     /**
-                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                     * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                      * @enum {string}
                      */
                     kind?: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -18862,7 +18862,7 @@ export interface operations {
                         id: string;
                         name: string;
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                          * @enum {string}
                          */
                         kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -18976,7 +18976,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /**
-                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (from the `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered` events, score 1–5).
+                         * @description campaign_performance: per email and SMS campaign, sent/delivered/opened/clicked/bounced/unsubscribed in the range, and the orders and revenue attributed to it (a Shopify order placed in the range by a customer within attributionDays after their last click on a link of the campaign); customer_growth: per day, new customers (and how many of them are opted in to email and SMS), unsubscribes and the running total; messages_by_channel: per day, campaign messages sent by email and by SMS; conversations: per day, conversations created and resolved, CSAT answers, their average score and the share of satisfied (4 or 5 of 5) (the inbox's conversations, anonymous visitors' included, plus other tools' conversations sent as API events named `Conversation Created`, `Conversation Resolved` and `CSAT Submitted` or `CSAT Answered`, score 1–5).
                          * @enum {string}
                          */
                         kind: "campaign_performance" | "customer_growth" | "messages_by_channel" | "conversations";
@@ -21579,6 +21579,7 @@ export interface operations {
                 cursor?: string;
                 status?: "open" | "pending" | "snoozed" | "resolved";
                 assigneeId?: string;
+                assigned?: "true" | "false";
                 teamId?: string;
                 label?: string;
                 channel?: "web" | "sms" | "email";
@@ -23391,6 +23392,7 @@ export interface operations {
                     "application/json": {
                         /** Format: uuid */
                         visitorId: string;
+                        visitorToken: string;
                         identified: boolean;
                         inbox: {
                             name: string;

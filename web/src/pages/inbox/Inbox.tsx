@@ -37,6 +37,7 @@ export default function Inbox() {
   const query = {
     status,
     ...(view === 'mine' && me ? { assigneeId: me } : {}),
+    ...(view === 'unassigned' ? { assigned: 'false' as const } : {}),
     ...(label ? { label } : {}),
     ...(channel ? { channel: channel as 'web' | 'sms' | 'email' } : {}),
     ...(cursor ? { cursor } : {}),
@@ -48,8 +49,7 @@ export default function Inbox() {
     placeholderData: keepPreviousData,
     enabled: view !== 'mine' || !!me,
   });
-  // The API filters by one assignee; "unassigned" is the page without the assigned ones.
-  const rows = (list.data?.data ?? []).filter((c) => view !== 'unassigned' || !c.assignee);
+  const rows = list.data?.data ?? [];
   const back = params.toString();
 
   return (
