@@ -212,7 +212,10 @@ async function reportRows(tx: Tx, org: string, kind: Kind, from: string, to: str
                  from customers where organization_id = ${org} and created_at >= ${start} and created_at < ${end} group by 1),
         unsub as (select (unsubscribed_at at time zone 'UTC')::date as day, count(*)::int as n
                   from customers where organization_id = ${org} and unsubscribed_at >= ${start} and unsubscribed_at < ${end} group by 1),
-        base as (select count(*)::int as n from customers where organization_id = ${org} and created_at < ${start})
+        -- Customers before the range: the organization's counter (kept by triggers) less those created since,
+        -- so the cost follows the range, not the organization.
+        base as (select (coalesce((select total from customer_counts where organization_id = ${org}), 0)
+                         - (select count(*) from customers where organization_id = ${org} and created_at >= ${start}))::int as n)
         select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(born.n, 0) as "newCustomers", coalesce(born.e, 0) as "newEmailOptIn",
                coalesce(born.s, 0) as "newSmsOptIn", coalesce(unsub.n, 0) as unsubscribed,
                ((select n from base) + sum(coalesce(born.n, 0)) over (order by days.day))::int as "totalCustomers"
