@@ -95,11 +95,11 @@ const propertiesOf = (e: EventIn) => JSON.stringify((e.type === 'track' ? e.prop
 async function insertKnownTracks(tx: Tx, org: string, items: Item[]): Promise<number | null> {
   const [row] = await query<{ n: number; known: boolean }>(
     tx,
+    // The batch as one JSON parameter: serialized natively, where one array per column has the driver escape
+    // every element (the properties' JSON most of all).
     sql`with x as (
-        select * from unnest(${arr(items.map((r) => r.at.toISOString()))}::timestamptz[], ${arr(items.map((r) => r.who.userId ?? null))}::text[],
-          ${arr(items.map((r) => r.who.email ?? null))}::text[], ${arr(items.map((r) => r.who.anonymousId ?? null))}::text[],
-          ${arr(items.map((r) => (r.e.type === 'track' ? r.e.event : 'identify')))}::text[], ${arr(items.map((r) => propertiesOf(r.e)))}::text[],
-          ${arr(items.map((r) => r.messageId))}::text[]) as x(t, u, em, an, n, p, m)),
+        select * from json_to_recordset(${JSON.stringify(items.map((r) => ({ t: r.at.toISOString(), u: r.who.userId ?? null, em: r.who.email ?? null, an: r.who.anonymousId ?? null, n: r.e.type === 'track' ? r.e.event : 'identify', p: (r.e.type === 'track' ? r.e.properties : r.e.traits) ?? {}, m: r.messageId })))}::json)
+          as x(t timestamptz, u text, em text, an text, n text, p jsonb, m text)),
       r as (select x.*, case
           when x.u is not null then (select id from customers where organization_id = ${org} and external_id is not null and external_id = x.u)
           when x.em is not null then (select id from customers where organization_id = ${org} and lower(email) = x.em)
@@ -108,7 +108,7 @@ async function insertKnownTracks(tx: Tx, org: string, items: Item[]): Promise<nu
       k as (insert into analytics_event_ids (organization_id, message_id, occurred_at) select ${org}, r.m, r.t from r where (select ok from known)
         on conflict do nothing returning message_id),
       e as (insert into analytics_events (organization_id, occurred_at, customer_id, type, name, properties, message_id, source)
-        select ${org}, r.t, r.c, 'track', r.n, r.p::jsonb, r.m, 'api' from r join k on k.message_id = r.m returning 1)
+        select ${org}, r.t, r.c, 'track', r.n, r.p, r.m, 'api' from r join k on k.message_id = r.m returning 1)
     select (select count(*) from e)::int as n, (select ok from known) as known`,
   );
   return row?.known ? row.n : null;
