@@ -289,6 +289,15 @@ describe('the public help center', () => {
     for (const x of reset.translations) expect(page.body).toContain(`<link rel="alternate" hreflang="${x.locale}" href="${x.url}">`);
     const fr = await get(pathOf(reset.translations.find((x) => x.locale === 'fr')!.url));
     expect(fr.body).toContain('<html lang="fr">');
+    // The help center's own words follow the page's language; the organization's name stays escaped.
+    expect(fr.body).toContain('<title>Réinitialiser votre mot de passe · Centre d’aide Acme &lt;Support&gt; &amp; Co</title>');
+    expect(fr.body).toContain('Cet article vous a-t-il été utile ?');
+    expect(fr.body).toContain('placeholder="Rechercher des articles"');
+    expect(fr.body).not.toContain('Was this article helpful?');
+    const deSearch = await get(`/help/${slugA}/de/search?q=${encodeURIComponent('<haus>')}`);
+    expect(deSearch.body).toContain('Ergebnisse für „&lt;haus&gt;“');
+    expect((await get(`/help/${slugA}/es`)).body).toContain('¿Cómo podemos ayudarte?');
+    expect((await get(`/help/${slugA}/fr/articles/no-such-article`)).body).toContain('Cette page n’existe pas.');
 
     expect((await get(`/help/${slugA}/en/articles/no-such-article`)).statusCode).toBe(404);
     expect((await get(`/help/no-such-org/en`)).statusCode).toBe(404);

@@ -13,6 +13,7 @@ import { escapeHtml as esc } from '../../lib/html.js';
 import { slugSchema } from '../../lib/slug.js';
 import { Locale, SearchOut, SearchQuery } from './schemas.js';
 import { mainLocale, searchArticles } from './search.js';
+import { helpCenterText } from './text.js';
 
 // The public help center: server-rendered HTML per organization at /help/<organization slug>, no script.
 // The slug is resolved to an organization by one reviewed platform lookup (withSystem 'resolve-help-center',
@@ -86,6 +87,7 @@ interface Layout {
 
 function layout(config: Config, p: Layout) {
   const home = `/help/${p.org.slug}/${p.locale}`;
+  const t = helpCenterText(p.locale);
   return (
     `<!doctype html><html lang="${esc(p.locale)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<title>${esc(p.title)}</title>` +
@@ -94,9 +96,9 @@ function layout(config: Config, p: Layout) {
     (p.canonical ? `<link rel="canonical" href="${esc(config.publicUrl + p.canonical)}">` : '') +
     (p.alternates ?? []).map((a) => `<link rel="alternate" hreflang="${esc(a.hreflang)}" href="${esc(config.publicUrl + a.href)}">`).join('') +
     `<style>${CSS}</style></head><body>` +
-    `<header><div class="in"><a class="brand" href="${esc(home)}">${esc(p.org.name)} Help Center</a>` +
-    `<form class="search" role="search" method="get" action="${esc(`${home}/search`)}"><label class="sr" for="q">Search the help center</label>` +
-    `<input id="q" name="q" type="search" maxlength="200" required value="${esc(p.q ?? '')}" placeholder="Search articles"><button type="submit">Search</button></form></div></header>` +
+    `<header><div class="in"><a class="brand" href="${esc(home)}">${esc(t.center(p.org.name))}</a>` +
+    `<form class="search" role="search" method="get" action="${esc(`${home}/search`)}"><label class="sr" for="q">${esc(t.searchLabel)}</label>` +
+    `<input id="q" name="q" type="search" maxlength="200" required value="${esc(p.q ?? '')}" placeholder="${esc(t.searchPlaceholder)}"><button type="submit">${esc(t.search)}</button></form></div></header>` +
     `<main>${p.body}</main><footer>${esc(p.org.name)}</footer></body></html>`
   );
 }
@@ -122,14 +124,14 @@ export function registerHelpCenterRoutes(app: App, { db, config }: { db: Databas
   const voteLimit = limiter(app, { max: 20, windowMs: 10 * 60_000, message: 'Too many votes from this address: try again later', key: (req) => `kb-vote:${req.ip}` });
   const viewPages = { 'cache-control': 'no-cache' };
 
-  const notFoundPage = (reply: FastifyReply, org: Org | null, locale = 'en') =>
+  const notFoundPage = (reply: FastifyReply, org: Org | null, locale = 'en', t = helpCenterText(locale)) =>
     reply
       .code(404)
       .type('text/html; charset=utf-8')
       .headers(viewPages)
       .send(
         org
-          ? layout(config, { org, locale, title: `Not found · ${org.name}`, noindex: true, body: `<h1>Not found</h1><p>This page does not exist. <a href="/help/${esc(org.slug)}/${esc(locale)}">Back to the help center</a></p>` })
+          ? layout(config, { org, locale, title: `${t.notFound} · ${org.name}`, noindex: true, body: `<h1>${esc(t.notFound)}</h1><p>${esc(t.notFoundText)} <a href="/help/${esc(org.slug)}/${esc(locale)}">${esc(t.back)}</a></p>` })
           : '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found</title><meta name="robots" content="noindex"></head><body><main><h1>Not found</h1></main></body></html>',
       );
 
@@ -199,25 +201,26 @@ export function registerHelpCenterRoutes(app: App, { db, config }: { db: Databas
         );
         return { locales, categories: categories.filter((c) => c.n > 0), popular };
       });
+      const t = helpCenterText(locale);
       const known = page.locales.some((l) => l.locale === locale);
       if (!known && page.locales.length) return notFoundPage(reply, org, page.locales[0].locale);
       const langs = page.locales.length > 1
-        ? `<p class="langs">Languages: ${page.locales.map((l) => (l.locale === locale ? `<strong>${esc(l.locale)}</strong>` : `<a href="/help/${esc(org.slug)}/${esc(l.locale)}" hreflang="${esc(l.locale)}">${esc(l.locale)}</a>`)).join(' ')}</p>`
+        ? `<p class="langs">${esc(t.languages)} ${page.locales.map((l) => (l.locale === locale ? `<strong>${esc(l.locale)}</strong>` : `<a href="/help/${esc(org.slug)}/${esc(l.locale)}" hreflang="${esc(l.locale)}">${esc(l.locale)}</a>`)).join(' ')}</p>`
         : '';
       const body =
-        `<h1>How can we help?</h1>${langs}` +
+        `<h1>${esc(t.howCanWeHelp)}</h1>${langs}` +
         (page.categories.length
-          ? `<section aria-labelledby="cats"><h2 id="cats">Categories</h2><ul class="list">${page.categories
+          ? `<section aria-labelledby="cats"><h2 id="cats">${esc(t.categories)}</h2><ul class="list">${page.categories
               .map((c) => `<li><a href="/help/${esc(org.slug)}/${esc(locale)}/categories/${esc(c.slug)}">${esc(c.name)}</a> (${c.n})${c.description ? `<p>${esc(c.description)}</p>` : ''}</li>`)
               .join('')}</ul></section>`
           : '') +
-        (page.popular.length ? `<section aria-labelledby="pop"><h2 id="pop">Popular articles</h2>${articleList(org, locale, page.popular)}</section>` : '<p>No articles yet.</p>');
+        (page.popular.length ? `<section aria-labelledby="pop"><h2 id="pop">${esc(t.popular)}</h2>${articleList(org, locale, page.popular)}</section>` : `<p>${esc(t.noArticles)}</p>`);
       return reply.type('text/html; charset=utf-8').headers(viewPages).send(
         layout(config, {
           org,
           locale,
-          title: `${org.name} Help Center`,
-          description: `Answers and guides from ${org.name}`,
+          title: t.center(org.name),
+          description: t.description(org.name),
           canonical: `/help/${org.slug}/${locale}`,
           alternates: page.locales.length > 1 ? page.locales.map((l) => ({ hreflang: l.locale, href: `/help/${org.slug}/${l.locale}` })) : [],
           body,
@@ -243,16 +246,17 @@ export function registerHelpCenterRoutes(app: App, { db, config }: { db: Databas
       const org = await resolve(req.params.org);
       if (!org) return notFoundPage(reply, null);
       const hits = q ? await db.withTenant(org.id, (tx) => searchArticles(tx, org.id, locale, q, 20)) : [];
+      const t = helpCenterText(locale);
       const body =
-        `<p class="crumbs"><a href="/help/${esc(org.slug)}/${esc(locale)}">Help Center</a></p><h1>${q ? `Results for “${esc(q)}”` : 'Search'}</h1>` +
+        `<p class="crumbs"><a href="/help/${esc(org.slug)}/${esc(locale)}">${esc(t.home)}</a></p><h1>${q ? t.resultsFor(esc(q)) : esc(t.search)}</h1>` +
         (hits.length
           ? `<ul class="list">${hits
               .map((h) => `<li><a href="/help/${esc(org.slug)}/${esc(locale)}/articles/${esc(h.slug)}">${h.titleHtml}</a><p>${h.snippet || esc(h.description)}</p></li>`)
               .join('')}</ul>`
           : q
-            ? '<p>No article matches these words.</p>'
+            ? `<p>${esc(t.noMatch)}</p>`
             : '');
-      return reply.type('text/html; charset=utf-8').headers(viewPages).send(layout(config, { org, locale, q, title: `${q ? `${q} · ` : ''}Search · ${org.name} Help Center`, noindex: true, body }));
+      return reply.type('text/html; charset=utf-8').headers(viewPages).send(layout(config, { org, locale, q, title: `${q ? `${q} · ` : ''}${t.search} · ${t.center(org.name)}`, noindex: true, body }));
     },
   });
 
@@ -286,13 +290,14 @@ export function registerHelpCenterRoutes(app: App, { db, config }: { db: Databas
       if (!found || (!found.items.length && pageNo === 1)) return notFoundPage(reply, org, locale);
       const more = found.items.length > 50;
       const path = `/help/${org.slug}/${locale}/categories/${category}`;
+      const t = helpCenterText(locale);
       const body =
-        `<p class="crumbs"><a href="/help/${esc(org.slug)}/${esc(locale)}">Help Center</a></p><h1>${esc(found.c.name)}</h1>` +
+        `<p class="crumbs"><a href="/help/${esc(org.slug)}/${esc(locale)}">${esc(t.home)}</a></p><h1>${esc(found.c.name)}</h1>` +
         (found.c.description ? `<p class="lead">${esc(found.c.description)}</p>` : '') +
         articleList(org, locale, found.items.slice(0, 50)) +
-        `<nav aria-label="Pages">${pageNo > 1 ? `<a href="${esc(path)}?page=${pageNo - 1}">Previous</a> ` : ''}${more ? `<a href="${esc(path)}?page=${pageNo + 1}">Next</a>` : ''}</nav>`;
+        `<nav aria-label="${esc(t.pages)}">${pageNo > 1 ? `<a href="${esc(path)}?page=${pageNo - 1}">${esc(t.previous)}</a> ` : ''}${more ? `<a href="${esc(path)}?page=${pageNo + 1}">${esc(t.next)}</a>` : ''}</nav>`;
       return reply.type('text/html; charset=utf-8').headers(viewPages).send(
-        layout(config, { org, locale, title: `${found.c.name} · ${org.name} Help Center`, description: found.c.description || undefined, canonical: pageNo > 1 ? `${path}?page=${pageNo}` : path, body }),
+        layout(config, { org, locale, title: `${found.c.name} · ${t.center(org.name)}`, description: found.c.description || undefined, canonical: pageNo > 1 ? `${path}?page=${pageNo}` : path, body }),
       );
     },
   });
@@ -334,21 +339,22 @@ export function registerHelpCenterRoutes(app: App, { db, config }: { db: Databas
       const { a, siblings } = found;
       const path = `/help/${org.slug}/${locale}/articles/${article}`;
       const others = siblings.filter((s) => s.locale !== locale);
+      const t = helpCenterText(locale);
       const body =
-        `<p class="crumbs"><a href="/help/${esc(org.slug)}/${esc(locale)}">Help Center</a>` +
+        `<p class="crumbs"><a href="/help/${esc(org.slug)}/${esc(locale)}">${esc(t.home)}</a>` +
         (a.category_slug ? ` › <a href="/help/${esc(org.slug)}/${esc(locale)}/categories/${esc(a.category_slug)}">${esc(a.category ?? '')}</a>` : '') +
         `</p><article><h1>${esc(a.title)}</h1>${a.description ? `<p class="lead">${esc(a.description)}</p>` : ''}${a.body_html}</article>` +
-        (others.length ? `<p class="langs">Also in: ${others.map((s) => `<a href="/help/${esc(org.slug)}/${esc(s.locale)}/articles/${esc(s.slug)}" hreflang="${esc(s.locale)}">${esc(s.locale)}</a>`).join(' ')}</p>` : '') +
-        `<section id="feedback" aria-labelledby="fb"><h2 id="fb">Was this article helpful?</h2>` +
+        (others.length ? `<p class="langs">${esc(t.alsoIn)} ${others.map((s) => `<a href="/help/${esc(org.slug)}/${esc(s.locale)}/articles/${esc(s.slug)}" hreflang="${esc(s.locale)}">${esc(s.locale)}</a>`).join(' ')}</p>` : '') +
+        `<section id="feedback" aria-labelledby="fb"><h2 id="fb">${esc(t.helpful)}</h2>` +
         (req.query.feedback
-          ? '<p role="status">Thanks for your feedback.</p>'
-          : `<form method="post" action="${esc(path)}/feedback"><button type="submit" name="helpful" value="yes">Yes</button><button type="submit" name="helpful" value="no">No</button></form>`) +
+          ? `<p role="status">${esc(t.thanks)}</p>`
+          : `<form method="post" action="${esc(path)}/feedback"><button type="submit" name="helpful" value="yes">${esc(t.yes)}</button><button type="submit" name="helpful" value="no">${esc(t.no)}</button></form>`) +
         '</section>';
       return reply.type('text/html; charset=utf-8').headers(viewPages).send(
         layout(config, {
           org,
           locale,
-          title: `${a.title} · ${org.name} Help Center`,
+          title: `${a.title} · ${t.center(org.name)}`,
           description: a.description || excerpt(a.body_text.replace(/\s+/g, ' ')),
           canonical: path,
           alternates: siblings.length > 1 ? [...siblings.map((s) => ({ hreflang: s.locale, href: `/help/${org.slug}/${s.locale}/articles/${s.slug}` }))] : [],
