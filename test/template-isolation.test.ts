@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linksTo } from '../src/modules/email/compose.js';
 import { createCustomer, createTestApp, signUpWithOrg, testConfig, type Actor, type TestApp } from './helpers.js';
 import { startSmtpSink, waitFor, type SmtpSink } from './email-support.js';
 import { fakeDns, verifiedDomain } from './sender-support.js';
@@ -192,5 +193,17 @@ describe('the visible unsubscribe link', () => {
     // Printed as text, it is no link: the visible link is added.
     const printed = await received('U-text', '<p>U-text {{ unsubscribe_url }}</p>');
     expect(printed.links).toBe(1);
+  });
+  it('counts a link only as an href to exactly that URL, quoted or not, raw or HTML-escaped', () => {
+    const url = 'https://sb.example/api/unsubscribe/abc?x=1&y=2';
+    expect(linksTo(`<a href="${url}">Leave</a>`, url)).toBe(true);
+    expect(linksTo(`<a HREF = '${url}'>Leave</a>`, url)).toBe(true);
+    expect(linksTo(`<a href=${url}>Leave</a>`, url)).toBe(true);
+    expect(linksTo(`<a href="${url.replace('&', '&amp;')}">Leave</a>`, url)).toBe(true);
+    // Printed as text, a longer URL that starts with it, or another attribute: no link.
+    expect(linksTo(`<p>${url}</p>`, url)).toBe(false);
+    expect(linksTo(`<a href="${url}3">Other</a>`, url)).toBe(false);
+    expect(linksTo(`<img src="${url}">`, url)).toBe(false);
+    expect(linksTo(`<p>${url}</p><a href="${url}">Leave</a>`, url)).toBe(true);
   });
 });

@@ -45,12 +45,21 @@ export interface Recipient {
 
 const fromHeader = (name: string | null, email: string) => (name ? `"${name.replace(/["\\]/g, '')}" <${email}>` : email);
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const HREF_BEFORE = /\bhref\s*=\s*["']?$/i;
 
-/** Whether the rendered HTML links to this URL (an href, quoted or not, raw or HTML-escaped). */
-function linksTo(html: string, url: string) {
-  const forms = [...new Set([url, escapeHtml(url)])].map(escapeRegExp).join('|');
-  return new RegExp(`\\bhref\\s*=\\s*["']?(?:${forms})(?=["'\\s>]|$)`, 'i').test(html);
+/**
+ * Whether the rendered HTML links to this URL (an href, quoted or not, raw or HTML-escaped). Runs once per
+ * message with a URL unique to it, so it looks the URL up as a string and checks only what surrounds each
+ * occurrence (compiling a pattern per message was about 5 % of a campaign send's CPU).
+ */
+export function linksTo(html: string, url: string) {
+  for (const form of new Set([url, escapeHtml(url)])) {
+    for (let at = html.indexOf(form); at !== -1; at = html.indexOf(form, at + 1)) {
+      const after = html[at + form.length];
+      if ((after === undefined || `"'> \t\r\n\f`.includes(after)) && HREF_BEFORE.test(html.slice(Math.max(0, at - 40), at))) return true;
+    }
+  }
+  return false;
 }
 
 /**
