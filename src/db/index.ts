@@ -8,7 +8,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema.js';
 import { migrate, type OwnerExecutor } from './migrate.js';
-import { isUuid } from '../lib/uuid.js';
+import { beginWithFirstQuery, type Statement } from './pg-begin.js';
 
 export { schema };
 export type { GrantableRole, Role } from './schema.js';
@@ -78,18 +78,12 @@ export interface OpenOptions {
 // so nothing survives into a pooled connection's next use. Besides the with* helpers below only the
 // auth module calls it, to narrow one request's transaction from a session to that user's membership.
 
-/**
- * The same settings as one literal statement, for drivers that send `BEGIN` and the scope in one
- * round trip (simple query protocol, so no parameters: ids must be UUIDs, the email is escaped).
- */
-function scopeStatement(scope: Scope, escapeLiteral: (s: string) => string): string {
-  for (const id of [scope.organizationId, scope.userId]) {
-    if (id && !isUuid(id)) throw new Error('scope ids must be UUIDs');
-  }
-  return `select set_config('role', '${APP_ROLE}', true),
-    set_config('app.org_id', '${scope.organizationId ?? ''}', true),
-    set_config('app.user_id', '${scope.userId ?? ''}', true),
-    set_config('app.user_email', ${escapeLiteral(scope.userEmail ?? '')}, true)`;
+/** The scope as one statement with bound parameters, for the pg driver's pipelined BEGIN (src/db/pg-begin.ts). */
+function scopeStatement(scope: Scope): Statement {
+  return {
+    text: `select set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true), set_config('app.user_email', $4, true)`,
+    values: [APP_ROLE, scope.organizationId ?? '', scope.userId ?? '', scope.userEmail ?? ''],
+  };
 }
 
 export async function setScope(tx: Tx, scope: Scope) {
@@ -152,23 +146,27 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       }
       return h;
     };
-    // BEGIN and the scope travel in one round trip; with the query and COMMIT that is three per request.
+    // BEGIN and the scope go out with the transaction's first query, in one round trip (src/db/pg-begin.ts):
+    // with COMMIT that is two per single-statement request.
     transact = async (scope, fn) => {
       const client = await pool.connect();
+      const begin = beginWithFirstQuery(client, scope ? [{ text: 'BEGIN', values: [] }, scopeStatement(scope)] : [{ text: 'BEGIN', values: [] }]);
       let broken: Error | undefined;
       try {
-        await client.query(scope ? `BEGIN; ${scopeStatement(scope, (s) => client.escapeLiteral(s))}` : 'BEGIN');
         const result = await fn(handleFor(client) as unknown as Tx);
-        await client.query('COMMIT');
+        if (begin.sent()) await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackErr) {
-          broken = rollbackErr as Error; // the connection is unusable: drop it rather than return it to the pool
+        if (begin.sent()) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            broken = rollbackErr as Error; // the connection is unusable: drop it rather than return it to the pool
+          }
         }
         throw err;
       } finally {
+        begin.cancel();
         client.release(broken);
       }
     };

@@ -1,0 +1,97 @@
+import pg from 'pg';
+
+/** A statement sent ahead of a transaction's first query: its text and bound parameters. */
+export interface Statement {
+  text: string;
+  values: string[];
+}
+
+type Callback = (err: Error | null, result?: pg.QueryResult) => void;
+type ProtocolConnection = {
+  parse(m: { text: string; name: string; types: number[] }): void;
+  bind(m: { portal: string; statement: string; values: string[] }): void;
+  execute(m: { portal: string; rows: number }): void;
+};
+const BaseQuery = (pg as unknown as { Query: new (config: object, values?: unknown, callback?: Callback) => any }).Query;
+
+/**
+ * A transaction's first query with BEGIN and the scope written ahead of it, so the three cost one round
+ * trip. The extended protocol lets a client send several Parse/Bind/Execute before one Sync, and the server
+ * runs them in order: BEGIN opens the transaction the rest of the request continues, the scope's
+ * set_config(…, true) calls take bound parameters (no SQL is written from values), then the query. Their
+ * results are read and dropped. An error in any of them fails this query (the server skips to the Sync),
+ * and the caller rolls back as after any failed statement; the query itself never runs unscoped.
+ */
+class PrefixedQuery extends BaseQuery {
+  private pending: number;
+
+  constructor(
+    /** Public for statement recorders (bench/customers.ts). */
+    readonly prefix: Statement[],
+    config: object,
+    values: unknown,
+    callback: Callback,
+  ) {
+    super(config, values, callback);
+    this.pending = prefix.length;
+  }
+
+  /** Always the extended protocol (a query without parameters would otherwise go as a simple query). */
+  requiresPreparation() {
+    return true;
+  }
+
+  prepare(connection: ProtocolConnection) {
+    for (const p of this.prefix) {
+      connection.parse({ text: p.text, name: '', types: [] });
+      connection.bind({ portal: '', statement: '', values: p.values });
+      connection.execute({ portal: '', rows: 0 });
+    }
+    super.prepare(connection);
+  }
+
+  handleRowDescription(msg: unknown) {
+    if (!this.pending) super.handleRowDescription(msg);
+  }
+
+  handleDataRow(msg: unknown) {
+    if (!this.pending) super.handleDataRow(msg);
+  }
+
+  handleCommandComplete(msg: unknown, connection: unknown) {
+    if (this.pending) this.pending--;
+    else super.handleCommandComplete(msg, connection);
+  }
+}
+
+const pendingPrefix = new WeakMap<pg.PoolClient, Statement[]>();
+const wrapped = new WeakSet<pg.PoolClient>();
+
+/**
+ * Opens a transaction lazily on a pooled client: `prefix` (BEGIN and the scope) goes out with the first
+ * query the transaction sends, in the same write. Returns whether it was sent, for COMMIT or ROLLBACK.
+ * Only the promise form Drizzle uses — `client.query(config | text, values)` — is pipelined; anything else
+ * (a callback, a submittable) is refused inside such a transaction rather than sent unscoped.
+ */
+export function beginWithFirstQuery(client: pg.PoolClient, prefix: Statement[]) {
+  if (!wrapped.has(client)) {
+    wrapped.add(client);
+    // Resolved at each call, so whatever wraps pg's Client.prototype.query (a statement recorder) still sees every query.
+    const original = (...args: unknown[]) => (Object.getPrototypeOf(client).query as (...a: unknown[]) => unknown).apply(client, args);
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+      const head = pendingPrefix.get(client);
+      if (!head) return original(config, values, callback);
+      pendingPrefix.delete(client);
+      if (typeof values === 'function' || typeof callback === 'function' || typeof (config as { submit?: unknown })?.submit === 'function') {
+        return Promise.reject(new Error('A scoped transaction sends its first query in the promise form'));
+      }
+      // A copy: Drizzle reuses its query config objects, and pg writes the values and callback onto the one it is given.
+      const own = typeof config === 'string' ? { text: config } : { ...(config as object) };
+      return new Promise((resolve, reject) => {
+        original(new PrefixedQuery(head, own, values, (err, result) => (err ? reject(err) : resolve(result))));
+      });
+    };
+  }
+  pendingPrefix.set(client, prefix);
+  return { sent: () => !pendingPrefix.has(client), cancel: () => pendingPrefix.delete(client) };
+}

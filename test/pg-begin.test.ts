@@ -1,0 +1,88 @@
+// The pg driver's pipelined BEGIN (src/db/pg-begin.ts): a tenant transaction's BEGIN and scope leave with its
+// first query, as bound parameters, in one round trip; a failure anywhere rolls back and leaves the pooled
+// connection clean; a transaction that sends nothing sends no BEGIN either.
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { query } from '../src/db/sql.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from './helpers.js';
+
+interface Sent {
+  text: string;
+  prefix: string[];
+}
+
+/** Every query object the server's pg clients are handed while fn runs: one entry is one round trip. */
+async function roundTrips(fn: () => Promise<unknown>): Promise<Sent[]> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const seen: Sent[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0] as string | { text: string; prefix?: { text: string }[] };
+    seen.push(typeof q === 'string' ? { text: q, prefix: [] } : { text: q.text, prefix: (q.prefix ?? []).map((p) => p.text) });
+    return original.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return seen;
+}
+
+describe.skipIf(!onPostgres)('pipelined BEGIN (PostgreSQL only: PGlite runs in the process)', () => {
+  let t: TestDatabase;
+  let org: string;
+  beforeAll(async () => {
+    t = await createTestDatabase({ poolSize: 1 });
+    const [o] = await t.db.owner.query<{ id: string }>(`insert into organizations (name) values ('Pipelined') returning id`);
+    org = o.id;
+    await t.db.owner.query(`insert into customers (organization_id, email) values ($1, 'one@pipelined.example')`, [org]);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('sends BEGIN and the scope with the first query (one round trip), then only COMMIT', async () => {
+    let seenOrg = '';
+    const sent = await roundTrips(() =>
+      t.db.withTenant(org, async (tx) => {
+        const [row] = await query<{ org: string; n: number }>(tx, sql`select current_setting('app.org_id') as org, (select count(*)::int from customers) as n`);
+        seenOrg = row.org;
+        expect(row.n).toBe(1);
+      }),
+    );
+    expect(seenOrg).toBe(org);
+    expect(sent).toHaveLength(2);
+    expect(sent[0].prefix).toEqual(['BEGIN', expect.stringMatching(/^select set_config\('role', \$1, true\), set_config\('app\.org_id', \$2, true\)/)]);
+    expect(sent[0].text).toMatch(/^select current_setting\('app\.org_id'\)/);
+    expect(sent[1]).toEqual({ text: 'COMMIT', prefix: [] });
+  });
+
+  it('binds the scope as parameters: an email with quotes is a value, never SQL', async () => {
+    const email = `o'hara'); select pg_sleep(5); --@example.com`;
+    const user = await t.db.withUser({ id: '00000000-0000-4000-8000-000000000001', email }, async (tx) =>
+      (await query<{ email: string; role: string }>(tx, sql`select current_setting('app.user_email') as email, current_user as role`))[0]);
+    expect(user.email).toBe(email);
+    expect(user.role).toBe('switchboard_app');
+  });
+
+  it('a failing first query rolls back, and the connection carries no scope or transaction afterwards', async () => {
+    const failed = await t.db.withTenant(org, (tx) => tx.execute(sql`insert into customers (organization_id, email) values (${org}, 'two@pipelined.example'), (${org}, (1/0)::text)`)).catch((e: Error) => e);
+    expect(String((failed as Error & { cause?: Error }).cause?.message ?? failed)).toMatch(/division by zero/);
+    // One pooled connection: the next transaction gets the same one.
+    const after = await t.db.withSystem('job-scheduler', async (tx) =>
+      (await query<{ org: string; n: number; role: string }>(tx, sql`select coalesce(current_setting('app.org_id', true), '') as org, (select count(*)::int from customers) as n, current_user as role`))[0]);
+    expect(after.org).toBe('');
+    expect(after.n).toBe(1);
+    expect(after.role).not.toBe('switchboard_app');
+  });
+
+  it('a transaction that sends no query sends nothing at all', async () => {
+    const sent = await roundTrips(() => t.db.withTenant(org, async () => 'nothing to read'));
+    expect(sent).toEqual([]);
+    // And an error before any query rolls back nothing and keeps the connection usable.
+    await expect(t.db.withTenant(org, async () => { throw new Error('refused before reading'); })).rejects.toThrow('refused before reading');
+    expect((await t.db.withTenant(org, (tx) => query<{ n: number }>(tx, sql`select count(*)::int as n from customers`)))[0].n).toBe(1);
+  });
+});
