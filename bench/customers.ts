@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { APP_ROLE, openDatabase } from '../src/db/index.js';
 import { buildServer } from '../src/http/server.js';
 import { bodyOf, closedLoop, createBenchDatabase, createTenantOverHttp, interleaved, log, loopVariant, ms, onCleanup, settings, type Load, type Result, type Variant } from './lib.js';
+import { recordPgQueries } from '../test/pg-support.js';
 
 const SUITE = 'customers';
 const ORGS = 10;
@@ -38,24 +39,15 @@ interface Statement {
   rowMode?: 'array';
 }
 
-/** Records every statement any `pg` client sends while fn runs (the server and the bench share the module). */
+/** Records every statement any `pg` client sends while fn runs (a transaction's first query carries BEGIN and the scope ahead of it). */
 async function captureStatements(fn: () => Promise<unknown>): Promise<Statement[]> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
   const seen: Statement[] = [];
-  proto.query = function (this: unknown, ...args: unknown[]) {
+  await recordPgQueries(fn, (args) => {
     const [q, v] = args as [string | { text: string; values?: unknown[]; rowMode?: 'array'; prefix?: Statement[] }, unknown];
-    // A transaction's first query carries BEGIN and the scope ahead of it, in the same round trip (src/db/pg-begin.ts).
     if (q && typeof q === 'object' && Array.isArray(q.prefix)) for (const p of q.prefix) seen.push({ text: p.text, values: p.values });
     if (typeof q === 'string') seen.push({ text: q, values: Array.isArray(v) ? v : [] });
     else if (q && typeof q.text === 'string') seen.push({ text: q.text, values: q.values ?? (Array.isArray(v) ? v : []), rowMode: q.rowMode });
-    return original.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
+  });
   return seen;
 }
 

@@ -2,31 +2,23 @@
 // first query, as bound parameters, in one round trip; a failure anywhere rolls back and leaves the pooled
 // connection clean; a transaction that sends nothing sends no BEGIN either.
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../src/db/sql.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers.js';
+import { recordPgQueries } from './pg-support.js';
 
 interface Sent {
   text: string;
   prefix: string[];
 }
 
-/** Every query object the server's pg clients are handed while fn runs: one entry is one round trip. */
+/** What the server's pg clients are handed while fn runs: one entry is one round trip. */
 async function roundTrips(fn: () => Promise<unknown>): Promise<Sent[]> {
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
   const seen: Sent[] = [];
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    const q = args[0] as string | { text: string; prefix?: { text: string }[] };
-    seen.push(typeof q === 'string' ? { text: q, prefix: [] } : { text: q.text, prefix: (q.prefix ?? []).map((p) => p.text) });
-    return original.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    proto.query = original;
-  }
+  await recordPgQueries(fn, ([q]) => {
+    const query = q as string | { text: string; prefix?: { text: string }[] };
+    seen.push(typeof query === 'string' ? { text: query, prefix: [] } : { text: query.text, prefix: (query.prefix ?? []).map((p) => p.text) });
+  });
   return seen;
 }
 
