@@ -355,7 +355,7 @@ export async function run(): Promise<Result[]> {
       value: rawReplay.rps / rawResult.rps,
       aim: '(diagnostic)',
       met: true,
-      detail: 'throughput: the ceiling the round trips alone put on the endpoint ratio',
+      detail: 'throughput: one round trip per statement (the server sends BEGIN and the scope with the first query, so fewer)',
     });
     results.push({
       kind: 'ratio',
