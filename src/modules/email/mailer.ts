@@ -1,7 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import nodemailer, { type Transporter } from 'nodemailer';
+import { fileURLToPath } from 'node:url';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
 
 export interface OutgoingMail {
@@ -57,6 +60,12 @@ const toNodemailer = (m: OutgoingMail, config: Config) => ({
   attachments: m.attachments,
 });
 
+function workerFile() {
+  const js = new URL('./mail-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { filename: js.href, execArgv: [] as string[] };
+  return { filename: new URL('./mail-worker.ts', import.meta.url).href, execArgv: ['--import', 'tsx'] };
+}
+
 export function outboxDir(config: Config, organizationId?: string) {
   const base = path.join(config.dataDir, 'outbox');
   return organizationId ? path.join(base, organizationId) : base;
@@ -71,14 +80,22 @@ export function createMailer(config: Config): Mailer {
       maxConnections: config.email.concurrency,
       maxMessages: Infinity,
     } as any);
+    // The MIME building and the DKIM signature (most of a message's CPU) run in worker threads; the pooled
+    // SMTP connections send the finished bytes.
+    const builders = new Piscina<SendMailOptions, Buffer>({ ...workerFile(), minThreads: 0, maxThreads: Math.max(1, os.availableParallelism() - 1), idleTimeout: 30_000 });
     return {
       kind: 'smtp',
       async send(m) {
-        const info = await transport.sendMail(toNodemailer(m, config));
+        const options = toNodemailer(m, config);
+        const raw = Buffer.from(await builders.run(options));
+        const info = await transport.sendMail({ envelope: options.envelope, raw });
         const response = String(info.response ?? '');
         return { providerMessageId: /queued as\s+<?([^\s>]+)/i.exec(response)?.[1] ?? null, response };
       },
-      close: () => transport.close(),
+      close: () => {
+        transport.close();
+        void builders.destroy();
+      },
     };
   }
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
