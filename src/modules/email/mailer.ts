@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
+import { workerFile } from '../../lib/worker-file.js';
 
 export interface OutgoingMail {
   organizationId: string;
@@ -60,11 +60,6 @@ const toNodemailer = (m: OutgoingMail, config: Config) => ({
   attachments: m.attachments,
 });
 
-function workerFile() {
-  const js = new URL('./mail-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { filename: js.href, execArgv: [] as string[] };
-  return { filename: new URL('./mail-worker.ts', import.meta.url).href, execArgv: ['--import', 'tsx'] };
-}
 
 export function outboxDir(config: Config, organizationId?: string) {
   const base = path.join(config.dataDir, 'outbox');
@@ -82,7 +77,7 @@ export function createMailer(config: Config): Mailer {
     } as any);
     // The MIME building and the DKIM signature (most of a message's CPU) run in worker threads; the pooled
     // SMTP connections send the finished bytes.
-    const builders = new Piscina<SendMailOptions, Buffer>({ ...workerFile(), minThreads: 0, maxThreads: Math.max(1, os.availableParallelism() - 1), idleTimeout: 30_000 });
+    const builders = new Piscina<SendMailOptions, Buffer>({ ...workerFile(import.meta.url, 'mail-worker'), minThreads: 0, maxThreads: Math.max(1, os.availableParallelism() - 1), idleTimeout: 30_000 });
     return {
       kind: 'smtp',
       async send(m) {

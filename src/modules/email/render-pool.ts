@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
+import { workerFile } from '../../lib/worker-file.js';
 import type { RenderReply, RenderTask, RenderTaskBody, RenderWorkerData } from './render-worker.js';
 import type { CampaignSources, CheckIssue, Rendered, RenderVars } from './templates.js';
 
@@ -18,13 +17,6 @@ const GRACE_MS = 100;
 const WATCH_EVERY_MS = 20;
 /** Renders of one campaign waiting together go to a thread as one task, up to this many. */
 const MAX_BATCH = 64;
-
-/** The compiled worker next to this file when running from dist/, else the TypeScript source through tsx. */
-function workerFile() {
-  const js = new URL('./render-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { filename: js.href, execArgv: [] as string[] };
-  return { filename: new URL('./render-worker.ts', import.meta.url).href, execArgv: ['--import', 'tsx'] };
-}
 
 interface Waiting {
   key: string;
@@ -145,7 +137,7 @@ export class RenderPool {
     // Heap room for a few copies of the largest output (strings are UTF-16 while being built).
     const heapMb = Math.max(128, Math.ceil((this.limits.maxOutputBytes * 16) / (1024 * 1024)));
     this.pool = new Piscina<RenderTask, RenderReply>({
-      ...workerFile(),
+      ...workerFile(import.meta.url, 'render-worker'),
       minThreads: 0,
       maxThreads: this.limits.workers,
       idleTimeout: 60_000,
