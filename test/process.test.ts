@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,31 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-process-'));
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
-async function start(port: number, opts: { logLevel?: string; readStdout?: boolean } = {}) {
+/** A port free right now (the kernel's choice); another process may still take it before the server listens. */
+function freePort() {
+  return new Promise<number>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the server on a free port; when another process took the port first (files run side by side), on another. */
+async function start(opts: { logLevel?: string; readStdout?: boolean } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { ...(await startOn(port, opts)), port };
+    } catch (err) {
+      if (attempt >= 5 || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOn(port: number, opts: { logLevel?: string; readStdout?: boolean }) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: root,
     // DATABASE_URL is cleared: this test is about the zero-configuration embedded default.
@@ -64,8 +89,8 @@ function slowImport(port: number, cookie: string, rows: number, onFirstHalf: () 
 
 describe('the server process', () => {
   it('starts with zero configuration, drains in-flight requests on SIGTERM, and keeps its data', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const first = await start(port);
+    const first = await start();
+    let port = first.port;
     const signUp = await fetch(`http://127.0.0.1:${port}/api/auth/sign-up`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -79,7 +104,8 @@ describe('the server process', () => {
     expect(result.body.created).toBe(5000);
     expect(await first.exited).toBe(0);
 
-    const second = await start(port);
+    const second = await start();
+    port = second.port;
     const signIn = await fetch(`http://127.0.0.1:${port}/api/auth/sign-in`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -94,8 +120,8 @@ describe('the server process', () => {
   }, 400_000);
 
   it('exits within the drain deadline after SIGTERM when its stdout reader stalled and then went away', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = await start(port, { logLevel: 'trace', readStdout: false });
+    const server = await start({ logLevel: 'trace', readStdout: false });
+    const port = server.port;
     // Every request logs its URL twice at trace level: ~8 MB of log lines, far beyond the pipe's buffer.
     const pad = 'x'.repeat(4000);
     for (let i = 0; i < 10; i++) {
