@@ -1,3 +1,4 @@
+import { retryTransient } from '../db/errors.js';
 import type { Database, Tx } from '../db/index.js';
 import type { JobHandler, Lease } from '../jobs/queue.js';
 import {
@@ -94,8 +95,16 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
       return;
     }
     const run = prepared.run;
+    // Outcome writes and lease renewals of the run's rows touch the same rows: they take turns
+    // (one statement at a time, in order), so the run never deadlocks against itself.
+    let rowWrites: Promise<unknown> = Promise.resolve();
+    const onRows = <T>(write: (tx: Tx) => Promise<T>): Promise<T> => {
+      const p = rowWrites.then(() => retryTransient(() => db.withTenant(org, write)));
+      rowWrites = p.catch(() => undefined);
+      return p;
+    };
     // The rows this run has claimed stay leased to it as long as the job does.
-    lease.onRenew(() => db.withTenant(org, (tx) => renewMessageLeases(tx, t, org, campaignId, fence)));
+    lease.onRenew(() => onRows((tx) => renewMessageLeases(tx, t, org, campaignId, fence)));
 
     const concurrency = channel.concurrency;
     const batch = Math.max(500, concurrency * 50);
@@ -112,17 +121,21 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
     let claiming: Promise<void> | null = null;
     let after: string | null = null;
     let flushing: Promise<void> = Promise.resolve();
+    // An outcome write that failed for good: the run stops, keeps the outcomes for one last try,
+    // and fails the job (which the queue retries) instead of leaving a rejected promise behind.
+    let failure: unknown = null;
 
     const flush = () => {
       if (!outcomes.length) return flushing;
       const chunk = outcomes.splice(0);
       lastFlush = Date.now();
-      flushing = flushing.then(() =>
-        db.withTenant(org, async (tx) => {
-          const rows = await recordOutcomes(tx, t, org, chunk, fence);
-          if (rows.length && channel.recorded) await channel.recorded(tx, org, rows);
-        }),
-      );
+      flushing = onRows(async (tx) => {
+        const rows = await recordOutcomes(tx, t, org, chunk, fence);
+        if (rows.length && channel.recorded) await channel.recorded(tx, org, rows);
+      }).catch((err) => {
+        outcomes.unshift(...chunk);
+        failure ??= err;
+      });
       return flushing;
     };
     const claim = () => {
@@ -132,7 +145,7 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
           deferredTo = wait;
           return;
         }
-        const got = await db.withTenant(org, (tx) => claimMessages(tx, t, org, campaignId, batch, after, fence));
+        const got = await retryTransient(() => db.withTenant(org, (tx) => claimMessages(tx, t, org, campaignId, batch, after, fence)));
         if (got.kind === 'cancelled') cancelled = true;
         else if (got.kind === 'lost') lost = true;
         // The end of the id range: one more pass from the start picks up retries that came due.
@@ -141,16 +154,23 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
           buffer.push(...got.messages);
           after = got.messages.reduce((max, m) => (m.messageId > max ? m.messageId : max), after ?? got.messages[0].messageId);
         }
-      })().finally(() => (claiming = null));
+      })()
+        .catch((err) => void (failure ??= err))
+        .finally(() => (claiming = null));
       return claiming;
     };
     const start = (m: Claimed) => {
-      const p = sendOne(channel, run, m, lease, limiter).then((o) => void outcomes.push(o));
+      // sendOne settles every delivery into an outcome; a throw is a fault of the run (a compose
+      // bug), which stops it: the row stays leased and a later run takes it over.
+      const p = sendOne(channel, run, m, lease, limiter).then(
+        (o) => void outcomes.push(o),
+        (err) => void (failure ??= err),
+      );
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     };
 
-    const stopped = () => signal.aborted || cancelled || lost || deferredTo !== null;
+    const stopped = () => signal.aborted || cancelled || lost || deferredTo !== null || failure !== null;
     for (;;) {
       if (!stopped() && !drained && buffer.length < lowWater) void claim();
       while (!stopped() && inflight.size < concurrency && buffer.length) start(buffer.shift()!);
@@ -167,6 +187,7 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
       if (buffer.length) continue;
       if (drained) {
         await flush();
+        if (failure) break;
         const left = await db.withTenant(org, (tx) => remaining(tx, t, org, campaignId));
         if (left.queued === 0) {
           await db.withTenant(org, (tx) => finishSend(tx, t, org, campaignId, fence, `No message was accepted by the ${channel.provider}`, channel.statusChanged));
@@ -186,6 +207,9 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
     await claiming;
     for (const m of buffer.splice(0)) outcomes.push({ id: m.messageId, status: cancelled ? 'cancelled' : 'queued' });
     await flush();
+    // Outcomes that could not be written: the rows stay leased until their lease runs out and a
+    // later run takes them over. Either way the job runs again.
+    if (failure) throw failure;
     // Quiet hours: the job comes back when sending is allowed again; nothing is dropped.
     if (deferredTo && !signal.aborted && !cancelled && !lost) return { retryAt: deferredTo };
   };

@@ -156,11 +156,20 @@ async function claimWhere(tx: Tx, t: CampaignTables, org: string, campaignId: st
   }));
 }
 
+/**
+ * The ids of the organization's message rows that match, locked in id order: every statement that
+ * writes several leased rows takes their locks in the same order, so two of them (a run's outcome
+ * write and its renewal, a takeover's) wait for each other instead of deadlocking.
+ */
+const lockedInIdOrder = (t: CampaignTables, org: string, where: SQL) =>
+  sql`select id from ${ident(t.messages)} where organization_id = ${org} and ${where} order by id for update`;
+
 /** Extends the lease of the rows this run holds (with the job's renewal), while it holds the job. */
 export async function renewMessageLeases(tx: Tx, t: CampaignTables, org: string, campaignId: string, fence: Fence) {
   if (!(await holdsJob(tx, org, fence))) return false;
-  await tx.execute(sql`update ${ident(t.messages)} set lease_until = now() + ${leaseInterval(fence)}
-    where organization_id = ${org} and campaign_id = ${campaignId} and status = 'sending' and lease_id = ${fence.leaseId}`);
+  await tx.execute(sql`update ${ident(t.messages)} m set lease_until = now() + ${leaseInterval(fence)}
+    from (${lockedInIdOrder(t, org, sql`campaign_id = ${campaignId} and status = 'sending' and lease_id = ${fence.leaseId}`)}) l
+    where m.organization_id = ${org} and m.id = l.id`);
   return true;
 }
 
@@ -205,8 +214,9 @@ export async function recordOutcomes(tx: Tx, t: CampaignTables, org: string, out
         updated_at = now()
       from unnest(${arr(outcomes.map((o) => o.id))}::uuid[], ${arr(outcomes.map((o) => o.status))}::text[], ${arr(outcomes.map((o) => o.providerMessageId ?? null))}::text[],
                   ${arr(outcomes.map((o) => o.error ?? null))}::text[], ${arr(outcomes.map((o) => o.nextAttemptAt?.toISOString() ?? null))}::timestamptz[])
-        as v(id, status, pid, error, next)
-      where m.organization_id = ${org} and m.id = v.id and m.lease_id = ${fence.leaseId}
+        as v(id, status, pid, error, next),
+        (${lockedInIdOrder(t, org, sql`id = any(${arr(outcomes.map((o) => o.id))}::uuid[]) and lease_id = ${fence.leaseId}`)}) l
+      where m.organization_id = ${org} and m.id = v.id and m.id = l.id
       returning m.id, v.status, v.error`,
   );
   const extra = new Map(outcomes.map((o) => [o.id, o.extra ?? null]));

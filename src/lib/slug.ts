@@ -21,11 +21,3 @@ export function slugify(name: string, max = 48, fallback = 'org') {
     .replace(/^-+|-+$/g, '');
   return base || fallback;
 }
-
-/** PostgreSQL's unique_violation (23505), looking through driver and Drizzle wrappers. */
-export function isUniqueViolation(err: unknown, constraint?: string) {
-  for (let e: any = err, i = 0; e && i < 5; i++, e = e.cause) {
-    if (e.code === '23505') return !constraint || e.constraint === constraint || e.constraint_name === constraint || String(e.message ?? '').includes(constraint);
-  }
-  return false;
-}

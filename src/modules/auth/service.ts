@@ -6,7 +6,8 @@ import { dummyVerify, hashPassword, newScopedToken, parseApiKey, parseScopedToke
 import { rowsOf } from '../../db/sql.js';
 import { recordAudit } from '../audit/service.js';
 import { randomBytes } from 'node:crypto';
-import { isUniqueViolation as isSlugTaken, slugify } from '../../lib/slug.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { slugify } from '../../lib/slug.js';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 export const VERIFY_EMAIL_TTL_MS = 48 * 3600 * 1000;
@@ -78,15 +79,10 @@ async function insertWithFreeSlug(tx: Tx, id: string, name: string) {
     try {
       return await tx.transaction(async (sp) => (await sp.insert(organizations).values({ id, name, slug }).returning())[0]);
     } catch (err) {
-      if (attempt >= 8 || !isSlugTaken(err, 'organizations_slug_key')) throw err;
+      if (attempt >= 8 || !isUniqueViolation(err, 'organizations_slug_key')) throw err;
     }
   }
 }
-
-const isUniqueViolation = (err: unknown) => {
-  for (let e: any = err, i = 0; e && i < 4; i++, e = e.cause) if (e.code === '23505') return true;
-  return false;
-};
 
 /**
  * Creates the account (unverified) and, when named, an organization it owns. Nothing else: pending

@@ -3,7 +3,7 @@ import { schema, type GrantableRole, type Role, type Tx } from '../../db/index.j
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
-import { isUniqueViolation } from '../../lib/slug.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import { recordAudit } from '../audit/service.js';
 import { newScopedToken } from '../auth/crypto.js';
 import { assertWithinPlan, monthUsage, readAccount, planInForce, type Plans } from '../billing/limits.js';
