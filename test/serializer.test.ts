@@ -2,7 +2,7 @@
 // schema names, whether the schema took the generated fast path or zod's encoder; a response that
 // cannot meet its schema is the contract's 500, never a partial body.
 import Fastify from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sendError } from '../src/http/errors.js';
@@ -33,7 +33,8 @@ const leaky = {
 };
 
 describe('response serialization', () => {
-  const app = Fastify().withTypeProvider<ZodTypeProvider>();
+  // No type provider: the handlers return more than their schemas name, on purpose.
+  const app = Fastify();
   beforeAll(async () => {
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
