@@ -121,8 +121,9 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
     let claiming: Promise<void> | null = null;
     let after: string | null = null;
     let flushing: Promise<void> = Promise.resolve();
-    // An outcome write that failed for good: the run stops, keeps the outcomes for one last try,
-    // and fails the job (which the queue retries) instead of leaving a rejected promise behind.
+    // A claim, send or outcome write that failed for good: the run stops (outcomes kept for one
+    // last write) and fails the job, which the queue retries, instead of leaving a rejected promise
+    // behind to end the process.
     let failure: unknown = null;
 
     const flush = () => {
@@ -207,8 +208,9 @@ export function campaignSendHandler<Run, Message>(db: Database, channel: Campaig
     await claiming;
     for (const m of buffer.splice(0)) outcomes.push({ id: m.messageId, status: cancelled ? 'cancelled' : 'queued' });
     await flush();
-    // Outcomes that could not be written: the rows stay leased until their lease runs out and a
-    // later run takes them over. Either way the job runs again.
+    // The run failed (a claim, a send or an outcome write): what could be recorded now is, and the
+    // job runs again. Rows whose outcome could not be written stay leased until their lease runs
+    // out; a later run then takes them over.
     if (failure) throw failure;
     // Quiet hours: the job comes back when sending is allowed again; nothing is dropped.
     if (deferredTo && !signal.aborted && !cancelled && !lost) return { retryAt: deferredTo };
