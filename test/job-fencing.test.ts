@@ -159,3 +159,46 @@ it("a takeover run's writes win; the stale run can no longer claim or record any
   expect(job.state).toBe('completed');
   expect(logs).toContain('job outcome not recorded: another run holds the job');
 });
+
+it('an outcome write that fails for good fails the job instead of ending the worker; the retry finishes the campaign', async () => {
+  // The run cannot write a refused message's event (the app role lost INSERT on email_events): its
+  // outcome write fails on every try, not with a deadlock that a second try would get past.
+  // Each accepted message takes the server 300 ms, so outcomes are written while sends are in flight.
+  const sink = await startSmtpSink({
+    onRcpt: (to) => (to.startsWith('refused') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    beforeReply: () => new Promise((r) => setTimeout(r, 300)),
+  });
+  const addresses = ['refused@outcome.example', ...Array.from({ length: 20 }, (_, i) => `ok${i}@outcome.example`)];
+  for (const email of addresses) await createCustomer(t.app, a.headers, { email, emailOptIn: true, tags: ['outcome-fault'] });
+  const id = await sendCampaign('outcome-fault', '<p>Hello</p>');
+  const jobOf = async () =>
+    ((await t.db.withTenant(a.organizationId, (tx) => tx.execute(sql`select state, attempts, last_error from jobs where payload->>'campaignId' = ${id}`))) as any).rows[0];
+  await t.db.owner.query('revoke insert on email_events from switchboard_app');
+  const errors: string[] = [];
+  const log = { info: () => {}, error: (_o: unknown, m?: string) => void errors.push(m ?? '') };
+  const runner = createJobRunner({ db: t.db, config: configFor(sink.url), modules, log }).start();
+  try {
+    const failed = await waitFor(async () => {
+      const job = await jobOf();
+      return job?.last_error ? job : null;
+    }, 30_000, 20);
+    expect(failed.last_error).toMatch(/insert into email_events/);
+    expect(failed.state).toBe('queued');
+    // The fault is repaired; the same worker, still running, takes the job up again and finishes it.
+    await t.db.owner.query('grant insert on email_events to switchboard_app');
+    await waitFor(async () => (await campaignOf(id)).status === 'sent', 60_000, 50);
+  } finally {
+    await t.db.owner.query('grant insert on email_events to switchboard_app');
+    await runner.stop();
+    await sink.close();
+  }
+  const byAddress = new Map((await messagesOf(id)).map((m: { email: string }) => [m.email, m]));
+  expect(byAddress.get('refused@outcome.example')).toMatchObject({ status: 'failed', error: expect.stringContaining('550') });
+  for (const email of addresses.slice(1)) expect(byAddress.get(email)).toMatchObject({ status: 'sent' });
+  // Every deliverable address got the message; one whose outcome was lost with the failed write may
+  // have had a second copy (the row is taken over when its lease runs out), never a third.
+  const received = sink.messages.map((m) => m.to[0]);
+  for (const email of addresses.slice(1)) expect(received.filter((x) => x === email).length).toBeGreaterThanOrEqual(1);
+  for (const email of addresses.slice(1)) expect(received.filter((x) => x === email).length).toBeLessThanOrEqual(2);
+  expect(received).not.toContain('refused@outcome.example');
+});
