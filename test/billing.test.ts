@@ -488,5 +488,6 @@ describe('npm run cli -- plan set', () => {
       await db.close();
       await tdb?.close();
     }
-  });
+    // Four CLI processes, each starting Node and opening (and migrating) the database.
+  }, 150_000);
 });
