@@ -60,7 +60,6 @@ const toNodemailer = (m: OutgoingMail, config: Config) => ({
   attachments: m.attachments,
 });
 
-
 export function outboxDir(config: Config, organizationId?: string) {
   const base = path.join(config.dataDir, 'outbox');
   return organizationId ? path.join(base, organizationId) : base;
