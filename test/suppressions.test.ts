@@ -128,6 +128,14 @@ describe('the suppression list', () => {
     expect((await inject(a, 'POST', '/api/suppressions', { channel: 'sms', address: 'call me' })).statusCode).toBe(400);
     const withPhone = (await inject(a, 'POST', '/api/customers', { phone: '+1 555 010 9999', email: 'phone@x.example' })).json();
     expect(withPhone).toMatchObject({ smsSuppressed: true, emailSuppressed: false });
+    // A list page looks the whole page up at once: the number typed either way, the address in any case.
+    const both = (await inject(a, 'POST', '/api/customers', { phone: '+15550109999', email: 'MANUAL@x.example' })).json();
+    const clean = (await inject(a, 'POST', '/api/customers', { phone: '+15550108888', email: 'clean@x.example' })).json();
+    const listed = (await inject(a, 'GET', '/api/customers?limit=200')).json().data;
+    const flagsOf = (id: string) => listed.find((c: any) => c.id === id);
+    expect(flagsOf(withPhone.id)).toMatchObject({ smsSuppressed: true, emailSuppressed: false });
+    expect(flagsOf(both.id)).toMatchObject({ smsSuppressed: true, emailSuppressed: true });
+    expect(flagsOf(clean.id)).toMatchObject({ smsSuppressed: false, emailSuppressed: false });
 
     expect((await inject(a, 'GET', '/api/suppressions?address=MANUAL@x.example')).json().data.map((s: any) => s.id)).toEqual([add.json().id]);
     expect((await inject(a, 'GET', '/api/suppressions?channel=sms')).json().data.map((s: any) => s.address)).toEqual(['+15550109999']);
