@@ -3,6 +3,7 @@
  * a closed-loop load generator for in-process work (raw `pg`), and the summary table.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -261,8 +262,19 @@ export const loopVariant = (suite: string, name: string, op: (i: number) => Prom
 export async function interleaved(variants: Variant[], seconds: number, maxRounds: number): Promise<Load[]> {
   const rounds = Math.max(1, Math.min(maxRounds, Math.floor(seconds)));
   const parts = variants.map(() => [] as Load[]);
+  const cpu = variants.map(() => ({ main: 0, pg: 0 }));
   for (let r = 0; r < rounds; r++) {
-    for (const [v, variant] of variants.entries()) parts[v].push({ ...(await variant.measure(seconds / rounds)), name: variant.name });
+    for (const [v, variant] of variants.entries()) {
+      const before = cpuNow();
+      parts[v].push({ ...(await variant.measure(seconds / rounds)), name: variant.name });
+      const after = cpuNow();
+      cpu[v].main += after.main - before.main;
+      cpu[v].pg += after.pg - before.pg;
+    }
+  }
+  for (const [v, variant] of variants.entries()) {
+    const requests = parts[v].reduce((s, p) => s + p.requests, 0);
+    if (cpu[v].main > 0 && requests) log(`  cpu per request, ${variant.name}: this process's main thread ${Math.round(cpu[v].main / requests)} µs, PostgreSQL ${cpu[v].pg > 0 ? Math.round(cpu[v].pg / requests) : '?'} µs`);
   }
   return parts.map((ps) => {
     const requests = ps.reduce((s, p) => s + p.requests, 0);
@@ -270,6 +282,45 @@ export async function interleaved(variants: Variant[], seconds: number, maxRound
     const weighted = (f: (p: Load) => number) => ps.reduce((s, p) => s + f(p) * p.requests, 0) / requests;
     return { ...ps[0], seconds: secs, requests, rps: requests / secs, p50Ms: weighted((p) => p.p50Ms), p99Ms: weighted((p) => p.p99Ms), errors: ps.reduce((s, p) => s + p.errors, 0) };
   });
+}
+
+const TICK_US = 1_000_000 / 100; // Linux's USER_HZ
+const ticks = (stat: string, from: number, n: number) => stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(from - 3, from - 3 + n).reduce((s, x) => s + Number(x), 0);
+let postmaster: number | null | undefined;
+/**
+ * CPU time so far, in µs, of this process's main thread (the servers and loops under test; autocannon runs in its
+ * own thread) and of the local PostgreSQL (live backends plus the exited ones the postmaster has reaped). Zero
+ * where /proc does not tell (not Linux, PostgreSQL elsewhere): a diagnostic that does not depend on how fast the
+ * machine happens to run, since CPU time per request moves less than requests per second when the host is busy.
+ */
+function cpuNow(): { main: number; pg: number } {
+  try {
+    const main = ticks(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'), 14, 2) * TICK_US;
+    if (postmaster === undefined) {
+      postmaster = null;
+      for (const d of readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+        if (st.includes('(postgres)') && ticks(st, 4, 1) === 1) postmaster = Number(d);
+      }
+    }
+    let pg = 0;
+    if (postmaster) {
+      pg += ticks(readFileSync(`/proc/${postmaster}/stat`, 'utf8'), 14, 4) * TICK_US; // its own and its reaped children's
+      for (const d of readdirSync('/proc')) {
+        if (!/^\d+$/.test(d) || Number(d) === postmaster) continue;
+        try {
+          const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+          if (st.includes('(postgres)') && ticks(st, 4, 1) === postmaster) pg += ticks(st, 14, 2) * TICK_US;
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+    return { main, pg };
+  } catch {
+    return { main: 0, pg: 0 };
+  }
 }
 
 /** Runs a suite and prints its table when its file is executed on its own (`npx tsx bench/<suite>.ts`); nothing when imported. */
