@@ -36,6 +36,15 @@ describe('request logging', () => {
     // Replaying another request's id gets a new one.
     const replay = await app.inject({ url: '/api/health', headers: { 'x-request-id': ours } });
     expect(replay.headers['x-request-id']).not.toBe(ours);
+
+    // Error replies carry their request's id too: an unknown path, a missing key, a body that is not JSON.
+    const failures = [
+      await app.inject({ url: '/api/no-such-path' }),
+      await app.inject({ url: '/api/customers' }),
+      await app.inject({ method: 'POST', url: '/api/auth/sign-in', headers: { 'content-type': 'application/json' }, payload: '{' }),
+    ];
+    expect(failures.map((r) => r.statusCode)).toEqual([404, 401, 400]);
+    for (const r of failures) expect(logged().some((e) => e.reqId === r.headers['x-request-id'])).toBe(true);
   });
 
   it('redacts tracking and unsubscribe tokens from request URLs', async () => {

@@ -71,8 +71,10 @@ export async function buildServer({ config, db, logger = true, logStream, dns, w
   registerWeb(app, config, webRoot);
   // JSON is the API's body format (routes that take another add their own parser); a text/plain body is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
-  app.addHook('onSend', async (req, reply) => {
+  // Set when the request arrives, so every reply carries it (errors and 404s keep headers set before them).
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   await registerSecurityHeaders(app, config);
