@@ -3,6 +3,7 @@ import { schema, type Tx } from '../../db/index.js';
 import type { TenantContext } from '../../http/access.js';
 import { AppError, notFound } from '../../http/errors.js';
 import { keysetPage } from '../../lib/pagination.js';
+import { PHONE_KEY } from '../../lib/phone.js';
 import { recordAudit } from '../audit/service.js';
 import type { CallListQuery, CallPatch, LogCall } from './schemas.js';
 import { FINAL_STATUSES } from './schemas.js';
@@ -42,10 +43,8 @@ const bodyIssue = (path: string, message: string) => new AppError('validation_fa
 
 /**
  * The organization's customer with this phone number (E.164), the most recent when several share it.
- * Stored numbers are compared without spaces, brackets, dots and dashes, so "+1 (415) 555-0123"
- * matches +14155550123 — the expression of the SMS module's index customers_phone_e164_idx.
+ * Stored numbers are compared in their E.164 spelling (PHONE_KEY), so "+1 (415) 555-0123" matches +14155550123.
  */
-const PHONE_KEY = sql.raw(`('+' || ltrim(regexp_replace(phone, '[\\s().-]', '', 'g'), '+'))`);
 
 export async function customerByPhone(tx: Tx, organizationId: string, e164: string): Promise<string | null> {
   const [row] = await tx

@@ -2,15 +2,9 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/index.js';
 import { arr, query } from '../../db/sql.js';
 import type { Audience } from '../../lib/campaigns.js';
-import { toE164 } from '../../lib/phone.js';
+import { PHONE_KEY, toE164 } from '../../lib/phone.js';
 import { audienceSegmentFilter } from '../segments/index.js';
 
-/**
- * Customers stored with a number typed any way ("+1 (555) 123-4567") under the spelling of
- * suppressions (normalizeAddress: "+15551234567"). The same expression as the index
- * customers_phone_e164_idx (0011_sms.sql), so lookups by number use it.
- */
-export const PHONE_KEY = sql.raw(`('+' || ltrim(regexp_replace(phone, '[\\s().-]', '', 'g'), '+'))`);
 
 const CHUNK = 5000;
 

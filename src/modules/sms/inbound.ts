@@ -5,9 +5,8 @@ import type { AuditContext } from '../../http/access.js';
 import { recordAudit } from '../audit/service.js';
 import { normalizeAddress } from '../suppressions/service.js';
 import { emitEvent } from '../webhooks/emit.js';
-import { PHONE_KEY } from './audience.js';
 import { loadSmsSettings } from './settings.js';
-import { toE164 } from '../../lib/phone.js';
+import { PHONE_KEY, toE164 } from '../../lib/phone.js';
 
 // Messages customers send to the organization's numbers, applied inside the organization's tenant
 // transaction (the webhook route finds the organization from the number called). Opt-out keywords
