@@ -164,3 +164,25 @@ describe('consent mapping', () => {
     expect((await t.app.inject({ url: '/api/suppressions', headers: a.headers })).json().data).toEqual([]);
   }, 60_000);
 });
+
+describe('matching by phone', () => {
+  it('a store customer with a number and no email is the customer whose number was typed with spaces and brackets', async () => {
+    const org = await signUpWithOrg(t.app, 'sync-phone');
+    const shop = 'phone.myshopify.com';
+    const [storeCustomer] = makeCustomers(1, { from: 91_001, domain: 'phone.example' });
+    expect(storeCustomer.phone).toBe('+14155091001');
+    fake.shops.set(shop, { name: 'Phone', token: 'shpat_phone_00000000000000', customers: [{ ...storeCustomer, email: null }], subscriptions: [] });
+    expect((await t.app.inject({ method: 'POST', url: '/api/integrations/shopify/connect', headers: org.headers, payload: { shop, accessToken: 'shpat_phone_00000000000000' } })).statusCode).toBe(200);
+    const known = await createCustomer(t.app, org.headers, { phone: '+1 (415) 509-1001', firstName: 'Known' });
+    expect((await start(org)).statusCode).toBe(202);
+    const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
+    try {
+      await waitFor(async () => (await progress(org)).status === 'completed', 30_000);
+    } finally {
+      await runner.stop();
+    }
+    expect(await progress(org)).toMatchObject({ customersSeen: 1, customersCreated: 0, customersUpdated: 1 });
+    const list = (await t.app.inject({ url: '/api/customers', headers: org.headers })).json().data;
+    expect(list.map((c: any) => c.id)).toEqual([known.id]);
+  }, 60_000);
+});

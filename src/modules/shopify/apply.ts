@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { PHONE_KEY } from '../../lib/phone.js';
 import type { Tx } from '../../db/index.js';
 import { arr, query, queryOne } from '../../db/sql.js';
 import type { AuditContext } from '../../http/access.js';
@@ -105,7 +106,7 @@ async function customersNamed(tx: Tx, org: string, body: any) {
     sql`select id, email, phone from customers where organization_id = ${org} and (
         (${shopifyId}::text is not null and shopify_customer_id = ${shopifyId})
         or (${email}::text is not null and lower(email) = ${email})
-        or (${phone}::text is not null and ('+' || ltrim(regexp_replace(phone, '[\\s().-]', '', 'g'), '+')) = ${phone}))`,
+        or (${phone}::text is not null and ${PHONE_KEY} = ${phone}))`,
   );
 }
 

@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { PHONE_KEY } from '../../lib/phone.js';
 import { schema, type Tx } from '../../db/index.js';
 import { arr, query, queryOne } from '../../db/sql.js';
 import { toCustomerDto } from '../customers/service.js';
@@ -96,7 +97,7 @@ async function findExisting(tx: Tx, organizationId: string, c: ShopifyCustomer) 
     return queryOne<{ id: string }>(
       tx,
       sql`select id from customers where organization_id = ${organizationId} and phone is not null
-        and ('+' || ltrim(regexp_replace(phone, '[\s().-]', '', 'g'), '+')) = ${c.phone}
+        and ${PHONE_KEY} = ${c.phone}
         and shopify_customer_id is null and email is null limit 1`,
     );
   }
