@@ -42,6 +42,16 @@ const count = async (org: string, where = 'true') =>
   Number((await t.db.owner.query<{ n: string }>(`select count(*)::text as n from customers where organization_id = $1 and ${where}`, [org]))[0].n);
 const customersRequests = () => fake.requests.filter((r) => r.kind === 'customers');
 
+/** Runs a job worker until the actor's customer sync has completed. */
+async function syncUntilDone(actor: Actor, timeoutMs = 30_000) {
+  const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
+  try {
+    await waitFor(async () => (await progress(actor)).status === 'completed', timeoutMs);
+  } finally {
+    await runner.stop();
+  }
+}
+
 describe('POST /api/integrations/shopify/customers', () => {
   it('409 without a connected store; 404 progress before any sync', async () => {
     const other = await signUpWithOrg(t.app, 'sync-none');
@@ -71,12 +81,7 @@ describe('POST /api/integrations/shopify/customers', () => {
     const before = customersRequests().length;
     fake.release();
 
-    const second = createJobRunner({ db: t.db, config: t.config, modules }).start();
-    try {
-      await waitFor(async () => (await progress(a)).status === 'completed', 60_000);
-    } finally {
-      await second.stop();
-    }
+    await syncUntilDone(a, 60_000);
     // The second run started after the cursor stored with page two.
     const resumed = customersRequests().slice(before).filter((r) => !r.throttled);
     expect(Buffer.from(String(resumed[0].variables.after), 'base64').toString()).toBe('{"last":500}');
@@ -97,12 +102,7 @@ describe('POST /api/integrations/shopify/customers', () => {
     // Syncing again updates everyone and creates no one.
     fake.shops.get(SHOP_A)!.customers[0].firstName = 'Renamed';
     expect((await start(a)).statusCode).toBe(202);
-    const third = createJobRunner({ db: t.db, config: t.config, modules }).start();
-    try {
-      await waitFor(async () => (await progress(a)).status === 'completed', 60_000);
-    } finally {
-      await third.stop();
-    }
+    await syncUntilDone(a, 60_000);
     expect(await progress(a)).toMatchObject({ customersSeen: 1200, customersCreated: 0, customersUpdated: 1200 });
     expect(await count(a.organizationId)).toBe(1200);
     expect(await count(a.organizationId, `first_name = 'Renamed'`)).toBe(1);
@@ -114,11 +114,9 @@ describe('POST /api/integrations/shopify/customers', () => {
     Object.assign(fake.bucket, { maximumAvailable: 600, currentlyAvailable: 600, restoreRate: 100 });
     const before = customersRequests().length;
     expect((await start(b)).statusCode).toBe(202);
-    const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
     try {
-      await waitFor(async () => (await progress(b)).status === 'completed', 30_000);
+      await syncUntilDone(b);
     } finally {
-      await runner.stop();
       Object.assign(fake.bucket, { maximumAvailable: 2000, currentlyAvailable: 2000, restoreRate: 100_000 });
     }
     const mine = customersRequests().slice(before);
@@ -143,12 +141,7 @@ describe('consent mapping', () => {
     // The opted-out customer already exists opted in: the store's UNSUBSCRIBED wins.
     await createCustomer(t.app, org.headers, { email: 'customer90002@consent.example', emailOptIn: true, smsOptIn: true });
     expect((await start(org)).statusCode).toBe(202);
-    const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
-    try {
-      await waitFor(async () => (await progress(org)).status === 'completed', 30_000);
-    } finally {
-      await runner.stop();
-    }
+    await syncUntilDone(org);
     const list = (await t.app.inject({ url: '/api/customers?limit=10', headers: org.headers })).json().data;
     const by = (n: number) => list.find((c: any) => c.email === `customer${n}@consent.example`);
     expect(by(90_001)).toMatchObject({ emailOptIn: true, smsOptIn: true, emailSuppressed: false, smsSuppressed: false });
@@ -175,12 +168,7 @@ describe('matching by phone', () => {
     expect((await t.app.inject({ method: 'POST', url: '/api/integrations/shopify/connect', headers: org.headers, payload: { shop, accessToken: 'shpat_phone_00000000000000' } })).statusCode).toBe(200);
     const known = await createCustomer(t.app, org.headers, { phone: '+1 (415) 509-1001', firstName: 'Known' });
     expect((await start(org)).statusCode).toBe(202);
-    const runner = createJobRunner({ db: t.db, config: t.config, modules }).start();
-    try {
-      await waitFor(async () => (await progress(org)).status === 'completed', 30_000);
-    } finally {
-      await runner.stop();
-    }
+    await syncUntilDone(org);
     expect(await progress(org)).toMatchObject({ customersSeen: 1, customersCreated: 0, customersUpdated: 1 });
     const list = (await t.app.inject({ url: '/api/customers', headers: org.headers })).json().data;
     expect(list.map((c: any) => c.id)).toEqual([known.id]);
