@@ -45,7 +45,6 @@ const bodyIssue = (path: string, message: string) => new AppError('validation_fa
  * The organization's customer with this phone number (E.164), the most recent when several share it.
  * Stored numbers are compared in their E.164 spelling (PHONE_KEY), so "+1 (415) 555-0123" matches +14155550123.
  */
-
 export async function customerByPhone(tx: Tx, organizationId: string, e164: string): Promise<string | null> {
   const [row] = await tx
     .select({ id: customers.id })

@@ -5,7 +5,6 @@ import type { Audience } from '../../lib/campaigns.js';
 import { PHONE_KEY, toE164 } from '../../lib/phone.js';
 import { audienceSegmentFilter } from '../segments/index.js';
 
-
 const CHUNK = 5000;
 
 /**
