@@ -110,18 +110,33 @@ describe.skipIf(!hasChromium && !process.env.CI)('inbox and chat widget end to e
     await page.getByRole('link', { name: '← Inboxes' }).click();
     await page.getByRole('navigation', { name: 'Inbox settings' }).getByRole('link', { name: 'Canned responses' }).click();
     await page.getByText('No canned responses yet').waitFor();
-    await page.getByLabel('Shortcut').fill('thanks');
-    await page.getByLabel('Text').fill('Thanks for writing in! Your order ships tomorrow.');
-    await page.getByRole('button', { name: 'Add canned response' }).click();
-    await page.getByRole('cell', { name: '/thanks', exact: true }).waitFor();
+    for (const [shortcut, text] of [['thanks', 'Thanks for writing in!'], ['bye', 'Goodbye!']]) {
+      await page.getByLabel('Shortcut').fill(shortcut);
+      await page.getByLabel('Text').fill(text);
+      await page.getByRole('button', { name: 'Add canned response' }).click();
+      await page.getByRole('cell', { name: `/${shortcut}`, exact: true }).waitFor();
+    }
+    // Edited in place (the reply box below inserts the new text), and one deleted.
+    await page.getByRole('button', { name: 'Edit /thanks' }).click();
+    const editCanned = page.getByRole('form', { name: 'Edit /thanks' });
+    await editCanned.getByLabel('Text').fill('Thanks for writing in! Your order ships tomorrow.');
+    await editCanned.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'Thanks for writing in! Your order ships tomorrow.', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Delete /bye' }).click();
+    await page.getByRole('cell', { name: '/bye', exact: true }).waitFor({ state: 'detached' });
     await expectAccessible(page, 'canned responses');
     await screenshot(page, 'inbox-canned-responses');
 
     await page.getByRole('link', { name: 'Teams' }).click();
     await page.getByText('No teams yet').waitFor();
-    await page.getByLabel('Team name').fill('Tier 1');
+    await page.getByLabel('Team name').fill('Tier one');
     await page.getByRole('group', { name: 'Members of the new team' }).getByLabel('Ada Agent').check();
     await page.getByRole('button', { name: 'Add team' }).click();
+    await page.getByRole('cell', { name: 'Tier one', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Edit Tier one' }).click();
+    const editTeam = page.getByRole('form', { name: 'Edit Tier one' });
+    await editTeam.getByLabel('Team name').fill('Tier 1');
+    await editTeam.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'Tier 1', exact: true }).waitFor();
     await page.getByRole('cell', { name: 'Ada Agent', exact: true }).waitFor();
     await expectAccessible(page, 'teams');

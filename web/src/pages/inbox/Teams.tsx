@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
-import { Button, Empty, ErrorMessage, Field, Loading, PageHeader, SubNav } from '../../components/ui';
+import { EditableTable } from '../../components/EditableTable';
+import { Button, ErrorMessage, Field, PageHeader, SubNav } from '../../components/ui';
 import { useAgents, useTeams, type Agent } from '../../lib/chat';
 import { INBOX_SETTINGS_TABS } from '../../lib/tabs';
 
@@ -26,7 +26,6 @@ export default function Teams() {
   const qc = useQueryClient();
   const teams = useTeams();
   const agents = useAgents();
-  const [editing, setEditing] = useState<string | null>(null);
   const all = agents.data?.data ?? [];
   const nameOf = (id: string) => all.find((a) => a.id === id)?.name ?? 'A former member';
   const create = useMutation({
@@ -35,10 +34,7 @@ export default function Teams() {
   });
   const update = useMutation({
     mutationFn: (v: { id: string; name: string; memberIds: string[] }) => unwrap(api.PATCH('/api/chat/teams/{id}', { params: { path: { id: v.id } }, body: { name: v.name, memberIds: v.memberIds } })),
-    onSuccess: () => {
-      setEditing(null);
-      return qc.invalidateQueries({ queryKey: KEY });
-    },
+    onSuccess: () => qc.invalidateQueries({ queryKey: KEY }),
   });
   const remove = useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE('/api/chat/teams/{id}', { params: { path: { id } } })),
@@ -52,52 +48,28 @@ export default function Teams() {
     <>
       <PageHeader title="Teams" />
       <SubNav label="Inbox settings" links={INBOX_SETTINGS_TABS} />
-      <section className="card table-card" aria-labelledby="teams-h">
-        <h2 id="teams-h" className="pad">Teams</h2>
-        {teams.isPending && <Loading />}
-        <ErrorMessage error={teams.error ?? remove.error} />
-        {teams.data && teams.data.data.length === 0 && <Empty title="No teams yet" />}
-        {teams.data && teams.data.data.length > 0 && (
-          <table className="table">
-            <thead><tr><th scope="col">Team</th><th scope="col">Members</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
-            <tbody>
-              {teams.data.data.map((t) =>
-                editing === t.id ? (
-                  <tr key={t.id}>
-                    <td colSpan={3}>
-                      <form
-                        className="stack-sm"
-                        aria-label={`Edit ${t.name}`}
-                        onSubmit={(e) => {
-                          e.preventDefault();
-                          update.mutate({ id: t.id, ...read(e.currentTarget) });
-                        }}
-                      >
-                        <Field label="Team name">{(p) => <input {...p} name="name" defaultValue={t.name} required maxLength={120} />}</Field>
-                        <MemberChecks agents={all} selected={t.memberIds} legend={`Members of ${t.name}`} />
-                        <ErrorMessage error={update.error} />
-                        <div className="row">
-                          <Button type="submit" busy={update.isPending}>Save</Button>
-                          <Button variant="ghost" onClick={() => setEditing(null)}>Cancel</Button>
-                        </div>
-                      </form>
-                    </td>
-                  </tr>
-                ) : (
-                  <tr key={t.id}>
-                    <td>{t.name}</td>
-                    <td>{t.memberIds.length === 0 ? <span className="muted">No members</span> : t.memberIds.map((m) => <span className="tag" key={m}>{nameOf(m)}</span>)}</td>
-                    <td className="nowrap">
-                      <Button variant="ghost" onClick={() => setEditing(t.id)} aria-label={`Edit ${t.name}`}>Edit</Button>
-                      <Button variant="ghost" onClick={() => remove.mutate(t.id)} aria-label={`Delete ${t.name}`}>Delete</Button>
-                    </td>
-                  </tr>
-                ),
-              )}
-            </tbody>
-          </table>
+      <EditableTable
+        title="Teams"
+        headingId="teams-h"
+        columns={['Team', 'Members']}
+        query={teams}
+        emptyTitle="No teams yet"
+        nameOf={(t) => t.name}
+        cells={(t) => (
+          <>
+            <td>{t.name}</td>
+            <td>{t.memberIds.length === 0 ? <span className="muted">No members</span> : t.memberIds.map((m) => <span className="tag" key={m}>{nameOf(m)}</span>)}</td>
+          </>
         )}
-      </section>
+        editFields={(t) => (
+          <>
+            <Field label="Team name">{(p) => <input {...p} name="name" defaultValue={t.name} required maxLength={120} />}</Field>
+            <MemberChecks agents={all} selected={t.memberIds} legend={`Members of ${t.name}`} />
+          </>
+        )}
+        onSave={{ run: (t, form) => update.mutateAsync({ id: t.id, ...read(form) }), busy: update.isPending, error: update.error }}
+        onDelete={{ run: (t) => remove.mutate(t.id), error: remove.error }}
+      />
       <form
         className="card stack narrow-lg"
         aria-labelledby="new-team-h"
