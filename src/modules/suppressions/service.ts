@@ -66,7 +66,8 @@ export async function isSuppressed(tx: Tx, organizationId: string, channel: Supp
  * PostgreSQL: the same index conditions as a text[] parameter, without the driver escaping every element.
  */
 export async function suppressionFlags(tx: Tx, organizationId: string, rows: { email: string | null; phone: string | null }[]) {
-  const keys = new Map(rows.map((r) => [r, { email: normalizeAddress('email', r.email), phone: normalizeAddress('sms', r.phone) }]));
+  const keyOf = (r: { email: string | null; phone: string | null }) => ({ email: normalizeAddress('email', r.email), phone: normalizeAddress('sms', r.phone) });
+  const keys = new Map(rows.map((r) => [r, keyOf(r)]));
   const emails = new Set<string>();
   const phones = new Set<string>();
   for (const { email, phone } of keys.values()) {
@@ -81,7 +82,7 @@ export async function suppressionFlags(tx: Tx, organizationId: string, rows: { e
     for (const r of (res as unknown as { rows: { channel: string; address: string }[] }).rows) found.add(`${r.channel}:${r.address}`);
   }
   return (r: { email: string | null; phone: string | null }) => {
-    const k = keys.get(r) ?? { email: normalizeAddress('email', r.email), phone: normalizeAddress('sms', r.phone) };
+    const k = keys.get(r) ?? keyOf(r);
     return { emailSuppressed: found.has(`email:${k.email}`), smsSuppressed: found.has(`sms:${k.phone}`) };
   };
 }
