@@ -285,37 +285,34 @@ export async function interleaved(variants: Variant[], seconds: number, maxRound
 }
 
 const TICK_US = 1_000_000 / 100; // Linux's USER_HZ
+/** Fields of a /proc/<pid>/stat line (1-based, as proc(5) numbers them) from `from`, `n` of them, summed. */
 const ticks = (stat: string, from: number, n: number) => stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(from - 3, from - 3 + n).reduce((s, x) => s + Number(x), 0);
-let postmaster: number | null | undefined;
+
 /**
  * CPU time so far, in µs, of this process's main thread (the servers and loops under test; autocannon runs in its
- * own thread) and of the local PostgreSQL (live backends plus the exited ones the postmaster has reaped). Zero
- * where /proc does not tell (not Linux, PostgreSQL elsewhere): a diagnostic that does not depend on how fast the
- * machine happens to run, since CPU time per request moves less than requests per second when the host is busy.
+ * own thread) and of the local PostgreSQL: the postmaster (a `postgres` process whose parent is init) with the
+ * children it has reaped, plus its live backends. Zero where /proc does not tell (not Linux, PostgreSQL
+ * elsewhere): a diagnostic that does not depend on how fast the machine happens to run, since CPU time per
+ * request moves less than requests per second when the host is busy.
  */
 function cpuNow(): { main: number; pg: number } {
   try {
     const main = ticks(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'), 14, 2) * TICK_US;
-    if (postmaster === undefined) {
-      postmaster = null;
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d)) continue;
-        const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-        if (st.includes('(postgres)') && ticks(st, 4, 1) === 1) postmaster = Number(d);
+    const postgres: { pid: number; stat: string }[] = [];
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        if (stat.includes('(postgres)')) postgres.push({ pid: Number(d), stat });
+      } catch {
+        // exited meanwhile
       }
     }
+    const postmaster = postgres.find((p) => ticks(p.stat, 4, 1) === 1);
     let pg = 0;
     if (postmaster) {
-      pg += ticks(readFileSync(`/proc/${postmaster}/stat`, 'utf8'), 14, 4) * TICK_US; // its own and its reaped children's
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d) || Number(d) === postmaster) continue;
-        try {
-          const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-          if (st.includes('(postgres)') && ticks(st, 4, 1) === postmaster) pg += ticks(st, 14, 2) * TICK_US;
-        } catch {
-          // exited meanwhile
-        }
-      }
+      pg += ticks(postmaster.stat, 14, 4) * TICK_US; // its own time and its reaped children's
+      for (const p of postgres) if (ticks(p.stat, 4, 1) === postmaster.pid) pg += ticks(p.stat, 14, 2) * TICK_US;
     }
     return { main, pg };
   } catch {
