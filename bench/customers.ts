@@ -258,10 +258,10 @@ export async function run(): Promise<Result[]> {
     // The endpoint over HTTP, and the same SQL through raw pg with a pool of the server's size.
     const endpointVariant: Variant = { name: `GET ${LIST_PATH} (HTTP, API key)`, measure: (seconds) => endpointLoad(base, tenants, seconds) };
     const rawVariant = loopVariant(SUITE, 'same SQL, raw pg (1 statement)', (i) => listIn(raw, orgOf(i)));
-    // Diagnostic: every statement the endpoint sends, replayed in order on pooled connections
-    // (a connection is held from BEGIN to COMMIT, as the server does), one round trip each. A verified API key
-    // is cached, so a warm request sends BEGIN, the scope, the list, the page's suppression flags and COMMIT —
-    // the server itself sends the first three in one round trip.
+    // Diagnostic: every statement the endpoint sends, replayed in order on one pooled connection per request,
+    // one round trip each. A verified API key is cached, and a GET reads in a read-only scope, so a warm request
+    // sends the scope with the list and the scope with the page's suppression flags — the server itself sends
+    // each pair in one round trip, with no BEGIN or COMMIT.
     const n = cap.all.length;
     const rawReplayVariant = loopVariant(SUITE, `diag: endpoint's ${n} statements, raw pg`, async (i) => {
       const t = orgOf(i);

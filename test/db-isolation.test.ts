@@ -278,6 +278,31 @@ describe('database isolation, as the runtime role', () => {
     }
   });
 
+  it('keeps the same wall in a read-only scope (what GET requests use), which also refuses every write', async () => {
+    const counts = await ownerCounts();
+    for (const me of [A, B]) {
+      const other = me === A ? B : A;
+      await db.withTenant(
+        me.id,
+        async (tx) => {
+          for (const t of tables) {
+            const [r] = await rowsOf<{ n: number; foreign: number }>(tx, sql`SELECT count(*)::int AS n, count(*) FILTER (WHERE organization_id <> ${me.id})::int AS foreign FROM ${ident(t)}`);
+            expect(r.foreign, `rows of the other organization visible in ${t}, read-only`).toBe(0);
+            expect(r.n, `own rows visible in ${t}, read-only`).toBe(counts.get(t)![me === A ? 'a' : 'b']);
+          }
+        },
+        { readOnly: true },
+      );
+      for (const t of tables) {
+        const err = await db
+          .withTenant(me.id, (tx) => tx.execute(sql`DELETE FROM ${ident(t)} WHERE organization_id IN (${me.id}, ${other.id})`), { readOnly: true })
+          .then(() => null, (e: unknown) => pgError(e));
+        expect(err?.message, `a delete from ${t} in a read-only scope`).toMatch(/read-only transaction/);
+      }
+    }
+    expect(await ownerCounts()).toEqual(counts);
+  });
+
   it('shows a user with no organization set only their own memberships, and no other tenant row', async () => {
     await db.withUser({ id: userIds[0], email: 'u0@example.test' }, async (tx) => {
       for (const t of tables) {
@@ -461,6 +486,21 @@ describe('the tenant is transaction-local', () => {
       return r.pid;
     });
     await expectNoTenantLeft(pid);
+  });
+
+  it('leaves neither the organization, the runtime role nor read-only mode on the connection after a read-only scope', async () => {
+    const pid = await one.withTenant(
+      A.id,
+      async (tx) => {
+        const [r] = await rowsOf<{ pid: number; n: number; ro: string }>(tx, sql`SELECT pg_backend_pid() AS pid, (SELECT count(*)::int FROM customers) AS n, current_setting('transaction_read_only') AS ro`);
+        expect(r.n).toBeGreaterThan(0);
+        expect(r.ro).toBe('on');
+        return r.pid;
+      },
+      { readOnly: true },
+    );
+    await expectNoTenantLeft(pid);
+    expect((await one.owner.query<{ ro: string }>(`SELECT current_setting('transaction_read_only') AS ro`))[0].ro).toBe('off');
   });
 
   it('leaves nothing behind after a tenant transaction that fails midway, or one with a rolled-back savepoint', async () => {

@@ -78,3 +78,68 @@ describe.skipIf(!onPostgres)('pipelined BEGIN (PostgreSQL only: PGlite runs in t
     expect((await t.db.withTenant(org, (tx) => query<{ n: number }>(tx, sql`select count(*)::int as n from customers`)))[0].n).toBe(1);
   });
 });
+
+describe.skipIf(!onPostgres)('read-only scopes: each statement carries the scope, no BEGIN or COMMIT (PostgreSQL only)', () => {
+  let t: TestDatabase;
+  let org: string;
+  let other: string;
+  beforeAll(async () => {
+    t = await createTestDatabase({ poolSize: 1 });
+    const [o, p] = await t.db.owner.query<{ id: string }>(`insert into organizations (name) values ('Reader'), ('Other reader') returning id`);
+    org = o.id;
+    other = p.id;
+    await t.db.owner.query(`insert into customers (organization_id, email) values ($1, 'one@reader.example'), ($2, 'two@reader.example'), ($2, 'three@reader.example')`, [org, other]);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const readScope = <T>(organizationId: string, fn: Parameters<TestDatabase['db']['withTenant']>[1]) => t.db.withTenant(organizationId, fn, { readOnly: true }) as Promise<T>;
+
+  it('sends every statement with the read-only scope ahead of it, one round trip each, and sees only its organization', async () => {
+    const seen: { org: string; n: number; ro: string }[] = [];
+    const sent = await roundTrips(() =>
+      readScope(org, async (tx) => {
+        for (let i = 0; i < 2; i++) {
+          seen.push((await query<{ org: string; n: number; ro: string }>(tx, sql`select current_setting('app.org_id') as org, (select count(*)::int from customers) as n, current_setting('transaction_read_only') as ro`))[0]);
+        }
+      }),
+    );
+    expect(seen).toEqual([{ org, n: 1, ro: 'on' }, { org, n: 1, ro: 'on' }]);
+    expect(sent).toHaveLength(2);
+    for (const s of sent) {
+      expect(s.prefix).toEqual([expect.stringMatching(/set_config\('app\.org_id', \$2, true\).*set_config\('transaction_read_only', \$5, true\)/)]);
+      expect(s.text).toMatch(/^select current_setting/);
+    }
+    expect(sent.map((s) => s.text)).not.toContain('COMMIT');
+  });
+
+  it('refuses a write and changes nothing', async () => {
+    const failed = await readScope(org, (tx) => tx.execute(sql`insert into customers (organization_id, email) values (${org}, 'written@reader.example')`)).catch((e: Error) => e);
+    expect(String((failed as Error & { cause?: Error }).cause?.message ?? failed)).toMatch(/read-only transaction/);
+    const [{ n }] = await t.db.owner.query<{ n: number }>(`select count(*)::int as n from customers where organization_id = $1`, [org]);
+    expect(n).toBe(1);
+  });
+
+  it('leaves the pooled connection without scope, role or read-only mode, also after a failed statement', async () => {
+    await readScope(org, (tx) => tx.execute(sql`select 1/0`)).catch(() => undefined);
+    await readScope(other, (tx) => tx.execute(sql`select 1`));
+    // One pooled connection: the next use gets the same one.
+    const after = await t.db.withSystem('job-scheduler', async (tx) =>
+      (await query<{ org: string; ro: string; role: string; n: number }>(tx, sql`select coalesce(current_setting('app.org_id', true), '') as org, current_setting('transaction_read_only') as ro, current_user as role, (select count(*)::int from customers) as n`))[0]);
+    expect(after).toEqual({ org: '', ro: 'off', role: expect.not.stringMatching(/^switchboard_app$/), n: 3 });
+    // And a tenant transaction after it writes as usual.
+    await t.db.withTenant(org, (tx) => tx.execute(sql`update customers set first_name = 'Written' where organization_id = ${org}`));
+    expect((await t.db.owner.query<{ first_name: string }>(`select first_name from customers where organization_id = $1`, [org]))[0].first_name).toBe('Written');
+  });
+
+  it('refuses a statement sent after the scope ended, and a nested transaction inside it', async () => {
+    let kept: Parameters<Parameters<TestDatabase['db']['withTenant']>[1]>[0] | undefined;
+    await readScope(org, async (tx) => {
+      kept = tx;
+      await expect(tx.transaction(async () => undefined)).rejects.toThrow(/no transaction to nest in/);
+    });
+    const late = await kept!.execute(sql`select count(*) from customers`).catch((e: Error & { cause?: Error }) => e.cause ?? e);
+    expect(String((late as Error).message)).toMatch(/read scope has ended/);
+  });
+});

@@ -8,7 +8,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema.js';
 import { migrate, type OwnerExecutor } from './migrate.js';
-import { beginWithFirstQuery, type Statement } from './pg-begin.js';
+import { beginWithFirstQuery, scopedReader, type Statement } from './pg-begin.js';
 
 export { schema };
 export type { GrantableRole, Role } from './schema.js';
@@ -47,6 +47,11 @@ export interface Scope {
   organizationId?: string | null;
   userId?: string | null;
   userEmail?: string | null;
+  /**
+   * Reads only: the statements run with transaction_read_only on (a write fails). On PostgreSQL each
+   * statement carries the scope and is its own implicit transaction: no BEGIN or COMMIT round trips.
+   */
+  readOnly?: boolean;
 }
 
 export interface Database {
@@ -78,21 +83,29 @@ export interface OpenOptions {
 // so nothing survives into a pooled connection's next use. Besides the with* helpers below only the
 // auth module calls it, to narrow one request's transaction from a session to that user's membership.
 
-/** The scope as one statement with bound parameters, for the pg driver's pipelined BEGIN (src/db/pg-begin.ts). */
+/**
+ * The settings a scope makes, each with set_config(…, true): the runtime role, the tenant and user, and for a
+ * read-only scope transaction_read_only, so a statement that writes fails instead of changing anything.
+ */
+function scopeSettings(scope: Scope): [name: string, value: string][] {
+  const settings: [string, string][] = [
+    ['role', APP_ROLE],
+    ['app.org_id', scope.organizationId ?? ''],
+    ['app.user_id', scope.userId ?? ''],
+    ['app.user_email', scope.userEmail ?? ''],
+  ];
+  if (scope.readOnly) settings.push(['transaction_read_only', 'on']);
+  return settings;
+}
+
+/** The scope as one statement with bound parameters, for the pg driver's pipelined statements (src/db/pg-begin.ts). */
 function scopeStatement(scope: Scope): Statement {
-  return {
-    text: `select set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.user_id', $3, true), set_config('app.user_email', $4, true)`,
-    values: [APP_ROLE, scope.organizationId ?? '', scope.userId ?? '', scope.userEmail ?? ''],
-  };
+  const settings = scopeSettings(scope);
+  return { text: `select ${settings.map(([name], i) => `set_config('${name}', $${i + 1}, true)`).join(', ')}`, values: settings.map(([, value]) => value) };
 }
 
 export async function setScope(tx: Tx, scope: Scope) {
-  await tx.execute(
-    sql`select set_config('role', ${APP_ROLE}, true),
-      set_config('app.org_id', ${scope.organizationId ?? ''}, true),
-      set_config('app.user_id', ${scope.userId ?? ''}, true),
-      set_config('app.user_email', ${scope.userEmail ?? ''}, true)`,
-  );
+  await tx.execute(sql`select ${sql.join(scopeSettings(scope).map(([name, value]) => sql`set_config(${sql.raw(`'${name}'`)}, ${value}, true)`), sql`, `)}`);
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -148,7 +161,35 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     };
     // BEGIN and the scope go out with the transaction's first query, in one round trip (src/db/pg-begin.ts):
     // with COMMIT that is two per single-statement request.
+    // A read-only scope: every statement carries the scope and ends at its own Sync (src/db/pg-begin.ts), one
+    // round trip each and no BEGIN or COMMIT. One reader and Drizzle handle per pooled connection, reused.
+    const readers = new WeakMap<pg.PoolClient, { reader: ReturnType<typeof scopedReader>; handle: Drizzle }>();
+    const readerFor = (client: pg.PoolClient) => {
+      let r = readers.get(client);
+      if (!r) {
+        const reader = scopedReader(client);
+        const handle = drizzlePg({ client: reader.client as unknown as pg.PoolClient, schema }) as unknown as Drizzle;
+        (handle as any).transaction = async () => {
+          throw new Error('A read-only scope has no transaction to nest in');
+        };
+        r = { reader, handle };
+        readers.set(client, r);
+      }
+      return r;
+    };
+    const read = async <T>(scope: Scope, fn: (tx: Tx) => Promise<T>) => {
+      const client = await pool.connect();
+      const { reader, handle } = readerFor(client);
+      reader.open([scopeStatement(scope)]);
+      try {
+        return await fn(handle as unknown as Tx);
+      } finally {
+        reader.end();
+        client.release();
+      }
+    };
     transact = async (scope, fn) => {
+      if (scope?.readOnly) return read(scope, fn);
       const client = await pool.connect();
       const begin = beginWithFirstQuery(client, scope ? [{ text: 'BEGIN', values: [] }, scopeStatement(scope)] : [{ text: 'BEGIN', values: [] }]);
       let broken: Error | undefined;

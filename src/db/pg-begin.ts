@@ -64,6 +64,24 @@ class PrefixedQuery extends BaseQuery {
   }
 }
 
+/** The original `query` of a pooled client, resolved at each call so that whatever wraps pg's Client.prototype.query (a statement recorder) still sees every query. */
+const originalQuery = (client: pg.PoolClient) => (...args: unknown[]) => (Object.getPrototypeOf(client).query as (...a: unknown[]) => unknown).apply(client, args);
+
+/**
+ * Sends one query with `prefix` written ahead of it in the same write; the promise form only (Drizzle's),
+ * anything else (a callback, a submittable) is refused rather than sent without its prefix.
+ */
+function sendPrefixed(send: (...args: unknown[]) => unknown, prefix: Statement[], config: unknown, values?: unknown, callback?: unknown) {
+  if (typeof values === 'function' || typeof callback === 'function' || typeof (config as { submit?: unknown })?.submit === 'function') {
+    return Promise.reject(new Error('A scoped statement is sent in the promise form'));
+  }
+  // A copy: Drizzle reuses its query config objects, and pg writes the values and callback onto the one it is given.
+  const own = typeof config === 'string' ? { text: config } : { ...(config as object) };
+  return new Promise((resolve, reject) => {
+    send(new PrefixedQuery(prefix, own, values, (err, result) => (err ? reject(err) : resolve(result))));
+  });
+}
+
 const pendingPrefix = new WeakMap<pg.PoolClient, Statement[]>();
 const wrapped = new WeakSet<pg.PoolClient>();
 
@@ -76,22 +94,42 @@ const wrapped = new WeakSet<pg.PoolClient>();
 export function beginWithFirstQuery(client: pg.PoolClient, prefix: Statement[]) {
   if (!wrapped.has(client)) {
     wrapped.add(client);
-    // Resolved at each call, so whatever wraps pg's Client.prototype.query (a statement recorder) still sees every query.
-    const original = (...args: unknown[]) => (Object.getPrototypeOf(client).query as (...a: unknown[]) => unknown).apply(client, args);
+    const original = originalQuery(client);
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
       const head = pendingPrefix.get(client);
       if (!head) return original(config, values, callback);
       pendingPrefix.delete(client);
-      if (typeof values === 'function' || typeof callback === 'function' || typeof (config as { submit?: unknown })?.submit === 'function') {
-        return Promise.reject(new Error('A scoped transaction sends its first query in the promise form'));
-      }
-      // A copy: Drizzle reuses its query config objects, and pg writes the values and callback onto the one it is given.
-      const own = typeof config === 'string' ? { text: config } : { ...(config as object) };
-      return new Promise((resolve, reject) => {
-        original(new PrefixedQuery(head, own, values, (err, result) => (err ? reject(err) : resolve(result))));
-      });
+      return sendPrefixed(original, head, config, values, callback);
     };
   }
   pendingPrefix.set(client, prefix);
   return { sent: () => !pendingPrefix.has(client), cancel: () => pendingPrefix.delete(client) };
+}
+
+/**
+ * A client for read-only scopes without BEGIN or COMMIT: every query goes out with `prefix` (the scope,
+ * read-only) ahead of it and ends at its own Sync. The extended protocol runs the messages up to a Sync as
+ * one implicit transaction, so the scope's set_config(…, true) holds for exactly that query and is gone
+ * before the connection's next use; a read costs one round trip, and no statement of the scope can run
+ * without it. In READ COMMITTED each statement reads its own snapshot inside a transaction as well, so a
+ * handler that reads sees what it would have seen in one. After `end()` the client refuses every query:
+ * a read left running past its scope fails rather than running as the pool's login role.
+ */
+export function scopedReader(client: pg.PoolClient) {
+  const send = originalQuery(client);
+  let prefix: Statement[] | null = null;
+  return {
+    client: {
+      query(config: unknown, values?: unknown, callback?: unknown) {
+        if (!prefix) return Promise.reject(new Error('This read scope has ended; a statement cannot run outside it'));
+        return sendPrefixed(send, prefix, config, values, callback);
+      },
+    },
+    open(scope: Statement[]) {
+      prefix = scope;
+    },
+    end() {
+      prefix = null;
+    },
+  };
 }

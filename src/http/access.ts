@@ -72,10 +72,15 @@ declare module 'fastify' {
     csrf?: boolean;
     sessionOnly?: boolean;
     recentSignIn?: boolean;
+    /**
+     * A GET that changes data (an OAuth callback): its req.tenant is read-write. Every other GET or HEAD runs
+     * req.tenant read-only, where a write fails (src/db/index.ts, Scope.readOnly).
+     */
+    writes?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
-    /** Runs fn inside the caller's organization (RLS-scoped transaction). `org` routes only. */
+    /** Runs fn inside the caller's organization (RLS-scoped; read-only for GET and HEAD, see `writes`). `org` routes only. */
     tenant<T>(fn: (tx: Tx, ctx: TenantContext) => Promise<T>): Promise<T>;
   }
 }

@@ -43,7 +43,10 @@ export function registerPrincipal(app: FastifyInstance, deps: { db: Database; co
   app.decorateRequest('principal', null);
   app.decorateRequest('tenant', function (this: FastifyRequest, fn: any) {
     const ctx = requireOrg(this, this.routeOptions.config.role ?? 'member');
-    return deps.db.withTenant(ctx.organizationId, (tx) => fn(tx, ctx), { userId: this.principal?.userId });
+    // GET and HEAD only read (unless the route says it writes): read-only, so a write fails, and on PostgreSQL
+    // without BEGIN and COMMIT round trips.
+    const readOnly = SAFE_METHODS.has(this.method) && !this.routeOptions.config.writes;
+    return deps.db.withTenant(ctx.organizationId, (tx) => fn(tx, ctx), { userId: this.principal?.userId, readOnly });
   } as any);
 
   app.addHook('onRequest', async (req) => {

@@ -88,7 +88,8 @@ export function registerShopifyRoutes(app: App, config: Config) {
   });
 
   app.get('/api/integrations/shopify/callback', {
-    config: { access: 'org', role: 'admin', sessionOnly: true },
+    // Shopify redirects the browser here with a GET; it stores the shop's token.
+    config: { access: 'org', role: 'admin', sessionOnly: true, writes: true },
     schema: {
       tags,
       operationId: 'shopifyOAuthCallback',
