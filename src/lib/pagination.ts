@@ -85,13 +85,21 @@ export async function keysetPage<T extends KeysetTable>(
   const result = await tx.execute(sql`select ${list}, ${table.createdAt}::text as "__cursor" from ${table}
     where ${and(...where)} order by ${table.createdAt} ${dir}, ${table.id} ${dir} limit ${q.limit + 1}`);
   const found = (result as unknown as { rows: Record<string, unknown>[] }).rows;
-  const page = found.slice(0, q.limit);
-  for (const row of page) {
-    for (const [key, col] of decode) if (col && row[key] !== null) row[key] = col.mapFromDriverValue(row[key]);
+  const n = Math.min(found.length, q.limit);
+  // Each row written once, decoded, in column order and without the cursor column (one shape for every row).
+  const rows: Record<string, unknown>[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const raw = found[i];
+    const row: Record<string, unknown> = {};
+    for (const [key, col] of decode) {
+      const value = raw[key];
+      row[key] = col && value !== null ? col.mapFromDriverValue(value) : value;
+    }
+    rows[i] = row;
   }
-  const last = page[page.length - 1];
+  const last = found[n - 1];
   return {
-    rows: page.map(({ __cursor, ...row }) => row) as T['$inferSelect'][],
+    rows: rows as T['$inferSelect'][],
     nextCursor: found.length > q.limit && last ? encodeCursor(String(last.__cursor), String(last.id)) : null,
   };
 }
