@@ -8,7 +8,7 @@ import { seedDemo } from './seed.js';
 import { migrate } from './db/migrate.js';
 
 async function open(config: ReturnType<typeof loadConfig>, opts: { migrate: boolean }) {
-  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, poolSize: config.databasePoolSize, migrate: opts.migrate });
+  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, poolSize: config.databasePoolSize, preparedScope: config.databasePreparedScope, migrate: opts.migrate });
 }
 
 /** How long a stop may take in all, however it goes: a supervisor can count on the process being gone by then. */

@@ -3,6 +3,7 @@
 // connection clean; a transaction that sends nothing sends no BEGIN either.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/index.js';
 import { query } from '../src/db/sql.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers.js';
 import { recordPgQueries } from './pg-support.js';
@@ -131,6 +132,21 @@ describe.skipIf(!onPostgres)('read-only scopes: each statement carries the scope
     // And a tenant transaction after it writes as usual.
     await t.db.withTenant(org, (tx) => tx.execute(sql`update customers set first_name = 'Written' where organization_id = ${org}`));
     expect((await t.db.owner.query<{ first_name: string }>(`select first_name from customers where organization_id = $1`, [org]))[0].first_name).toBe('Written');
+  });
+
+  it('sends the scope as a named statement prepared once per connection, unless preparedScope is off', async () => {
+    const names = async (db: TestDatabase['db']) =>
+      (await db.withTenant(org, (tx) => query<{ name: string }>(tx, sql`select name from pg_prepared_statements order by name`), { readOnly: true })).map((r) => r.name);
+    await t.db.withTenant(org, (tx) => tx.execute(sql`select 1`));
+    // One pooled connection: both scope statements live on it, once each, however many requests used them.
+    expect(await names(t.db)).toEqual(['sb_scope', 'sb_scope_read']);
+    const unnamed = await openDatabase({ databaseUrl: t.url!, poolSize: 1, migrate: false, preparedScope: false });
+    try {
+      expect(await names(unnamed)).toEqual([]);
+      expect((await unnamed.withTenant(org, (tx) => query<{ n: number }>(tx, sql`select count(*)::int as n from customers`), { readOnly: true }))[0].n).toBe(1);
+    } finally {
+      await unnamed.close();
+    }
   });
 
   it('refuses a statement sent after the scope ended, and a nested transaction inside it', async () => {

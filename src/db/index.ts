@@ -75,6 +75,11 @@ export interface OpenOptions {
   /** In-memory PGlite (tests). */
   memory?: boolean;
   poolSize?: number;
+  /**
+   * PostgreSQL: send the scope as a named prepared statement, parsed and planned once per connection (default).
+   * Off for a pooler that cannot keep named statements (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  preparedScope?: boolean;
   migrate?: boolean;
 }
 
@@ -98,10 +103,18 @@ function scopeSettings(scope: Scope): [name: string, value: string][] {
   return settings;
 }
 
-/** The scope as one statement with bound parameters, for the pg driver's pipelined statements (src/db/pg-begin.ts). */
-function scopeStatement(scope: Scope): Statement {
+/**
+ * The scope as one statement with bound parameters, for the pg driver's pipelined statements (src/db/pg-begin.ts).
+ * It has two texts in all (read-only or not), so when `prepared` each is a named statement: PostgreSQL parses and
+ * plans it once per connection instead of on every request.
+ */
+function scopeStatement(scope: Scope, prepared: boolean): Statement {
   const settings = scopeSettings(scope);
-  return { text: `select ${settings.map(([name], i) => `set_config('${name}', $${i + 1}, true)`).join(', ')}`, values: settings.map(([, value]) => value) };
+  return {
+    text: `select ${settings.map(([name], i) => `set_config('${name}', $${i + 1}, true)`).join(', ')}`,
+    values: settings.map(([, value]) => value),
+    ...(prepared ? { name: scope.readOnly ? 'sb_scope_read' : 'sb_scope' } : {}),
+  };
 }
 
 export async function setScope(tx: Tx, scope: Scope) {
@@ -118,6 +131,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    const prepared = opts.preparedScope ?? true;
     // An idle client's error (server restart) must not crash the process; the pool drops it.
     pool.on('error', () => {});
     db = drizzlePg({ client: pool, schema }) as unknown as Drizzle;
@@ -180,7 +194,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     const read = async <T>(scope: Scope, fn: (tx: Tx) => Promise<T>) => {
       const client = await pool.connect();
       const { reader, handle } = readerFor(client);
-      reader.open([scopeStatement(scope)]);
+      reader.open([scopeStatement(scope, prepared)]);
       try {
         return await fn(handle as unknown as Tx);
       } finally {
@@ -191,7 +205,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     transact = async (scope, fn) => {
       if (scope?.readOnly) return read(scope, fn);
       const client = await pool.connect();
-      const begin = beginWithFirstQuery(client, scope ? [{ text: 'BEGIN', values: [] }, scopeStatement(scope)] : [{ text: 'BEGIN', values: [] }]);
+      const begin = beginWithFirstQuery(client, scope ? [{ text: 'BEGIN', values: [] }, scopeStatement(scope, prepared)] : [{ text: 'BEGIN', values: [] }]);
       let broken: Error | undefined;
       try {
         const result = await fn(handleFor(client) as unknown as Tx);

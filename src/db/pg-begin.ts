@@ -4,11 +4,17 @@ import pg from 'pg';
 export interface Statement {
   text: string;
   values: string[];
+  /**
+   * A name makes it a prepared statement, parsed and planned once per connection (the scope: its text never
+   * changes). Only for statements whose text is fixed, so a connection holds a bounded few.
+   */
+  name?: string;
 }
 
 type Callback = (err: Error | null, result?: pg.QueryResult) => void;
 type ProtocolConnection = {
   parse(m: { text: string; name: string; types: number[] }): void;
+  close(m: { type: 'S'; name: string }): void;
   bind(m: { portal: string; statement: string; values: string[] }): void;
   execute(m: { portal: string; rows: number }): void;
 };
@@ -22,6 +28,9 @@ const BaseQuery = (pg as unknown as { Query: new (config: object, values?: unkno
  * results are read and dropped. An error in any of them fails this query (the server skips to the Sync),
  * and the caller rolls back as after any failed statement; the query itself never runs unscoped.
  */
+/** The named statements parsed on each connection. */
+const preparedOn = new WeakMap<ProtocolConnection, Set<string>>();
+
 class PrefixedQuery extends BaseQuery {
   private pending: number;
 
@@ -42,12 +51,31 @@ class PrefixedQuery extends BaseQuery {
   }
 
   prepare(connection: ProtocolConnection) {
+    this.connection = connection;
     for (const p of this.prefix) {
-      connection.parse({ text: p.text, name: '', types: [] });
-      connection.bind({ portal: '', statement: '', values: p.values });
+      const name = p.name ?? '';
+      if (name) {
+        let parsed = preparedOn.get(connection);
+        if (!parsed) preparedOn.set(connection, (parsed = new Set()));
+        if (!parsed.has(name)) {
+          // Close first (not an error when there is none): after a failure it may or may not exist.
+          connection.close({ type: 'S', name });
+          connection.parse({ text: p.text, name, types: [] });
+          parsed.add(name);
+        }
+      } else connection.parse({ text: p.text, name: '', types: [] });
+      connection.bind({ portal: '', statement: name, values: p.values });
       connection.execute({ portal: '', rows: 0 });
     }
     super.prepare(connection);
+  }
+
+  private connection?: ProtocolConnection;
+
+  /** After any error the named statements are parsed again (behind a Close) next time: whether they exist is not known. */
+  handleError(err: unknown, connection: unknown) {
+    if (this.connection) preparedOn.get(this.connection)?.clear();
+    super.handleError(err, connection);
   }
 
   handleRowDescription(msg: unknown) {
