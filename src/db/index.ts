@@ -173,8 +173,6 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       }
       return h;
     };
-    // BEGIN and the scope go out with the transaction's first query, in one round trip (src/db/pg-begin.ts):
-    // with COMMIT that is two per single-statement request.
     // A read-only scope: every statement carries the scope and ends at its own Sync (src/db/pg-begin.ts), one
     // round trip each and no BEGIN or COMMIT. One reader and Drizzle handle per pooled connection, reused.
     const readers = new WeakMap<pg.PoolClient, { reader: ReturnType<typeof scopedReader>; handle: Drizzle }>();
@@ -202,6 +200,8 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         client.release();
       }
     };
+    // BEGIN and the scope go out with the transaction's first query, in one round trip (src/db/pg-begin.ts):
+    // with COMMIT that is two per single-statement request.
     transact = async (scope, fn) => {
       if (scope?.readOnly) return read(scope, fn);
       const client = await pool.connect();

@@ -1,6 +1,6 @@
 import pg from 'pg';
 
-/** A statement sent ahead of a transaction's first query: its text and bound parameters. */
+/** A statement sent ahead of a query in the same write (BEGIN, the scope): its text and bound parameters. */
 export interface Statement {
   text: string;
   values: string[];
@@ -20,17 +20,19 @@ type ProtocolConnection = {
 };
 const BaseQuery = (pg as unknown as { Query: new (config: object, values?: unknown, callback?: Callback) => any }).Query;
 
+/** The named statements parsed on each connection. */
+const preparedOn = new WeakMap<ProtocolConnection, Set<string>>();
+
 /**
  * A transaction's first query with BEGIN and the scope written ahead of it, so the three cost one round
  * trip. The extended protocol lets a client send several Parse/Bind/Execute before one Sync, and the server
  * runs them in order: BEGIN opens the transaction the rest of the request continues, the scope's
  * set_config(…, true) calls take bound parameters (no SQL is written from values), then the query. Their
  * results are read and dropped. An error in any of them fails this query (the server skips to the Sync),
- * and the caller rolls back as after any failed statement; the query itself never runs unscoped.
+ * and the caller rolls back as after any failed statement; the query itself never runs unscoped. A read-only
+ * scope (scopedReader below) writes only the scope ahead of each query, without BEGIN. A named prefix
+ * statement is parsed on a connection's first use and then only bound.
  */
-/** The named statements parsed on each connection. */
-const preparedOn = new WeakMap<ProtocolConnection, Set<string>>();
-
 class PrefixedQuery extends BaseQuery {
   private pending: number;
 
