@@ -56,8 +56,8 @@ describe('CSV import', () => {
     expect(res.json()).toMatchObject({ created: N, updated: 0, rejected: [], rejectedCount: 0 });
     expect(await countOf(org.organizationId)).toBe(N);
     expect(await countOf(org.organizationId, 'email_opt_in')).toBe(N / 2);
-    // ~15 s on PGlite, a few seconds on PostgreSQL; a row-by-row import would take minutes.
-    expect(ms).toBeLessThan(60_000);
+    // How fast is the import benchmark's question (bench/import-health.ts), not a wall-clock bound here, which a
+    // busy shared host breaks without any change to the code (64.8 s against 15 s on a quiet day, same commit).
 
     const spot = await t.app.inject({ url: '/api/customers?q=bulk77777%40example.com', headers: org.headers });
     expect(spot.json().data).toHaveLength(1);
