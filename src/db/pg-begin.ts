@@ -53,7 +53,6 @@ class PrefixedQuery extends BaseQuery {
   }
 
   prepare(connection: ProtocolConnection) {
-    this.connection = connection;
     for (const p of this.prefix) {
       const name = p.name ?? '';
       if (name) {
@@ -72,11 +71,9 @@ class PrefixedQuery extends BaseQuery {
     super.prepare(connection);
   }
 
-  private connection?: ProtocolConnection;
-
   /** After any error the named statements are parsed again (behind a Close) next time: whether they exist is not known. */
-  handleError(err: unknown, connection: unknown) {
-    if (this.connection) preparedOn.get(this.connection)?.clear();
+  handleError(err: unknown, connection: ProtocolConnection) {
+    preparedOn.get(connection)?.clear();
     super.handleError(err, connection);
   }
 
