@@ -355,7 +355,7 @@ export async function run(): Promise<Result[]> {
       value: rawReplay.rps / rawResult.rps,
       aim: '(diagnostic)',
       met: true,
-      detail: 'throughput: one round trip per statement (the server sends BEGIN and the scope with the first query, so fewer)',
+      detail: 'throughput: one round trip per statement (the server sends each scope with the statement after it, so half as many)',
     });
     results.push({
       kind: 'ratio',

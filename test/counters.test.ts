@@ -93,7 +93,7 @@ beforeAll(async () => {
   });
   const base = testConfig();
   t = await createTestApp({
-    config: { email: { ...base.email, smtpUrl: sink.url, sendgridWebhookPublicKey: keys.publicKey }, jobs: { inProcess: true, pollMs: 50 } },
+    config: { email: { ...base.email, smtpUrl: sink.url, sendgridWebhookPublicKey: keys.publicKey, retryBaseMs: 1000 }, jobs: { inProcess: true, pollMs: 50 } },
     dns: dns.resolver,
   });
   a = await signUpWithOrg(t.app, 'ca');
@@ -119,7 +119,7 @@ describe('campaign counters equal a recount', () => {
     await waitFor(async () => (await messagesOf(a, ca)).filter((m: any) => m.status === 'sent').length === 5 && (await status(b, cb)) === 'sent', 20_000);
     await expectCountersEqualRecount('a send with one recipient deferred');
     deferred.clear();
-    // The retry waits for its backoff and the next poll: generous on a loaded machine.
+    // The retry waits for its backoff (1 s here, doubling for each attempt of six; 30 s by default) and the next poll: generous on a loaded machine.
     await waitFor(async () => (await status(a, ca)) === 'sent', 50_000);
     await expectCountersEqualRecount('the retry');
 
