@@ -7,7 +7,8 @@ export default defineConfig({
     pool: 'forks',
     // Builds the dashboard when stale; the end-to-end tests (test/e2e-*.test.ts) drive the built app.
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
+    // A hang detector, not a speed bound: a loaded host runs the suite two to three times slower than a quiet one.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     // Each file opens its own database (an in-memory PGlite, or a fresh PostgreSQL database), so files run
     // side by side. Vitest's default is one worker fewer than the cores, a single one on a 2-core machine;
