@@ -97,10 +97,15 @@ class MailBuilders {
       this.running++;
       this.pool
         .run(batch.map((w) => w.options))
-        .then(
-          (built) => batch.forEach((w, i) => { const b = built[i]; 'ok' in b ? w.resolve(Buffer.from(b.ok.buffer, b.ok.byteOffset, b.ok.byteLength)) : w.reject(new Error(b.error)); }),
-          (err) => batch.forEach((w) => w.reject(err instanceof Error ? err : new Error(String(err)))),
-        )
+        .then((built) => {
+          batch.forEach((w, i) => {
+            const b = built[i];
+            if (b && 'ok' in b) w.resolve(Buffer.from(b.ok.buffer, b.ok.byteOffset, b.ok.byteLength));
+            else w.reject(new Error(b?.error ?? 'The mail builder gave no answer for this message'));
+          });
+        })
+        // A thread that died (or a pool being destroyed) fails its whole batch; each message is then retried.
+        .catch((err) => batch.forEach((w) => w.reject(err instanceof Error ? err : new Error(String(err)))))
         .finally(() => {
           this.running--;
           this.dispatch();
