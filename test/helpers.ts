@@ -26,7 +26,11 @@ function withDatabase(url: string, name: string) {
   return u.toString();
 }
 
-export async function createTestDatabase(opts: { poolSize?: number } = {}): Promise<TestDatabase> {
+/**
+ * `through`: the URL of a pooler (PgBouncer) in front of the same server; the database is created on the server
+ * and the platform connects to it through the pooler, as a deployment behind one would.
+ */
+export async function createTestDatabase(opts: { poolSize?: number; through?: string; preparedScope?: boolean } = {}): Promise<TestDatabase> {
   if (!serverUrl) {
     const db = await openDatabase({ memory: true });
     return { db, close: () => db.close() };
@@ -36,8 +40,8 @@ export async function createTestDatabase(opts: { poolSize?: number } = {}): Prom
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = withDatabase(serverUrl, name);
-  const db = await openDatabase({ databaseUrl: url, poolSize: opts.poolSize ?? 4 });
+  const url = withDatabase(opts.through ?? serverUrl, name);
+  const db = await openDatabase({ databaseUrl: url, poolSize: opts.poolSize ?? 4, preparedScope: opts.preparedScope });
   return {
     db,
     url,

@@ -1,11 +1,15 @@
 // Pooling: a pool of 8 PostgreSQL connections serving thousands of interleaved requests from two
 // organizations through the real HTTP layer — with requests that fail, roll back or are cancelled midway —
 // and not one foreign row is ever returned; afterwards no pooled connection still carries a tenant.
+// The same scenario runs a second time through PgBouncer in transaction mode when PGBOUNCER_URL names one in
+// front of DATABASE_URL's server (.ci/run starts one with 4 server connections): there the 8 client connections
+// share fewer server connections, so transactions of both organizations follow one another on each of them.
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_ROLE } from '../src/db/index.js';
+import { APP_ROLE, openDatabase } from '../src/db/index.js';
 import { pgError } from './catalog.js';
-import { createApiKey, createCustomer, createTestApp, onPostgres, signUpWithOrg, type Actor, type TestApp } from './helpers.js';
+import { createApiKey, createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, type Actor, type TestApp, type TestDatabase } from './helpers.js';
 
 const POOL = 8;
 const BATCHES = 50;
@@ -34,15 +38,24 @@ interface Side {
   seeded: { id: string; email: string }[];
 }
 
-describe.skipIf(!onPostgres)('pooling (PostgreSQL only: PGlite is a single connection, nothing is pooled)', () => {
+/** A PgBouncer in pool_mode = transaction in front of DATABASE_URL's server, with fewer than POOL server connections per database. */
+const pgbouncerUrl = process.env.PGBOUNCER_URL || undefined;
+
+/**
+ * The scenario on a pool of POOL connections. `through`: a pooler's URL the platform connects through (the
+ * scope then goes unnamed: PgBouncer before 1.21 keeps no named statement across server connections).
+ */
+function poolingScenario(through?: string) {
   let t: TestApp;
+  let tdb: TestDatabase;
   let A: Side;
   let B: Side;
   const pidsUnderLoad = new Set<number>();
   const tally: Record<string, number> = {};
 
   beforeAll(async () => {
-    t = await createTestApp({ poolSize: POOL });
+    tdb = await createTestDatabase({ poolSize: POOL, through, preparedScope: through ? false : undefined });
+    t = await createTestApp({ database: tdb });
     const make = async (label: 'a' | 'b'): Promise<Side> => {
       const actor = await signUpWithOrg(t.app, `pool-${label}`);
       const key = (await createApiKey(t.app, actor, 'admin')).headers;
@@ -59,7 +72,10 @@ describe.skipIf(!onPostgres)('pooling (PostgreSQL only: PGlite is a single conne
       }
     }
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await tdb?.close();
+  });
 
   it('serves thousands of interleaved requests from two organizations without returning one foreign row', async () => {
     const rand = mulberry32(20240611);
@@ -179,7 +195,7 @@ describe.skipIf(!onPostgres)('pooling (PostgreSQL only: PGlite is a single conne
       expect(new Set(rows.map((r) => r.id)), `${s.label}: exactly its seeded and created customers`).toEqual(s.ids);
       expect(rows.filter((r) => r.first_name === 'HACKED')).toEqual([]);
     }
-    console.info(`pooling: ${total} operations over ${POOL} connections, ${rowsChecked} listed rows checked`, tally);
+    console.info(`pooling${through ? ' through PgBouncer' : ''}: ${total} operations over ${POOL} connections, ${rowsChecked} listed rows checked`, tally);
   });
 
   it('leaves no tenant, no role and no statement_timeout on any pooled connection afterwards', async () => {
@@ -194,8 +210,12 @@ describe.skipIf(!onPostgres)('pooling (PostgreSQL only: PGlite is a single conne
       ),
     );
     const pids = new Set(states.map(([s]) => s.pid));
-    expect(pids.size, 'distinct pooled connections').toBe(POOL);
-    expect([...pids].filter((p) => pidsUnderLoad.has(p)).length, 'connections that served the load').toBe(POOL);
+    if (through) {
+      // Fewer server connections than clients: each served several clients' transactions, both organizations'.
+      expect(pids.size, 'server connections behind the pooler').toBeGreaterThan(1);
+      expect(pids.size, 'server connections behind the pooler').toBeLessThan(POOL);
+    } else expect(pids.size, 'distinct pooled connections').toBe(POOL);
+    expect([...pids].filter((p) => pidsUnderLoad.has(p)).length, 'connections that served the load').toBe(pids.size);
     for (const [s] of states) {
       expect(['', null], `connection ${s.pid} app.org_id`).toContain(s.org);
       expect(['', null], `connection ${s.pid} app.user_id`).toContain(s.uid);
@@ -210,7 +230,76 @@ describe.skipIf(!onPostgres)('pooling (PostgreSQL only: PGlite is a single conne
         t.db.withPlatform(async (tx) => ((await tx.execute(sql`SELECT pg_backend_pid() AS pid, (SELECT count(*)::int FROM customers) AS n, pg_sleep(0.3)::text AS slept`)) as unknown as { rows: { pid: number; n: number }[] }).rows[0]),
       ),
     );
-    expect(new Set(counts.map((c) => c.pid)).size).toBe(POOL);
+    expect(new Set(counts.map((c) => c.pid)).size).toBe(pids.size);
     expect(counts.map((c) => c.n)).toEqual(Array(POOL).fill(0));
+  });
+}
+
+describe.skipIf(!onPostgres)('pooling (PostgreSQL only: PGlite is a single connection, nothing is pooled)', () => poolingScenario());
+
+describe.skipIf(!onPostgres || !pgbouncerUrl)('pooling through PgBouncer in transaction mode (PGBOUNCER_URL)', () => poolingScenario(pgbouncerUrl));
+
+describe.skipIf(!onPostgres || !pgbouncerUrl)('a pooler that keeps no named statements, with the prepared scope left on (PGBOUNCER_URL: PgBouncer before 1.21)', () => {
+  it('sends the scope unnamed after the first lost statement and says so once; no request fails after that, even on new server connections', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => {
+      if ((w as Error & { code?: string }).code === 'SB_PREPARED_SCOPE') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    // The organization and its key are made directly; then a server whose pool goes through PgBouncer, as configured by default.
+    const tdb = await createTestDatabase({ poolSize: 2 });
+    const direct = await createTestApp({ database: tdb });
+    const owner = await signUpWithOrg(direct.app, 'pool-named');
+    const key = (await createApiKey(direct.app, owner, 'admin')).headers;
+    await direct.close();
+    const viaPooler = new URL(pgbouncerUrl!);
+    viaPooler.pathname = new URL(tdb.url!).pathname;
+    const db = await openDatabase({ databaseUrl: viaPooler.toString(), poolSize: POOL, migrate: false });
+    const t = await createTestApp({ database: { db, close: () => db.close() } });
+    const created: string[] = [];
+    let n = 0;
+    /** 32 requests at once, half lists and half creates; the statuses of the ones that failed. */
+    const wave = async () => {
+      const res = await Promise.all(
+        Array.from({ length: 32 }, async (_, i) => {
+          if (i % 2) return (await t.app.inject({ method: 'GET', url: '/api/customers?limit=5', headers: key })).statusCode;
+          const email = `named-${++n}@pool.example`;
+          const r = await t.app.inject({ method: 'POST', url: '/api/customers', headers: key, payload: { email } });
+          if (r.statusCode === 201) created.push(email);
+          return r.statusCode;
+        }),
+      );
+      return res.filter((s) => s !== 200 && s !== 201);
+    };
+    try {
+      const before: number[] = [];
+      for (let i = 0; i < 20 && !warnings.length; i++) {
+        before.push(...(await wave()));
+        await new Promise((r) => setImmediate(r)); // a warning is emitted on the next tick
+      }
+      // Only requests in flight when the first lost statement came back can fail: at most one per pooled connection.
+      console.info(`prepared scope through PgBouncer: ${before.length} requests failed before the scope went unnamed`);
+      expect(warnings.length, 'the lost statement was met, and said once').toBe(1);
+      expect(warnings[0].message).toMatch(/DATABASE_PREPARED_SCOPE=false/);
+      expect(before.every((s) => s === 500) && before.length <= POOL, `failed: ${before}`).toBe(true);
+      // PgBouncer replaces its server connections (server_lifetime, a restart): the new ones have no statement prepared.
+      const admin = new pg.Client({ connectionString: tdb.url });
+      await admin.connect();
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      await admin.end();
+      await new Promise((r) => setTimeout(r, 500));
+      const after: number[] = [];
+      for (let i = 0; i < 10; i++) after.push(...(await wave()));
+      expect(after, 'requests that failed after the scope went unnamed').toEqual([]);
+      expect(warnings.length).toBe(1);
+      // The failed requests wrote nothing, the rest everything.
+      const rows = await t.db.owner.query<{ email: string }>(`SELECT email FROM customers WHERE organization_id = $1 ORDER BY email`, [owner.organizationId]);
+      expect(rows.map((r) => r.email)).toEqual([...created].sort());
+    } finally {
+      process.off('warning', onWarning);
+      await t.close();
+      await db.close();
+      await tdb.close();
+    }
   });
 });

@@ -17,6 +17,14 @@ export function isUniqueViolation(err: unknown, constraint?: string) {
   return false;
 }
 
+/** invalid_sql_statement_name (26000) for one of the scope's named statements: a pooler lost it between transactions. */
+export function isLostScopeStatement(err: unknown) {
+  for (let e: any = err, i = 0; e && i < 5; i++, e = e.cause) {
+    if (e.code === '26000') return /"sb_scope(_read)?"/.test(String(e.message ?? ''));
+  }
+  return false;
+}
+
 /** deadlock_detected (40P01) or serialization_failure (40001): the transaction was rolled back and may simply be run again. */
 export function isTransientConflict(err: unknown) {
   const code = pgErrorCode(err);

@@ -7,6 +7,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema.js';
+import { isLostScopeStatement } from './errors.js';
 import { migrate, type OwnerExecutor } from './migrate.js';
 import { beginWithFirstQuery, scopedReader, type Statement } from './pg-begin.js';
 
@@ -131,7 +132,20 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
-    const prepared = opts.preparedScope ?? true;
+    let prepared = opts.preparedScope ?? true;
+    /**
+     * A pooler that does not keep named statements across its server connections (PgBouncer before 1.21, or
+     * with max_prepared_statements = 0) loses the scope's statement between transactions: the first such error
+     * sends the scope unnamed from then on and says so once. The requests that met it failed without running.
+     */
+    const noteLostScope = (err: unknown) => {
+      if (!prepared || !isLostScopeStatement(err)) return;
+      prepared = false;
+      process.emitWarning(
+        'The scope statement prepared on this connection was not found on the server: DATABASE_URL goes through a pooler that does not keep named statements (PgBouncer before 1.21, or max_prepared_statements = 0). The scope is sent unnamed from now on; set DATABASE_PREPARED_SCOPE=false to start that way.',
+        { code: 'SB_PREPARED_SCOPE' },
+      );
+    };
     // An idle client's error (server restart) must not crash the process; the pool drops it.
     pool.on('error', () => {});
     db = drizzlePg({ client: pool, schema }) as unknown as Drizzle;
@@ -195,6 +209,9 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
       reader.open([scopeStatement(scope, prepared)]);
       try {
         return await fn(handle as unknown as Tx);
+      } catch (err) {
+        noteLostScope(err);
+        throw err;
       } finally {
         reader.end();
         client.release();
@@ -212,6 +229,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         if (begin.sent()) await client.query('COMMIT');
         return result;
       } catch (err) {
+        noteLostScope(err);
         if (begin.sent()) {
           try {
             await client.query('ROLLBACK');
