@@ -20,7 +20,8 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-function withDatabase(url: string, name: string) {
+/** `url` with its database replaced by `name`. */
+export function withDatabase(url: string, name: string) {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.toString();

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, openDatabase } from '../src/db/index.js';
 import { pgError } from './catalog.js';
-import { createApiKey, createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, type Actor, type TestApp, type TestDatabase } from './helpers.js';
+import { createApiKey, createCustomer, createTestApp, createTestDatabase, onPostgres, signUpWithOrg, withDatabase, type Actor, type TestApp, type TestDatabase } from './helpers.js';
 
 const POOL = 8;
 const BATCHES = 50;
@@ -252,9 +252,7 @@ describe.skipIf(!onPostgres || !pgbouncerUrl)('a pooler that keeps no named stat
     const owner = await signUpWithOrg(direct.app, 'pool-named');
     const key = (await createApiKey(direct.app, owner, 'admin')).headers;
     await direct.close();
-    const viaPooler = new URL(pgbouncerUrl!);
-    viaPooler.pathname = new URL(tdb.url!).pathname;
-    const db = await openDatabase({ databaseUrl: viaPooler.toString(), poolSize: POOL, migrate: false });
+    const db = await openDatabase({ databaseUrl: withDatabase(pgbouncerUrl!, new URL(tdb.url!).pathname.slice(1)), poolSize: POOL, migrate: false });
     const t = await createTestApp({ database: { db, close: () => db.close() } });
     const created: string[] = [];
     let n = 0;

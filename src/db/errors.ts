@@ -9,20 +9,24 @@ export function pgErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The error of SQLSTATE `code` among err and its causes, or undefined. */
+function errorWithCode(err: unknown, code: string): any {
+  for (let e: any = err, i = 0; e && i < 5; i++, e = e.cause) {
+    if (e.code === code) return e;
+  }
+  return undefined;
+}
+
 /** unique_violation (23505), optionally of one constraint. */
 export function isUniqueViolation(err: unknown, constraint?: string) {
-  for (let e: any = err, i = 0; e && i < 5; i++, e = e.cause) {
-    if (e.code === '23505') return !constraint || e.constraint === constraint || e.constraint_name === constraint || String(e.message ?? '').includes(constraint);
-  }
-  return false;
+  const e = errorWithCode(err, '23505');
+  return !!e && (!constraint || e.constraint === constraint || e.constraint_name === constraint || String(e.message ?? '').includes(constraint));
 }
 
 /** invalid_sql_statement_name (26000) for one of the scope's named statements: a pooler lost it between transactions. */
 export function isLostScopeStatement(err: unknown) {
-  for (let e: any = err, i = 0; e && i < 5; i++, e = e.cause) {
-    if (e.code === '26000') return /"sb_scope(_read)?"/.test(String(e.message ?? ''));
-  }
-  return false;
+  const e = errorWithCode(err, '26000');
+  return !!e && /"sb_scope(_read)?"/.test(String(e.message ?? ''));
 }
 
 /** deadlock_detected (40P01) or serialization_failure (40001): the transaction was rolled back and may simply be run again. */
